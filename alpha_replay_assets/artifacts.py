@@ -1,0 +1,235 @@
+"""Turn one decision artifact (key + bytes) into one index row (domain §1.2).
+
+Pure: no S3, no Dagster. Every input yields exactly one row; anything wrong with it becomes a
+`status` plus an `error` message, so a bad artifact is counted and visible, never dropped.
+"""
+
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from alpha_replay_assets import features
+from alpha_replay_assets.families import KNOWN_FAMILIES, PLACEHOLDER_MARKER
+from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+
+OK = "ok"
+# Bad-row statuses, most fundamental first. `unknown_agent` rows are fully parsed but belong to
+# no known family, so nothing downstream scores or fits them.
+BAD_STATUSES = (
+    "bad_key",
+    "oversized",
+    "not_utf8",
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "key_mismatch",
+    "unknown_agent",
+)
+
+INDEX_COLUMNS = {
+    "key": "str",
+    "etag": "str",
+    "size": "int64",
+    "last_modified": "datetime64[us, UTC]",
+    "agent_id": "str",
+    "agent_id_base": "str",
+    "run_id": "str",
+    "timestamp": "str",
+    "schema_version": "Int64",
+    "is_llm": "boolean",
+    "model_name": "str",
+    "input_tokens": "Int64",
+    "output_tokens": "Int64",
+    "cache_read_tokens": "Int64",
+    "cache_create_tokens": "Int64",
+    "cost_usd": "float64",
+    "is_placeholder": "boolean",
+    "is_truncated": "boolean",
+    "system_prompt": "str",
+    "user_prompt": "str",
+    "prompt_hash": "str",
+    "agent_output": "str",
+    "decision_features": "str",
+    "extractor_version": "Int64",
+    "status": "str",
+    "error": "str",
+}
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    etag: str
+    size: int
+    last_modified: dt.datetime
+
+
+class Invalid(ValueError):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _field(obj: dict, name: str, types: type | tuple, *, required: bool = True, where: str = ""):
+    if name not in obj:
+        if required:
+            raise Invalid("missing_field", f"missing field {where}{name}")
+        return None
+    value = obj[name]
+    if value is None and not required:
+        return None
+    # bool is an int subclass; a JSON true is never a token count or a schema version.
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
+        raise Invalid("wrong_type", f"{where}{name} is {type(value).__name__}, expected {_names(types)}")
+    return value
+
+
+def _as_tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _names(types) -> str:
+    return "|".join(t.__name__ for t in _as_tuple(types))
+
+
+def _nonneg_int(obj: dict, name: str, where: str) -> int | None:
+    value = _field(obj, name, int, required=False, where=where)
+    if value is not None and value < 0:
+        raise Invalid("wrong_type", f"{where}{name} is negative")
+    return value
+
+
+def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
+    """Stub prompts from producers not yet wired through cost tracking (domain §1.2)."""
+    both_blank = not system_prompt.strip() and not user_prompt.strip()
+    return both_blank or PLACEHOLDER_MARKER in system_prompt or PLACEHOLDER_MARKER in user_prompt
+
+
+def has_truncation_marker(value: Any) -> bool:
+    if isinstance(value, dict):
+        return value.get("_truncated") is True or any(map(has_truncation_marker, value.values()))
+    if isinstance(value, list):
+        return any(map(has_truncation_marker, value))
+    return False
+
+
+def prompt_hash(system_prompt: str, user_prompt: str) -> str:
+    return hashlib.sha256(json.dumps([system_prompt, user_prompt]).encode()).hexdigest()
+
+
+def _parse_document(doc: Any, key_agent_id: str) -> dict:
+    if not isinstance(doc, dict):
+        raise Invalid("wrong_type", f"artifact is {type(doc).__name__}, expected object")
+    schema_version = _field(doc, "schema_version", int)
+    if schema_version not in (1, 2):
+        raise Invalid("wrong_type", f"unsupported schema_version {schema_version}")
+    run_id = _field(doc, "run_id", str)
+    timestamp = _field(doc, "timestamp", str)
+    try:
+        dt.datetime.fromisoformat(timestamp)
+    except ValueError as exc:
+        raise Invalid("wrong_type", f"timestamp {timestamp[:40]!r} is not ISO-8601") from exc
+    agent_id = _field(doc, "agent_id", str)
+    if agent_id != key_agent_id:
+        raise Invalid("key_mismatch", f"agent_id {agent_id[:80]!r} does not match the key")
+    metadata = _field(doc, "model_metadata", dict, required=False)
+    if "model_metadata" not in doc:
+        raise Invalid("missing_field", "missing field model_metadata")
+    prompt_context = _field(doc, "full_prompt_context", dict, required=False)
+    if (metadata is None) != (prompt_context is None):
+        raise Invalid("wrong_type", "full_prompt_context must be null iff model_metadata is null")
+    snapshot = _field(doc, "input_data_snapshot", dict)
+    output = _field(doc, "agent_output", dict)
+    truncated_at = _nonneg_int(doc, "input_data_truncated_at", "")
+    if schema_version == 1 and metadata is None:
+        raise Invalid("wrong_type", "schema_version 1 does not allow deterministic artifacts")
+
+    row: dict[str, Any] = {
+        "agent_id": agent_id,
+        "agent_id_base": agent_id_base(agent_id),
+        "run_id": run_id,
+        "timestamp": timestamp,
+        "schema_version": schema_version,
+        "is_llm": metadata is not None,
+        "is_truncated": truncated_at is not None or has_truncation_marker(snapshot),
+        "agent_output": json.dumps(output, sort_keys=True),
+    }
+    if metadata is not None:
+        where = "model_metadata."
+        row["model_name"] = _field(metadata, "model_name", str, where=where)
+        for name in ("input_tokens", "output_tokens"):
+            row[name] = _nonneg_int(metadata, name, where)
+        row["cache_read_tokens"] = _nonneg_int(metadata, "cache_read_tokens", where)
+        row["cache_create_tokens"] = _nonneg_int(metadata, "cache_create_tokens", where)
+        cost = _field(metadata, "cost_usd", (int, float), required=False, where=where)
+        row["cost_usd"] = None if cost is None else float(cost)
+        where = "full_prompt_context."
+        system_prompt = _field(prompt_context, "system_prompt", str, where=where)
+        user_prompt = _field(prompt_context, "user_prompt", str, where=where)
+        row.update(
+            system_prompt=system_prompt,
+            user_prompt=user_prompt,
+            prompt_hash=prompt_hash(system_prompt, user_prompt),
+            is_placeholder=is_placeholder(system_prompt, user_prompt),
+        )
+    decision_rows = features.extract(row["agent_id_base"], snapshot, output)
+    if decision_rows is not None:
+        row["decision_features"] = json.dumps(decision_rows, sort_keys=True)
+        row["extractor_version"] = features.EXTRACTOR_VERSION
+    return row
+
+
+def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max_bytes: int) -> dict:
+    """One index row for one listed object. `body` is None when the object was not fetched."""
+    row: dict[str, Any] = {
+        "key": listed.key,
+        "etag": listed.etag,
+        "size": listed.size,
+        "last_modified": listed.last_modified,
+        "status": OK,
+        "error": None,
+    }
+    try:
+        parsed_key = parse_key(capture_prefix, listed.key)
+    except BadKey as exc:
+        return row | {"status": "bad_key", "error": str(exc)}
+    row.update(agent_id=parsed_key.agent_id, agent_id_base=parsed_key.agent_id_base, run_id=parsed_key.run_id)
+    if listed.size > max_bytes or (body is not None and len(body) > max_bytes):
+        return row | {"status": "oversized", "error": f"{listed.size} bytes > limit {max_bytes}"}
+    if body is None:
+        raise ValueError(f"{listed.key}: a fetchable artifact needs its body")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return row | {"status": "not_utf8", "error": f"not UTF-8 at byte {exc.start}"}
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        return row | {"status": "malformed_json", "error": f"malformed JSON: {exc}"[:200]}
+    try:
+        row.update(_parse_document(doc, parsed_key.agent_id))
+    except Invalid as exc:
+        return row | {"status": exc.status, "error": str(exc)[:200]}
+    if row["agent_id_base"] not in KNOWN_FAMILIES:
+        row.update(status="unknown_agent", error=f"unknown agent family {row['agent_id_base'][:80]!r}")
+    return row
+
+
+def to_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows in key order with a fixed schema, so a re-index of the same objects is identical."""
+    frame = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).sort_values("key", ignore_index=True)
+    return frame.astype(INDEX_COLUMNS)
+
+
+def needs_body(listed: ListedObject, capture_prefix: str, max_bytes: int) -> bool:
+    """Only well-placed, bounded objects are downloaded; the rest are judged on their listing."""
+    try:
+        parse_key(capture_prefix, listed.key)
+    except BadKey:
+        return False
+    return listed.size <= max_bytes

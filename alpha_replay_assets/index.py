@@ -1,0 +1,112 @@
+"""`artifact_index`: each capture day read once, into one Parquet file that every window reads."""
+
+
+import datetime as dt
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from alpha_replay_assets import artifacts
+from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.run_modes import stub_result
+from resources.artifact_store import ArtifactStore
+from resources.run_mode import RunMode
+
+PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder", "is_truncated"]
+
+
+def index_key(store: ArtifactStore, day: dt.date) -> str:
+    return store.analytics_key("artifact_index", f"dt={day.isoformat()}", "index.parquet")
+
+
+@dataclass
+class IndexedDay:
+    day: dt.date
+    frame: pd.DataFrame
+    bytes_read: int
+    uri: str
+
+
+def build_day_index(store: ArtifactStore, day: dt.date) -> IndexedDay:
+    """List the day folder, fetch what is fetchable concurrently, parse everything into rows."""
+    listed = [
+        artifacts.ListedObject(o["Key"], o["ETag"].strip('"'), o["Size"], o["LastModified"])
+        for o in store.list_prefix(day_prefix(store.capture_prefix, day))
+    ]
+    wanted = [o.key for o in listed if artifacts.needs_body(o, store.capture_prefix, store.max_object_bytes)]
+    bodies = dict(store.fetch_many(wanted))
+    rows = [
+        artifacts.index_row(o, bodies.get(o.key), store.capture_prefix, store.max_object_bytes) for o in listed
+    ]
+    frame = artifacts.to_frame(rows)
+    return IndexedDay(day, frame, sum(map(len, bodies.values())), store.uri(index_key(store, day)))
+
+
+def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """A day's index, or None when that partition was never materialised."""
+    return store.read_parquet(index_key(store, day), columns=columns)
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.value_counts().sort_index().items()}
+
+
+def _metadata(days: list[IndexedDay]) -> dict:
+    frame = pd.concat([d.frame for d in days], ignore_index=True)
+    bad = frame[frame["status"] != artifacts.OK]
+    per_day = pd.DataFrame(
+        {
+            "day": [d.day.isoformat() for d in days],
+            "rows": [len(d.frame) for d in days],
+            "bad_rows": [int((d.frame["status"] != artifacts.OK).sum()) for d in days],
+        }
+    )
+    metadata = {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, dtype) for name, dtype in artifacts.INDEX_COLUMNS.items()]
+        ),
+        "uri": dg.MetadataValue.url(days[-1].uri) if len(days) == 1 else dg.MetadataValue.text(
+            f"{days[0].uri} … {days[-1].uri}"
+        ),
+        "bytes_read": sum(d.bytes_read for d in days),
+        "bad_rows": len(bad),
+        "bad_row_rate": round(len(bad) / len(frame), 4) if len(frame) else 0.0,
+        "rows_per_family": dg.MetadataValue.json(_counts(frame["agent_id_base"].fillna("<no agent>"))),
+        "bad_rows_by_reason": dg.MetadataValue.json(_counts(bad["status"])),
+        "per_day": dg.MetadataValue.md(per_day.to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(frame[PREVIEW_COLUMNS].head(10).to_markdown(index=False)),
+    }
+    for family, n in _counts(frame["agent_id_base"].dropna()).items():
+        metadata[f"rows/{family}"] = n
+    return metadata
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    group_name="capture",
+    kinds={"s3", "parquet"},
+    # One run indexes a whole range: a 56-day backfill is one run (one process start, one
+    # client, one pool) instead of 56 serial run launches. Each day is still written to its
+    # own object as soon as it is built, so a failure keeps the days already indexed and a
+    # retry of the range is idempotent. The asset returns a MaterializeResult, as range runs need.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "One Parquet file per capture day: one row per object in the day folder (bad objects "
+        "included, with a status and an error), prompts, original decisions and fit features."
+    ),
+)
+def artifact_index(
+    context: dg.AssetExecutionContext, store: ArtifactStore, run_mode: RunMode
+) -> dg.MaterializeResult:
+    if run_mode.dry_run:
+        return stub_result(context)
+    days = []
+    for key in context.partition_keys:
+        indexed = build_day_index(store, day_of(key))
+        store.write_parquet(index_key(store, indexed.day), indexed.frame)
+        context.log.info(f"indexed {key}: {len(indexed.frame)} rows -> {indexed.uri}")
+        days.append(indexed)
+    return dg.MaterializeResult(metadata=_metadata(days))

@@ -1,0 +1,13 @@
+"""The `alpha_replay` code location: every asset, check, job, schedule and sensor, and the
+resources they run with (bound from the environment, see `resources.environment`)."""
+
+
+import dagster as dg
+
+from alpha_replay_assets.index import artifact_index
+from resources.environment import resources_from_env
+
+defs = dg.Definitions(
+    assets=[artifact_index],
+    resources=resources_from_env(),
+)

@@ -1,0 +1,39 @@
+"""Resources bound from the environment: one place that says which variable configures what.
+
+Secrets are passed as `EnvVar`s (resolved by Dagster at run time, never stored or logged);
+unset credentials fall through to boto3's own chain (instance role, profile).
+"""
+
+
+import os
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from resources.artifact_store import ArtifactStore
+from resources.run_mode import RunMode
+
+ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
+ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
+ENV_REGION = "AWS_REGION"
+
+
+def env_secret(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def s3_from_env() -> S3Resource:
+    return S3Resource(
+        endpoint_url=os.environ.get(ENV_S3_ENDPOINT) or None,
+        region_name=os.environ.get(ENV_REGION, "us-east-1"),
+        aws_access_key_id=env_secret("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env_secret("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env_secret("AWS_SESSION_TOKEN"),
+    )
+
+
+def resources_from_env() -> dict:
+    return {
+        "store": ArtifactStore(s3=s3_from_env(), bucket=os.environ.get(ENV_BUCKET, "alpha-engine-research")),
+        "run_mode": RunMode(),
+    }

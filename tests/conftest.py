@@ -1,0 +1,67 @@
+"""Real servers for the tests: moto's S3/CloudWatch server over HTTP on loopback (one process
+for the session, a fresh bucket per test) and, for replay tests, the loopback Messages API."""
+
+import datetime as dt
+import os
+import uuid
+
+import boto3
+import pytest
+from dagster_aws.s3 import S3Resource
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
+
+from alpha_replay_assets.sample import corpus, local_s3  # noqa: E402
+from resources.artifact_store import ArtifactStore  # noqa: E402
+from resources.run_mode import RunMode  # noqa: E402
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = local_s3.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_server):
+    return boto3.client("s3", endpoint_url=s3_server.endpoint_url, region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3_client):
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def store(s3_server, bucket):
+    s3 = S3Resource(endpoint_url=s3_server.endpoint_url, region_name="us-east-1",
+                    aws_access_key_id="testing", aws_secret_access_key="testing", max_attempts=2)
+    return ArtifactStore(s3=s3, bucket=bucket, max_workers=8, max_object_bytes=256 * 1024)
+
+
+@pytest.fixture
+def resources(store):
+    return {"store": store, "run_mode": RunMode()}
+
+
+# Small, fast corpora: every kind of artifact, bad ones included.
+SMALL = corpus.CorpusSpec(per_day=60, bad_fraction=0.12, large_bytes=20_000, oversized_bytes=300_000)
+
+
+@pytest.fixture
+def seeded(s3_client, bucket):
+    """Seed `days` (default: DAY) and return their dates."""
+    def seed(days=(DAY,), spec=SMALL):
+        corpus.seed(s3_client, bucket, list(days), spec)
+        return list(days)
+    return seed

@@ -1,0 +1,73 @@
+import dagster as dg
+import pandas as pd
+
+from alpha_replay_assets import artifacts
+from alpha_replay_assets.index import artifact_index, index_key, read_day_index
+from conftest import DAY, SMALL
+
+
+def _materialize(resources, **kwargs):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index], resources=resources, instance=instance, **kwargs)
+        assert result.success
+        return result.asset_materializations_for_node("artifact_index")
+
+
+def test_one_row_per_object_bad_ones_included(resources, store, s3_client, bucket, seeded):
+    seeded()
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="decision_artifacts/2026/11/20/")["Contents"]
+    [mat] = _materialize(resources, partition_key=DAY.isoformat())
+
+    frame = read_day_index(store, DAY)
+    assert sorted(frame["key"]) == sorted(o["Key"] for o in listed)
+    assert len(frame) == SMALL.per_day
+    statuses = set(frame["status"])
+    assert {"ok", "malformed_json", "not_utf8", "missing_field", "wrong_type", "unknown_agent", "bad_key", "oversized"} <= statuses
+    bad = frame[frame["status"] != "ok"]
+    assert bad["error"].notna().all() and (bad["error"].str.len() > 0).all()
+    assert mat.metadata["dagster/row_count"].value == SMALL.per_day
+    assert mat.metadata["bad_rows"].value == len(bad)
+    assert sum(mat.metadata["bad_rows_by_reason"].value.values()) == len(bad)
+    assert mat.metadata["rows/ic_cio"].value == int((frame["agent_id_base"] == "ic_cio").sum())
+    ok = frame[frame["status"] == "ok"]
+    assert set(ok["agent_id_base"]) >= {"sector_quant", "ic_cio", "macro_economist", "executor", "thinktank_theme"}
+    # the oversized object was judged on its listing and never downloaded
+    assert mat.metadata["bytes_read"].value < sum(o["Size"] for o in listed)
+
+
+def test_rematerialisation_is_idempotent(resources, store, seeded):
+    seeded()
+    _materialize(resources, partition_key=DAY.isoformat())
+    first = store.get_bytes(index_key(store, DAY))
+    _materialize(resources, partition_key=DAY.isoformat())
+    assert store.get_bytes(index_key(store, DAY)) == first
+
+
+def test_range_run_writes_one_file_per_day(resources, store, seeded):
+    days = seeded(days=[DAY - pd.Timedelta(days=n) for n in (2, 1, 0)])
+    mats = _materialize(resources, tags={
+        "dagster/asset_partition_range_start": days[0].isoformat(),
+        "dagster/asset_partition_range_end": days[-1].isoformat(),
+    })
+    assert sorted(m.partition for m in mats) == [d.isoformat() for d in days]
+    for day in days:
+        frame = read_day_index(store, day)
+        assert len(frame) == SMALL.per_day
+        assert set(frame["key"].str.slice(19, 29)) == {f"{day:%Y/%m/%d}"}
+
+
+def test_empty_day_is_an_empty_index(resources, store):
+    [mat] = _materialize(resources, partition_key=DAY.isoformat())
+    frame = read_day_index(store, DAY)
+    assert len(frame) == 0 and list(frame.columns) == list(artifacts.INDEX_COLUMNS)
+    assert mat.metadata["dagster/row_count"].value == 0
+
+
+def test_s3_error_fails_the_partition_loudly(resources, store):
+    broken = resources | {"store": store.model_copy(update={"bucket": "no-such-bucket-here"})}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index], resources=broken, instance=instance,
+                                partition_key=DAY.isoformat(), raise_on_error=False)
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    assert "NoSuchBucket" in str(failure.event_specific_data.error)
