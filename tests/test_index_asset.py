@@ -2,6 +2,7 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets import artifacts
+from resources.artifact_store import ArtifactStore
 from alpha_replay_assets.index import artifact_index, index_key, read_day_index
 from conftest import DAY, SMALL
 
@@ -64,7 +65,7 @@ def test_empty_day_is_an_empty_index(resources, store):
 
 
 def test_s3_error_fails_the_partition_loudly(resources, store):
-    broken = resources | {"store": store.model_copy(update={"bucket": "no-such-bucket-here"})}
+    broken = resources | {"store": ArtifactStore(s3=store.s3, bucket="no-such-bucket-here")}
     with dg.instance_for_test() as instance:
         result = dg.materialize([artifact_index], resources=broken, instance=instance,
                                 partition_key=DAY.isoformat(), raise_on_error=False)

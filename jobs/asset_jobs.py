@@ -1,0 +1,17 @@
+"""Jobs: what runs together. Partitions are inferred from the assets (all daily)."""
+
+import dagster as dg
+
+from alpha_replay_assets.index import artifact_index
+
+daily_job = dg.define_asset_job(
+    "daily_job",
+    selection=dg.AssetSelection.assets(artifact_index),
+    description="Index capture days (and, once replayed, score them).",
+)
+
+demo_job = dg.define_asset_job(
+    "demo_job",
+    selection=dg.AssetSelection.all(),
+    description="Everything, for the quick start's seeded window.",
+)

@@ -1,0 +1,138 @@
+"""Parsing of every artifact shape and every bad-input kind, without S3 or Dagster."""
+
+import datetime as dt
+import json
+import random
+
+import pytest
+
+from alpha_replay_assets import artifacts, features
+from alpha_replay_assets.families import PLACEHOLDER_MARKER
+from alpha_replay_assets.sample import corpus
+
+P = "decision_artifacts"
+TS = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
+LIMIT = 100_000
+
+
+def good(family="ic_cio", agent_id=None, **spec):
+    spec = corpus.CorpusSpec(placeholder_fraction=0, truncated_fraction=0, large_fraction=0) if not spec else corpus.CorpusSpec(**spec)
+    return corpus._artifact(family, agent_id or family, "run-1", TS, random.Random(1), spec)
+
+
+def row(doc, agent_id="ic_cio", raw=None):
+    body = raw if raw is not None else json.dumps(doc).encode()
+    listed = artifacts.ListedObject(f"{P}/2026/11/20/{agent_id}/run-1.json", "etag", len(body), TS)
+    return artifacts.index_row(listed, body, P, LIMIT)
+
+
+@pytest.mark.parametrize("family", ["sector_quant", "sector_qual", "sector_peer_review", "macro_economist",
+                                    "ic_cio", "thesis_update", "thinktank_thesis", "thinktank_theme"])
+def test_every_llm_family_parses(family):
+    r = row(good(family), agent_id=family)
+    assert r["status"] == "ok", r["error"]
+    assert r["is_llm"] and r["model_name"] == corpus.MODEL and not r["is_placeholder"] and not r["is_truncated"]
+    assert r["input_tokens"] > 0 and r["cost_usd"] > 0
+    assert json.loads(r["agent_output"]) == good(family)["agent_output"]
+    assert len(r["prompt_hash"]) == 64
+    assert ("decision_features" in r) == (family in ("ic_cio", "macro_economist"))
+
+
+def test_deterministic_executor_and_colon_ids():
+    r = row(good("executor", "executor:risk_guard"), agent_id="executor:risk_guard")
+    assert r["status"] == "ok" and r["is_llm"] is False and r["agent_id_base"] == "executor"
+    assert "system_prompt" not in r
+
+
+def test_placeholder_and_truncated_flags():
+    doc = good()
+    doc["full_prompt_context"]["user_prompt"] = f"({PLACEHOLDER_MARKER})"
+    assert row(doc)["is_placeholder"]
+    doc = good()
+    doc["full_prompt_context"].update(system_prompt=" ", user_prompt="")
+    assert row(doc)["is_placeholder"]
+    doc = good()
+    doc["input_data_snapshot"]["candidates"][0] = {"_truncated": True, "original_field": "x", "original_size_bytes": 9}
+    assert row(doc)["is_truncated"]
+    doc = good() | {"input_data_truncated_at": 1000}
+    assert row(doc)["is_truncated"]
+
+
+def _without(doc, *path):
+    target = doc
+    for p in path[:-1]:
+        target = target[p]
+    del target[path[-1]]
+    return doc
+
+
+@pytest.mark.parametrize(
+    "mutate, status, message",
+    [
+        (lambda d: _without(d, "agent_output"), "missing_field", "agent_output"),
+        (lambda d: _without(d, "model_metadata"), "missing_field", "model_metadata"),
+        (lambda d: _without(d, "model_metadata", "model_name"), "missing_field", "model_metadata.model_name"),
+        (lambda d: _without(d, "full_prompt_context", "user_prompt"), "missing_field", "user_prompt"),
+        (lambda d: d | {"schema_version": "2"}, "wrong_type", "schema_version"),
+        (lambda d: d | {"schema_version": True}, "wrong_type", "schema_version"),
+        (lambda d: d | {"schema_version": 3}, "wrong_type", "unsupported schema_version"),
+        (lambda d: d | {"timestamp": "yesterday"}, "wrong_type", "ISO-8601"),
+        (lambda d: d | {"agent_output": ["ADVANCE"]}, "wrong_type", "agent_output is list"),
+        (lambda d: d | {"full_prompt_context": None}, "wrong_type", "null iff"),
+        (lambda d: d | {"model_metadata": d["model_metadata"] | {"input_tokens": -1}}, "wrong_type", "negative"),
+        (lambda d: d | {"agent_id": "macro_economist"}, "key_mismatch", "does not match"),
+    ],
+)
+def test_bad_fields_become_rows_with_reasons(mutate, status, message):
+    r = row(mutate(good()))
+    assert r["status"] == status
+    assert message in r["error"]
+    assert r["key"].endswith("run-1.json")  # the row is still there, keyed
+
+
+def test_bad_bytes():
+    assert row(None, raw=b"\xff\xfe{}")["status"] == "not_utf8"
+    r = row(None, raw=b'{"schema_version": 2,')
+    assert r["status"] == "malformed_json" and "malformed JSON" in r["error"]
+    assert row(None, raw=b"[1, 2]")["status"] == "wrong_type"
+    assert row(None, raw=b"[" * 100_000)["status"] in ("malformed_json",)
+
+
+def test_unknown_agent_is_parsed_but_flagged():
+    doc = good() | {"agent_id": "mystery"}
+    r = row(doc, agent_id="mystery")
+    assert r["status"] == "unknown_agent" and r["is_llm"] and "mystery" in r["error"]
+
+
+def test_oversized_and_bad_keys_need_no_body():
+    big = artifacts.ListedObject(f"{P}/2026/11/20/ic_cio/r.json", "e", LIMIT + 1, TS)
+    assert not artifacts.needs_body(big, P, LIMIT)
+    assert artifacts.index_row(big, None, P, LIMIT)["status"] == "oversized"
+    trick = artifacts.ListedObject(f"{P}/2026/11/20/../../etc/passwd.json", "e", 10, TS)
+    assert not artifacts.needs_body(trick, P, LIMIT)
+    r = artifacts.index_row(trick, None, P, LIMIT)
+    assert r["status"] == "bad_key" and "agent_id" not in r
+
+
+def test_ic_cio_features_follow_candidates_by_ticker():
+    snapshot = {"candidates": [{"ticker": "AAA", "composite_score": 80, "quant_score": 70, "qual_score": 60,
+                                "sector_modifier": 1.2}]}
+    output = {"ic_decisions": [{"ticker": "AAA", "decision": "ADVANCE"}, {"ticker": "ZZZ", "decision": "REJECT"},
+                               {"ticker": "AAA", "decision": "NO_ADVANCE_DEADLOCK"}]}
+    rows = features.ic_cio_rows(snapshot, output)
+    assert [r["label"] for r in rows] == ["ADVANCE", "REJECT"]
+    assert rows[0]["features"] == {"composite_score": 80.0, "quant_score": 70.0, "qual_score": 60.0,
+                                   "conviction": 0.0, "sector_modifier": 1.2}
+    assert rows[0]["all_default"] is False and rows[1]["all_default"] is True
+    bad = features.ic_cio_rows({"candidates": [{"ticker": "AAA", "quant_score": "high"}]},
+                               {"decisions": [{"ticker": "AAA", "decision": "REJECT"}]})
+    assert "quant_score" in bad[0]["error"]
+
+
+def test_macro_features_read_macro_data():
+    rows = features.macro_economist_rows({"macro_data": {"vix": 31.5, "sp500_30d_return": -0.04}},
+                                         {"market_regime": "bear"})
+    assert rows[0]["label"] == "bear" and rows[0]["features"]["vix"] == 31.5
+    assert rows[0]["features"]["sp500_30d_return"] == -0.04 and not rows[0]["all_default"]
+    assert features.macro_economist_rows({}, {"market_regime": "bull"})[0]["all_default"]
+    assert features.macro_economist_rows({}, {"market_regime": "sideways"}) == []
