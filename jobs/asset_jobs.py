@@ -2,11 +2,12 @@
 
 import dagster as dg
 
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 
 daily_job = dg.define_asset_job(
     "daily_job",
-    selection=dg.AssetSelection.assets(artifact_index),
+    selection=dg.AssetSelection.assets(artifact_index, concordance),
     description="Index capture days (and, once replayed, score them).",
 )
 

@@ -40,7 +40,7 @@ class ArtifactStore(dg.ConfigurableResource):
 
     @property
     def client(self):
-        """One boto3 client per resource instance; its pool is sized for `max_workers`."""
+        """One boto3 client per resource instance, its connection pool sized for the workers."""
         if self._client is None:
             s3 = self.s3
             session = boto3.session.Session(profile_name=s3.profile_name)
@@ -55,7 +55,8 @@ class ArtifactStore(dg.ConfigurableResource):
                 aws_session_token=s3.aws_session_token,
                 config=BotoConfig(
                     retries={"max_attempts": s3.max_attempts, "mode": "standard"},
-                    max_pool_connections=max(10, self.max_workers),
+                    # replay workers share this client with the fetch pool
+                    max_pool_connections=max(32, 2 * self.max_workers),
                 ),
             )
         return self._client

@@ -11,11 +11,14 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from resources.artifact_store import ArtifactStore
+from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
 ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
 ENV_REGION = "AWS_REGION"
+ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
+ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids
 
 
 def env_secret(name: str) -> dg.EnvVar | None:
@@ -35,5 +38,10 @@ def s3_from_env() -> S3Resource:
 def resources_from_env() -> dict:
     return {
         "store": ArtifactStore(s3=s3_from_env(), bucket=os.environ.get(ENV_BUCKET, "alpha-engine-research")),
+        "replay_model": ReplayModel(
+            api_key=env_secret("ANTHROPIC_API_KEY"),
+            base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,
+            target_models=os.environ.get(ENV_TARGET_MODELS, "claude-haiku-4-5").split(","),
+        ),
         "run_mode": RunMode(),
     }

@@ -65,3 +65,36 @@ def seeded(s3_client, bucket):
         corpus.seed(s3_client, bucket, list(days), spec)
         return list(days)
     return seed
+
+
+@pytest.fixture
+def model_server(tmp_path, monkeypatch):
+    """The loopback Messages API; the SDK's profile lookup is pointed at an empty dir."""
+    from alpha_replay_assets.sample.model_server import ModelServer
+
+    monkeypatch.setenv("ANTHROPIC_CONFIG_DIR", str(tmp_path / "anthropic"))
+    server = ModelServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_replay_model(model_server):
+    """A ReplayModel on the loopback server; keyword arguments override the test defaults."""
+    from resources.replay_model import ReplayModel
+
+    def make(**overrides):
+        settings = dict(api_key="test-key", base_url=model_server.base_url, max_retries=3, max_concurrency=4,
+                        timeout_s=2.0, batch_poll_interval_s=0.01)
+        return ReplayModel(**settings | overrides)
+    return make
+
+
+@pytest.fixture
+def replay_model(make_replay_model):
+    return make_replay_model()
+
+
+@pytest.fixture
+def replay_resources(resources, replay_model):
+    return resources | {"replay_model": replay_model}

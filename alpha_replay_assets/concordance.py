@@ -1,0 +1,357 @@
+"""`concordance`: replay each eligible artifact of a day under each cheap target model and score
+how often it agrees with the original decision (domain §2).
+
+Never pay twice: every reply is cached in S3 under a content address (target model, prompts,
+max tokens, request schema version) *as soon as it arrives*. The cache is the journal: a
+re-materialisation, a backfill over replayed days, or a retry after a killed run replays only
+what is not cached yet.
+"""
+
+import dataclasses
+import hashlib
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import anthropic
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from alpha_replay_assets import replies, scoring
+from alpha_replay_assets.artifacts import OK
+from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.run_modes import stub_result
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import BatchRequest, Reply, ReplayModel
+from resources.run_mode import RunMode
+
+REQUEST_SCHEMA_VERSION = 1  # bump when the request we send changes: old cache entries stop matching
+INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
+                 "system_prompt", "user_prompt", "agent_output"]
+REPLAYED = ("structured", "schema_error")  # outcomes with a model reply (paid for)
+FAILED = ("schema_error", "transport_error", "request_error")
+
+
+class ConcordanceConfig(dg.Config):
+    budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day and target, this run.")
+    max_failure_rate: float = Field(default=0.2, ge=0, le=1, description="Above this share of transport "
+                                    "failures among attempted replays, the step fails loudly.")
+    progress_every: int = Field(default=50, ge=1, description="Log progress every N replays.")
+    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+
+
+def target_slug(model: str) -> str:
+    """`:` and `/` in a model id are not safe in keys (domain §2.2)."""
+    return model.replace(":", "-").replace("/", "-")
+
+
+def request_hash(model: str, system: str, user: str, max_tokens: int) -> str:
+    payload = json.dumps([model, system, user, max_tokens, REQUEST_SCHEMA_VERSION])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
+    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
+
+
+def concordance_key(store: ArtifactStore, day, model: str) -> str:
+    return store.analytics_key("concordance", f"target={target_slug(model)}", f"dt={day}", "concordance.parquet")
+
+
+def batch_record_key(store: ArtifactStore, day, model: str) -> str:
+    return store.analytics_key("replay_batches", target_slug(model), f"dt={day}.json")
+
+
+def skip_reason(row: dict) -> str | None:
+    """Why an index row is not replayed (recorded, no spend), or None when it is."""
+    if row["status"] != OK:
+        return "skipped_invalid"
+    if not row["is_llm"]:
+        return "skipped_deterministic"
+    if row["is_placeholder"]:
+        return "skipped_placeholder"
+    if row["is_truncated"]:
+        return "skipped_truncated"
+    if row["agent_id_base"] not in CANONICAL_FAMILIES:
+        return "skipped_unsupported_family"
+    return None
+
+
+def outcome_for_reply(family: str, original: dict, text: str) -> dict:
+    """Validate and score one reply: `structured` with a score, or `schema_error` (no retry)."""
+    try:
+        reply = replies.parse_reply(family, text)
+    except replies.SchemaError as exc:
+        return {"outcome": "schema_error", "error": str(exc)[:200]}
+    agreement = scoring.score(family, original, reply)
+    return {"outcome": "structured", "agreement_score": agreement.score,
+            "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True)}
+
+
+class Ledger:
+    """Spend and progress shared by the replay workers; reservations keep the budget hard."""
+
+    def __init__(self, budget_usd: float, total: int):
+        self.budget_usd, self.total = budget_usd, total
+        self.spent = self.reserved = 0.0
+        self.done = self.calls = self.cache_hits = 0
+        self.started = time.monotonic()
+        self.lock = threading.Lock()
+
+    def reserve(self, usd: float) -> bool:
+        with self.lock:
+            if self.spent + self.reserved + usd > self.budget_usd:
+                return False
+            self.reserved += usd
+            return True
+
+    def settle(self, reserved: float, actual: float) -> None:
+        with self.lock:
+            self.reserved -= reserved
+            self.spent += actual
+            self.calls += 1
+
+    def tick(self, cache_hit: bool) -> int:
+        with self.lock:
+            self.done += 1
+            self.cache_hits += cache_hit
+            return self.done
+
+    def progress(self) -> str:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed else 0.0
+        eta = (self.total - self.done) / rate if rate else float("nan")
+        return (f"{self.done}/{self.total} replays, {rate:.1f}/s, ETA {eta:.0f} s, "
+                f"{self.calls} model calls, ${self.spent:.4f} spent")
+
+
+@dataclass
+class Task:
+    key: str
+    agent_id: str
+    family: str
+    system: str
+    user: str
+    original: dict
+    digest: str
+
+
+class DayReplay:
+    """Replays one day under one target model."""
+
+    def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
+                 day, model: str):
+        self.context, self.store, self.model_res, self.config = context, store, model_res, config
+        self.day, self.model = day, model
+        self.price = price_for(model, config.prices)
+
+    def _cost(self, reply: Reply) -> float:
+        return self.price.usd(reply.input_tokens, reply.output_tokens, reply.cache_read_tokens,
+                              reply.cache_create_tokens, batch=reply.batch)
+
+    def _estimate(self, task: Task) -> float:
+        """Upper bound before the call: prompt chars/3 tokens in, max_tokens out."""
+        return self.price.usd((len(task.system) + len(task.user)) // 3, self.model_res.max_tokens)
+
+    def _cached(self, task: Task) -> Reply | None:
+        entry = self.store.read_json(cache_key(self.store, self.model, task.digest))
+        return None if entry is None else Reply(**entry)
+
+    def _remember(self, task: Task, reply: Reply) -> None:
+        self.store.write_json(cache_key(self.store, self.model, task.digest), dataclasses.asdict(reply))
+
+    def replay(self, task: Task, ledger: Ledger) -> dict:
+        row = {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family}
+        reply, cache_hit = self._cached(task), True
+        if reply is None:
+            cache_hit = False
+            estimate = self._estimate(task)
+            if not ledger.reserve(estimate):
+                return row | {"outcome": "skipped_budget", "error": f"budget ${self.config.budget_usd} reached"}
+            try:
+                reply = self.model_res.create(self.model, task.system, task.user)
+            except anthropic.APIStatusError as exc:
+                ledger.settle(estimate, 0.0)
+                outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
+                return row | {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
+            except anthropic.APIConnectionError as exc:  # includes timeouts
+                ledger.settle(estimate, 0.0)
+                return row | {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
+            self._remember(task, reply)  # journal first: a kill after this line loses nothing paid
+            ledger.settle(estimate, self._cost(reply))
+        done = ledger.tick(cache_hit)
+        if done % self.config.progress_every == 0:
+            self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
+        return row | outcome_for_reply(task.family, task.original, reply.text) | {
+            "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
+            "cache_read_tokens": reply.cache_read_tokens, "cache_create_tokens": reply.cache_create_tokens,
+            "cost_usd": self._cost(reply), "latency_ms": reply.latency_ms, "cache_hit": cache_hit,
+            "batch": reply.batch,
+        }
+
+    def prefill_with_batch(self, tasks: list[Task]) -> None:
+        """Batch mode: submit uncached requests in one Message Batch (half price) and collect the
+        results into the cache. The batch id is recorded first, so a retried step resumes
+        polling the same batch instead of submitting (and paying for) a new one."""
+        record_key = batch_record_key(self.store, self.day, self.model)
+        record = self.store.read_json(record_key)
+        if record is None or record.get("collected"):
+            uncached = [t for t in tasks if self._cached(t) is None]
+            budget, chosen = self.config.budget_usd, []
+            for task in uncached:
+                cost = self._estimate(task) * self.price.BATCH
+                if cost <= budget:
+                    budget -= cost
+                    chosen.append(task)
+            if not chosen:
+                return
+            batch_id = self.model_res.submit_batch(
+                [BatchRequest(t.digest, self.model, t.system, t.user) for t in chosen])
+            record = {"batch_id": batch_id, "submitted": len(chosen), "collected": False}
+            self.store.write_json(record_key, record)
+            self.context.log.info(f"{self.day} {self.model}: submitted batch {batch_id} ({len(chosen)} requests)")
+        self.model_res.wait_for_batch(record["batch_id"])
+        by_digest = {t.digest: t for t in tasks}
+        for custom_id, result in self.model_res.batch_results(record["batch_id"]):
+            if isinstance(result, Reply) and custom_id in by_digest:
+                self._remember(by_digest[custom_id], result)
+        self.store.write_json(record_key, record | {"collected": True})
+
+    def run(self, index: pd.DataFrame) -> pd.DataFrame:
+        rows, tasks = [], []
+        for row in index.to_dict("records"):
+            reason = skip_reason(row)
+            if reason:
+                rows.append({"key": row["key"], "agent_id": row["agent_id"], "agent_id_base": row["agent_id_base"],
+                             "outcome": reason})
+                continue
+            tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
+                              row["user_prompt"], json.loads(row["agent_output"]),
+                              request_hash(self.model, row["system_prompt"], row["user_prompt"],
+                                           self.model_res.max_tokens)))
+        if self.model_res.use_batches and tasks:
+            self.prefill_with_batch(tasks)
+        ledger = Ledger(self.config.budget_usd, len(tasks))
+        with ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool:
+            rows.extend(pool.map(lambda t: self.replay(t, ledger), tasks))
+        self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
+        return concordance_frame(rows, self.model, self.day)
+
+
+CONCORDANCE_COLUMNS = {
+    "day": "str", "key": "str", "agent_id": "str", "agent_id_base": "str", "target_model": "str",
+    "outcome": "str", "agreement_score": "float64", "diagnostics": "str", "scorer_version": "int64",
+    "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
+    "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
+    "batch": "boolean", "error": "str",
+}
+
+
+def concordance_frame(rows: list[dict], model: str, day) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(CONCORDANCE_COLUMNS))
+    frame = frame.assign(day=str(day), target_model=model, scorer_version=scoring.SCORER_VERSION)
+    return frame.sort_values("key", ignore_index=True).astype(CONCORDANCE_COLUMNS)
+
+
+def day_summary(frame: pd.DataFrame) -> dict:
+    """Counts that decide completeness and failure: shared by the asset metadata and its checks."""
+    outcomes = frame["outcome"].value_counts()
+    eligible = int(len(frame) - outcomes.filter(like="skipped_").sum() + outcomes.get("skipped_budget", 0))
+    replayed = int(sum(outcomes.get(o, 0) for o in REPLAYED))
+    transport = int(outcomes.get("transport_error", 0) + outcomes.get("request_error", 0))
+    called = frame["cache_hit"].eq(False).fillna(False)
+    return {
+        "eligible": eligible,
+        "replayed": replayed,
+        "structured": int(outcomes.get("structured", 0)),
+        "schema_errors": int(outcomes.get("schema_error", 0)),
+        "transport_errors": transport,
+        "budget_skipped": int(outcomes.get("skipped_budget", 0)),
+        "complete": replayed == eligible,
+        "failure_rate": round((transport + int(outcomes.get("schema_error", 0))) / eligible, 4) if eligible else 0.0,
+        "model_calls": int(called.sum()),
+        "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
+    }
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    deps=[artifact_index],
+    group_name="concordance",
+    kinds={"anthropic", "s3", "parquet"},
+    pool="anthropic",  # several runs together respect one provider limit (`dagster instance concurrency set`)
+    # A range (a backfill) is one run: with the cache as journal a failed range loses nothing
+    # paid, and `dg launch --partition-range` works.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    description="Per day and cheap target model: one row per artifact with the replay outcome, "
+                "agreement score, tokens, cost, latency and cache hit.",
+)
+def concordance(
+    context: dg.AssetExecutionContext,
+    config: ConcordanceConfig,
+    store: ArtifactStore,
+    replay_model: ReplayModel,
+    run_mode: RunMode,
+) -> dg.MaterializeResult:
+    if run_mode.dry_run:
+        return stub_result(context)
+    for model in replay_model.target_models:
+        try:
+            price_for(model, config.prices)  # an unpriced target fails before any call
+        except KeyError as exc:
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+    summaries, per_family = [], []
+    for key in context.partition_keys:
+        day = day_of(key)
+        index = read_day_index(store, day, columns=INDEX_COLUMNS)
+        if index is None:
+            raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
+        for model in replay_model.target_models:
+            frame = DayReplay(context, store, replay_model, config, day, model).run(index)
+            summary = day_summary(frame) | {"day": key, "target_model": model}
+            attempted = summary["replayed"] + summary["transport_errors"]
+            if attempted and summary["transport_errors"] / attempted > config.max_failure_rate:
+                raise dg.Failure(
+                    f"{key} {model}: {summary['transport_errors']} of {attempted} replays failed in transport "
+                    f"(> {config.max_failure_rate:.0%}); replies received so far are cached",
+                    metadata={k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
+                    allow_retries=False,  # a provider outage needs a person, not three more bursts
+                )
+            store.write_parquet(concordance_key(store, day, model), frame)
+            summaries.append(summary)
+            per_family.append(frame.assign(target_model=model))
+    return dg.MaterializeResult(metadata=_metadata(summaries, pd.concat(per_family), store))
+
+
+def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) -> dict:
+    table = pd.DataFrame(summaries)
+    scored = frame[frame["outcome"] == "structured"]
+    means = scored.groupby(["target_model", "agent_id_base"])["agreement_score"].mean().round(4)
+    metadata = {
+        "dagster/row_count": len(frame),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
+        "complete": bool(table["complete"].all()),
+        "eligible": int(table["eligible"].sum()),
+        "replayed": int(table["replayed"].sum()),
+        "model_calls": int(table["model_calls"].sum()),
+        "cache_hits": int(frame["cache_hit"].eq(True).fillna(False).sum()),
+        "schema_errors": int(table["schema_errors"].sum()),
+        "transport_errors": int(table["transport_errors"].sum()),
+        "budget_skipped": int(table["budget_skipped"].sum()),
+        "usd_new": round(float(table["usd_new"].sum()), 6),
+        "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,
+        "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
+        "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),
+        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance"))),
+    }
+    for (model, family), mean in means.items():
+        metadata[f"mean/{family}/{target_slug(model)}"] = float(mean)
+    return metadata

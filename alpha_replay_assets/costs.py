@@ -1,0 +1,44 @@
+"""What a replay costs, from the usage the API reports (domain §2.2: tokens and USD per replay)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+
+    # Provider multipliers: batch jobs run at half price; cache reads cost 0.1x input and
+    # 5-minute cache writes 1.25x input.
+    BATCH = 0.5
+    CACHE_READ = 0.1
+    CACHE_WRITE = 1.25
+
+    def usd(self, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0,
+            batch: bool = False) -> float:
+        tokens = (
+            input_tokens * self.input
+            + output_tokens * self.output
+            + cache_read * self.input * self.CACHE_READ
+            + cache_write * self.input * self.CACHE_WRITE
+        )
+        return tokens / 1e6 * (self.BATCH if batch else 1.0)
+
+
+DEFAULT_PRICES = {
+    "claude-haiku-4-5": Price(1.0, 5.0),
+    "claude-sonnet-4-5": Price(3.0, 15.0),
+    "claude-opus-4-1": Price(15.0, 75.0),
+}
+
+
+def price_for(model: str, overrides: dict[str, list[float]] | None = None) -> Price:
+    """The price of `model`; an unknown model is an error, never a free replay."""
+    if overrides and model in overrides:
+        return Price(*overrides[model])
+    try:
+        return DEFAULT_PRICES[model]
+    except KeyError:
+        raise KeyError(f"no price for model {model!r}: add it to the concordance config `prices`") from None
