@@ -3,6 +3,7 @@
 import dagster as dg
 
 from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.index import artifact_index
 
 daily_job = dg.define_asset_job(
@@ -15,4 +16,10 @@ demo_job = dg.define_asset_job(
     "demo_job",
     selection=dg.AssetSelection.all(),
     description="Everything, for the quick start's seeded window.",
+)
+
+window_job = dg.define_asset_job(
+    "window_job",
+    selection=dg.AssetSelection.assets(concordance_summary),
+    description="The window assets for a window-end day: summary metrics (and rule fits).",
 )

@@ -5,12 +5,13 @@ resources they run with (bound from the environment, see `resources.environment`
 import dagster as dg
 
 from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.index import artifact_index
-from jobs.asset_jobs import daily_job, demo_job
+from jobs.asset_jobs import daily_job, demo_job, window_job
 from resources.environment import resources_from_env
 
 defs = dg.Definitions(
-    assets=[artifact_index, concordance],
-    jobs=[daily_job, demo_job],
+    assets=[artifact_index, concordance, concordance_summary],
+    jobs=[daily_job, window_job, demo_job],
     resources=resources_from_env(),
 )

@@ -11,10 +11,12 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from resources.artifact_store import ArtifactStore
+from resources.metrics import CloudWatchMetrics
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
+ENV_CLOUDWATCH_ENDPOINT = "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL"  # unset = real AWS
 ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
 ENV_REGION = "AWS_REGION"
 ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
@@ -25,19 +27,22 @@ def env_secret(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
-def s3_from_env() -> S3Resource:
-    return S3Resource(
-        endpoint_url=os.environ.get(ENV_S3_ENDPOINT) or None,
-        region_name=os.environ.get(ENV_REGION, "us-east-1"),
-        aws_access_key_id=env_secret("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=env_secret("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=env_secret("AWS_SESSION_TOKEN"),
-    )
+def aws_settings() -> dict:
+    return {
+        "region_name": os.environ.get(ENV_REGION, "us-east-1"),
+        "aws_access_key_id": env_secret("AWS_ACCESS_KEY_ID"),
+        "aws_secret_access_key": env_secret("AWS_SECRET_ACCESS_KEY"),
+        "aws_session_token": env_secret("AWS_SESSION_TOKEN"),
+    }
 
 
 def resources_from_env() -> dict:
     return {
-        "store": ArtifactStore(s3=s3_from_env(), bucket=os.environ.get(ENV_BUCKET, "alpha-engine-research")),
+        "store": ArtifactStore(
+            s3=S3Resource(endpoint_url=os.environ.get(ENV_S3_ENDPOINT) or None, **aws_settings()),
+            bucket=os.environ.get(ENV_BUCKET, "alpha-engine-research"),
+        ),
+        "metrics": CloudWatchMetrics(endpoint_url=os.environ.get(ENV_CLOUDWATCH_ENDPOINT) or None, **aws_settings()),
         "replay_model": ReplayModel(
             api_key=env_secret("ANTHROPIC_API_KEY"),
             base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,

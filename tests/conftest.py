@@ -2,6 +2,7 @@
 for the session, a fresh bucket per test) and, for replay tests, the loopback Messages API."""
 
 import datetime as dt
+import itertools
 import os
 import uuid
 
@@ -20,7 +21,7 @@ from alpha_replay_assets.sample import corpus, local_s3  # noqa: E402
 from resources.artifact_store import ArtifactStore  # noqa: E402
 from resources.run_mode import RunMode  # noqa: E402
 
-DAY = dt.date(2026, 11, 20)
+DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)  # recent: CloudWatch takes <= 14-day-old points
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +99,23 @@ def replay_model(make_replay_model):
 @pytest.fixture
 def replay_resources(resources, replay_model):
     return resources | {"replay_model": replay_model}
+
+
+# moto's get_metric_data drops the namespace filter when dimensions are given, so tests are
+# isolated by region (moto keeps one CloudWatch per region) as well as by namespace.
+REGIONS = itertools.cycle(["us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+                           "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+                           "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"])
+
+
+@pytest.fixture
+def metrics(s3_server):
+    from resources.metrics import CloudWatchMetrics
+
+    return CloudWatchMetrics(namespace=f"AlphaEngine/Test{uuid.uuid4().hex[:8]}", endpoint_url=s3_server.endpoint_url,
+                             region_name=next(REGIONS), aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def all_resources(replay_resources, metrics):
+    return replay_resources | {"metrics": metrics}

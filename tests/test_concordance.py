@@ -122,3 +122,41 @@ def test_unknown_target_price_fails_before_any_call(replay_resources, make_repla
     resources = replay_resources | {"replay_model": make_replay_model(target_models=["claude-mystery-1"])}
     result = run(resources, raise_on_error=False)
     assert not result.success and model_server.counts()["messages"] == 0
+
+
+def _materialise_in_child(resources):
+    run(resources)
+
+
+def test_killed_run_resumes_without_repaying(replay_resources, make_replay_model, store, model_server, seeded,
+                                             s3_client, bucket):
+    import multiprocessing
+    import time
+
+    seeded()
+    with dg.instance_for_test() as instance:
+        dg.materialize([artifact_index], resources=replay_resources, instance=instance, partition_key=PARTITION)
+    model_server.state.latency_ms = 100
+    slow = replay_resources | {"replay_model": make_replay_model(max_concurrency=2)}
+    child = multiprocessing.get_context("fork").Process(target=_materialise_in_child, args=(slow,))
+    child.start()
+    cache_prefix = f"{store.analytics_prefix}/replay_cache/"
+    deadline = time.monotonic() + 60
+    while s3_client.list_objects_v2(Bucket=bucket, Prefix=cache_prefix).get("KeyCount", 0) < 6:
+        assert time.monotonic() < deadline and child.is_alive()
+        time.sleep(0.05)
+    child.kill()  # SIGKILL mid-run: no cleanup, no final write
+    child.join()
+    assert result_frame(store) is None
+    time.sleep(0.3)  # let calls in flight land on the server
+    cached = s3_client.list_objects_v2(Bucket=bucket, Prefix=cache_prefix)["KeyCount"]
+    paid_before = model_server.counts()["messages"]
+    assert paid_before <= cached + 2  # at most the calls in flight (concurrency 2) were lost
+
+    model_server.state.latency_ms = 0
+    run(replay_resources)
+    frame = result_frame(store)
+    summary = day_summary(frame)
+    assert summary["complete"]
+    assert model_server.counts()["messages"] - paid_before == summary["replayed"] - cached
+    assert frame["cache_hit"].eq(True).sum() == cached

@@ -16,7 +16,7 @@ def _materialize(resources, **kwargs):
 
 def test_one_row_per_object_bad_ones_included(resources, store, s3_client, bucket, seeded):
     seeded()
-    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix="decision_artifacts/2026/11/20/")["Contents"]
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=f"decision_artifacts/{DAY:%Y/%m/%d}/")["Contents"]
     [mat] = _materialize(resources, partition_key=DAY.isoformat())
 
     frame = read_day_index(store, DAY)

@@ -1,0 +1,175 @@
+"""`concordance_summary`: the trailing window of `concordance` partitions, aggregated per
+(agent family, target model), emitted to CloudWatch and written as the legacy summary JSON."""
+
+import datetime as dt
+import statistics
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from alpha_replay_assets.concordance import (
+    FAILED,
+    REPLAYED,
+    concordance,
+    concordance_frame,
+    concordance_key,
+    target_slug,
+)
+from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stats import bootstrap_mean_ci
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
+from resources.artifact_store import ArtifactStore
+from resources.metrics import CloudWatchMetrics, Datapoint
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+MIN_OBSERVATIONS = 3
+SUMMARY_SCHEMA_VERSION = 2
+METRIC = "agent_cheap_model_concordance"
+METRIC_N = "agent_cheap_model_concordance_n_observations"
+# CloudWatch accepts datapoints up to two weeks old: older windows (backfills) are stored, not emitted.
+MAX_EMIT_AGE = dt.timedelta(days=14)
+
+
+class SummaryConfig(dg.Config):
+    window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
+
+
+SUMMARY_COLUMNS = ["agent_id_base", "target_model", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high",
+                   "failures", "skips", "thin"]
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (agent_id_base, target_model): observations are structured replays' scores."""
+    rows = []
+    for (family, model), group in frame.groupby(["agent_id_base", "target_model"], sort=True):
+        scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
+        ci = bootstrap_mean_ci(scores)
+        rows.append({
+            "agent_id_base": family, "target_model": model, "n": len(scores),
+            "mean": statistics.fmean(scores) if scores else None,
+            "min": min(scores, default=None), "max": max(scores, default=None),
+            "stdev": statistics.stdev(scores) if len(scores) > 1 else None,
+            "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
+            "failures": int(group["outcome"].isin(FAILED).sum()),
+            "skips": int(group["outcome"].str.startswith("skipped_").sum()),
+            "thin": len(scores) < MIN_OBSERVATIONS,
+        })
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def summary_key(store: ArtifactStore, end: dt.date, model: str) -> str:
+    return f"{store.capture_prefix}/_replay_summary/{end:%y%m%d}0000_{target_slug(model)}.json"
+
+
+def latest_key(store: ArtifactStore, model: str) -> str:
+    """One pointer per target: targets never overwrite each other's latest."""
+    return f"{store.capture_prefix}/_replay_summary/latest_{target_slug(model)}.json"
+
+
+def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -> dict:
+    groups = per_group[per_group["target_model"] == model]
+    rows = window.frame[window.frame["target_model"] == model]
+    skipped = rows["outcome"].str.startswith("skipped_")
+    candidate = rows[~skipped | (rows["outcome"] == "skipped_budget")]
+    failures = rows[rows["outcome"].isin(FAILED)]
+    replayed = rows[rows["outcome"].isin(REPLAYED)]
+    ok = groups[~groups["thin"]]
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        **window.coverage_metadata(),
+        "agent_filter": None,
+        "target_model": model,
+        "complete": not window.missing and len(candidate) == len(replayed),
+        "n_artifacts_candidate": len(candidate),
+        "n_artifacts_replayed": len(replayed),
+        "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
+        "agents_skipped_thin_sample": groups.loc[groups["thin"], "agent_id_base"].tolist(),
+        "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
+        "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
+        "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),
+                 "usd": round(float(rows["cost_usd"].sum()), 6)},
+        "computed_at": dt.datetime.now(dt.UTC).isoformat(),
+        "run_id": run_id,
+    }
+
+
+def window_end_timestamp(end: dt.date) -> dt.datetime:
+    """Datapoints are stamped with the end of the window's last day (domain §2.2)."""
+    return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
+
+
+def write_latest_pointer(store: ArtifactStore, pointer_key: str, target_key: str, end: dt.date) -> None:
+    """Move `latest` forward only: backfilling an old window never hides a newer result."""
+    current = store.read_json(pointer_key)
+    if current is None or current.get("window_end", "") <= end.isoformat():
+        store.write_json(pointer_key, {"key": target_key, "window_end": end.isoformat()})
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    deps=[window_dependency(concordance)],
+    group_name="concordance",
+    kinds={"s3", "cloudwatch"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Window ending on the partition day: per (agent family, target) n, mean, min, max, "
+                "stdev, bootstrap 95% CI, failures and skips; CloudWatch metrics and summary JSON.",
+)
+def concordance_summary(
+    context: dg.AssetExecutionContext, config: SummaryConfig, store: ArtifactStore, replay_model: ReplayModel,
+    metrics: CloudWatchMetrics, run_mode: RunMode,
+) -> dg.MaterializeResult:
+    if run_mode.dry_run:
+        return stub_result(context)
+    now = dt.datetime.now(dt.UTC)
+    metadata = {}
+    for key in context.partition_keys:
+        end = day_of(key)
+
+        def read_day(day):
+            frames = [f for m in replay_model.target_models
+                      if (f := store.read_parquet(concordance_key(store, day, m))) is not None]
+            return pd.concat(frames, ignore_index=True) if frames else None
+
+        window = load_window(end, config.window_days, read_day, empty=concordance_frame([], "", ""))
+        per_group = summarise(window.frame)
+        datapoints = [
+            dp for row in per_group[~per_group["thin"]].itertuples()
+            for dp in (
+                Datapoint(METRIC, float(row.mean), "None", window_end_timestamp(end),
+                          {"judged_agent_id": row.agent_id_base, "target_model": row.target_model}),
+                Datapoint(METRIC_N, float(row.n), "Count", window_end_timestamp(end),
+                          {"judged_agent_id": row.agent_id_base, "target_model": row.target_model}),
+            )
+        ]
+        emitted = 0
+        if run_mode.emit_metrics and now - window_end_timestamp(end) <= MAX_EMIT_AGE:
+            emitted = metrics.put(datapoints)
+        for model in replay_model.target_models:
+            document = summary_document(window, per_group, model, context.run.run_id)
+            key_out = summary_key(store, end, model)
+            store.write_json(key_out, document)
+            write_latest_pointer(store, latest_key(store, model), key_out, end)
+        metadata = _metadata(window, per_group, emitted, run_mode.emit_metrics)
+        context.log.info(f"window ending {key}: {len(per_group)} groups, {emitted} datapoints emitted")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool) -> dict:
+    """Metadata of the newest window in the run (a range run's earlier windows are in S3)."""
+    metadata = {
+        **{k: v for k, v in window.coverage_metadata().items() if k != "days_missing"},
+        "days_missing": dg.MetadataValue.json(window.coverage_metadata()["days_missing"]),
+        "groups": len(per_group),
+        "thin_groups": int(per_group["thin"].sum()),
+        "datapoints_emitted": emitted,
+        "emit_metrics": emit_metrics,
+        "total_usd": round(float(window.frame["cost_usd"].sum()), 6),
+        "summary": dg.MetadataValue.md(per_group.round(4).to_markdown(index=False) if len(per_group) else "(empty)"),
+    }
+    for row in per_group.itertuples():
+        if not row.thin:
+            metadata[f"mean/{row.agent_id_base}/{target_slug(row.target_model)}"] = float(row.mean)
+    return metadata

@@ -1,0 +1,56 @@
+"""Trailing windows of daily partitions: read one object per day, record which days are missing."""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from alpha_replay_assets.partitions import trailing_days
+
+# The partition mapping is static, the window length a run setting: assets depend on the longest
+# window they accept and read the configured trailing part of it.
+MAX_WINDOW_DAYS = 56
+
+
+def window_dependency(asset) -> dg.AssetDep:
+    return dg.AssetDep(asset, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-(MAX_WINDOW_DAYS - 1)))
+
+
+@dataclass
+class Window:
+    end: dt.date
+    days: list[dt.date]
+    frame: pd.DataFrame
+    present: list[dt.date]
+
+    @property
+    def missing(self) -> list[dt.date]:
+        return [d for d in self.days if d not in self.present]
+
+    def coverage_metadata(self) -> dict:
+        return {
+            "window_start": self.days[0].isoformat() if self.days else None,
+            "window_end": self.end.isoformat(),
+            "first_day_present": self.present[0].isoformat() if self.present else None,
+            "last_day_present": self.present[-1].isoformat() if self.present else None,
+            "days_present": len(self.present),
+            "days_missing": [d.isoformat() for d in self.missing],
+            "coverage": round(len(self.present) / len(self.days), 4) if self.days else 0.0,
+        }
+
+
+def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],
+                empty: pd.DataFrame) -> Window:
+    """Concatenate `read_day(d)` over the trailing window; a None day is missing, not an error.
+    `empty` gives the columns of a window with no day present."""
+    days = trailing_days(end, n_days)
+    frames, present = [], []
+    for day in days:
+        frame = read_day(day)
+        if frame is not None:
+            frames.append(frame.assign(day=day.isoformat()))
+            present.append(day)
+    frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
+    return Window(end, days, frame, present)
