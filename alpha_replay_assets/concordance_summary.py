@@ -19,7 +19,14 @@ from alpha_replay_assets.concordance import (
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
+from alpha_replay_assets.windows import (
+    MAX_WINDOW_DAYS,
+    load_window,
+    emittable,
+    window_dependency,
+    window_end_timestamp,
+    write_latest_pointer,
+)
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics, Datapoint
 from resources.replay_model import ReplayModel
@@ -29,8 +36,6 @@ MIN_OBSERVATIONS = 3
 SUMMARY_SCHEMA_VERSION = 2
 METRIC = "agent_cheap_model_concordance"
 METRIC_N = "agent_cheap_model_concordance_n_observations"
-# CloudWatch accepts datapoints up to two weeks old: older windows (backfills) are stored, not emitted.
-MAX_EMIT_AGE = dt.timedelta(days=14)
 
 
 class SummaryConfig(dg.Config):
@@ -96,18 +101,6 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
     }
 
 
-def window_end_timestamp(end: dt.date) -> dt.datetime:
-    """Datapoints are stamped with the end of the window's last day (domain §2.2)."""
-    return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
-
-
-def write_latest_pointer(store: ArtifactStore, pointer_key: str, target_key: str, end: dt.date) -> None:
-    """Move `latest` forward only: backfilling an old window never hides a newer result."""
-    current = store.read_json(pointer_key)
-    if current is None or current.get("window_end", "") <= end.isoformat():
-        store.write_json(pointer_key, {"key": target_key, "window_end": end.isoformat()})
-
-
 @dg.asset(
     partitions_def=DAILY,
     deps=[window_dependency(concordance)],
@@ -145,7 +138,7 @@ def concordance_summary(
             )
         ]
         emitted = 0
-        if run_mode.emit_metrics and now - window_end_timestamp(end) <= MAX_EMIT_AGE:
+        if run_mode.emit_metrics and emittable(end, now):
             emitted = metrics.put(datapoints)
         for model in replay_model.target_models:
             document = summary_document(window, per_group, model, context.run.run_id)

@@ -8,10 +8,13 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.partitions import trailing_days
+from resources.artifact_store import ArtifactStore
 
 # The partition mapping is static, the window length a run setting: assets depend on the longest
 # window they accept and read the configured trailing part of it.
 MAX_WINDOW_DAYS = 56
+# CloudWatch accepts datapoints up to two weeks old: older windows (backfills) are stored, not emitted.
+MAX_EMIT_AGE = dt.timedelta(days=14)
 
 
 def window_dependency(asset) -> dg.AssetDep:
@@ -54,3 +57,19 @@ def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.Data
             present.append(day)
     frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
     return Window(end, days, frame, present)
+
+
+def window_end_timestamp(end: dt.date) -> dt.datetime:
+    """Datapoints are stamped with the end of the window's last day (domain §2.2)."""
+    return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
+
+
+def emittable(end: dt.date, now: dt.datetime) -> bool:
+    return now - window_end_timestamp(end) <= MAX_EMIT_AGE
+
+
+def write_latest_pointer(store: ArtifactStore, pointer_key: str, target_key: str, end: dt.date) -> None:
+    """Move `latest` forward only: backfilling an old window never hides a newer result."""
+    current = store.read_json(pointer_key)
+    if current is None or current.get("window_end", "") <= end.isoformat():
+        store.write_json(pointer_key, {"key": target_key, "window_end": end.isoformat()})

@@ -4,6 +4,7 @@ import dagster as dg
 
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
+from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 
 daily_job = dg.define_asset_job(
@@ -20,6 +21,6 @@ demo_job = dg.define_asset_job(
 
 window_job = dg.define_asset_job(
     "window_job",
-    selection=dg.AssetSelection.assets(concordance_summary),
+    selection=dg.AssetSelection.assets(concordance_summary, counterfactual_fits),
     description="The window assets for a window-end day: summary metrics (and rule fits).",
 )

@@ -6,12 +6,13 @@ import dagster as dg
 
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
+from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from jobs.asset_jobs import daily_job, demo_job, window_job
 from resources.environment import resources_from_env
 
 defs = dg.Definitions(
-    assets=[artifact_index, concordance, concordance_summary],
+    assets=[artifact_index, concordance, concordance_summary, counterfactual_fits],
     jobs=[daily_job, window_job, demo_job],
     resources=resources_from_env(),
 )

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import boto3
+from botocore.config import Config as BotoConfig
 import pytest
 from dagster_aws.s3 import S3Resource
 
@@ -33,7 +34,8 @@ def s3_server():
 
 @pytest.fixture(scope="session")
 def s3_client(s3_server):
-    return boto3.client("s3", endpoint_url=s3_server.endpoint_url, region_name="us-east-1")
+    return boto3.client("s3", endpoint_url=s3_server.endpoint_url, region_name="us-east-1",
+                        config=BotoConfig(max_pool_connections=32))
 
 
 @pytest.fixture

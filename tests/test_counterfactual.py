@@ -1,0 +1,116 @@
+"""Rule fits: known rules are recovered, noise is not mistaken for a rule, every agent gets a row."""
+
+import datetime as dt
+import json
+import random
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from alpha_replay_assets import counterfactual
+from alpha_replay_assets.counterfactual import METRIC, METRIC_N, agent_key, agent_latest_key, counterfactual_fits, fit_window, fits_key
+from alpha_replay_assets.features import MACRO_DEFAULTS
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.rule_fit import fit_rule
+from conftest import DAY
+
+
+def test_known_rule_is_recovered():
+    rng = random.Random(0)
+    features = [{"a": rng.uniform(0, 100), "b": rng.uniform(0, 1), "noise": rng.gauss(0, 1)} for _ in range(400)]
+    labels = ["ADVANCE" if f["a"] > 60 and f["b"] > 0.3 else "REJECT" for f in features]
+    fit = fit_rule(labels, features)
+    assert fit["status"] == "fitted" and fit["match_rate"] > 0.97
+    assert fit["heldout_accuracy"] > 0.95 and fit["lift"] > 0.2
+    assert fit["heldout_ci_low"] < fit["heldout_accuracy"] < fit["heldout_ci_high"]
+    assert "a <=" in fit["tree_text"] and "b <=" in fit["tree_text"]
+    assert set(fit["feature_importances"]) <= {"a", "b", "noise"} and fit["feature_importances"]["a"] > 0.3
+
+
+def test_random_labels_score_near_baseline_held_out_but_high_in_sample():
+    rng = random.Random(1)
+    features = [{f"x{i}": rng.gauss(0, 1) for i in range(6)} for _ in range(60)]
+    labels = [rng.choice(["ADVANCE", "REJECT"]) for _ in features]
+    fit = fit_rule(labels, features)
+    assert fit["match_rate"] > fit["baseline"] + 0.15  # the tree memorises noise in-sample ...
+    assert abs(fit["heldout_accuracy"] - fit["baseline"]) < 0.2  # ... which held-out exposes
+    assert fit["heldout_accuracy"] < fit["match_rate"]
+
+
+def test_thin_single_class_and_one_sample_class():
+    assert fit_rule(["A"] * 5 + ["B"] * 4, [{"x": float(i)} for i in range(9)])["status"] == "thin_sample"
+    assert fit_rule(["A"] * 12, [{"x": float(i)} for i in range(12)])["status"] == "single_class"
+    lonely = fit_rule(["A"] * 11 + ["B"], [{"x": float(i)} for i in range(12)])
+    assert lonely["status"] == "fitted" and lonely["heldout_accuracy"] is None and "one sample" in lonely["heldout_note"]
+
+
+def _window(rows):
+    return pd.DataFrame(rows, columns=counterfactual.WINDOW_COLUMNS)
+
+
+def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
+    good = [{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 3} for i in range(20)]
+    frame = _window([
+        {"key": "k1", "agent_id_base": "macro_economist", "status": "ok",
+         "decision_features": json.dumps(good + [{"label": "bull", "error": "vix='high' is not a finite number"}])},
+        {"key": "k2", "agent_id_base": "thinktank_theme", "status": "ok", "decision_features": None},
+        {"key": "k3", "agent_id_base": "ic_cio", "status": "malformed_json", "decision_features": None},
+    ])
+    results = {r["agent_id_base"]: r for r in fit_window(frame)}
+    assert results["macro_economist"]["status"] == "fitted"
+    assert results["macro_economist"]["rows_excluded"] == 1 and results["macro_economist"]["excluded_reasons"] == {"vix": 1}
+    assert results["macro_economist"]["feature_coverage"] == pytest.approx(1 - 3 / 20)
+    assert results["thinktank_theme"]["status"] == "unsupported"
+    assert results["ic_cio"]["status"] == "no_input"  # only a bad row: no input, said out loud
+    assert {"sector_quant", "thesis_update"} <= {f for f, r in results.items() if r["status"] == "no_input"}
+
+
+def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
+    def fragile(labels, features):
+        if labels and labels[0] in ("ADVANCE", "REJECT"):
+            raise ValueError("boom")
+        return {"status": "fitted", "n_samples": len(labels)}
+    monkeypatch.setattr(counterfactual, "fit_rule", fragile)
+    frame = _window([
+        {"key": "a", "agent_id_base": "ic_cio", "status": "ok",
+         "decision_features": json.dumps([{"label": "ADVANCE", "features": {}, "all_default": True}])},
+        {"key": "b", "agent_id_base": "macro_economist", "status": "ok",
+         "decision_features": json.dumps([{"label": "bull", "features": {}, "all_default": True}])},
+    ])
+    results = {r["agent_id_base"]: r for r in fit_window(frame)}
+    assert results["ic_cio"]["status"] == "fit_error" and "boom" in results["ic_cio"]["error"]
+    assert results["macro_economist"]["status"] == "fitted"
+
+
+def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, metrics, seeded, s3_server):
+    from conftest import SMALL
+    days = seeded(days=[DAY - dt.timedelta(days=n) for n in (3, 1, 0)], spec=SMALL.__class__(per_day=150, bad_fraction=0.02))
+    with dg.instance_for_test() as instance:
+        dg.materialize([artifact_index], resources=all_resources, instance=instance, tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat()})
+        s3_server.reset_counts()
+        result = dg.materialize([counterfactual_fits], resources=all_resources, instance=instance,
+                                partition_key=DAY.isoformat(),
+                                run_config={"ops": {"counterfactual_fits": {"config": {"window_days": 5}}}})
+    assert s3_server.request_counts()["GET"] <= 5 + 20  # one index object per window day (+ latest pointers)
+    table = store.read_parquet(fits_key(store, DAY)).set_index("agent_id_base")
+    assert table.loc["ic_cio", "status"] == "fitted" and table.loc["ic_cio", "n_samples"] > 50
+    assert table.loc["ic_cio", "heldout_accuracy"] > table.loc["ic_cio", "baseline"]
+    assert table.loc["thinktank_theme", "status"] == "unsupported"
+    assert (table["days_present"] == 4).all()  # the range indexed DAY-2 too (an empty day is present)
+    macro = store.read_json(agent_key(store, "macro_economist", DAY))
+    assert macro["status"] == "fitted" and macro["coverage"] == pytest.approx(0.8)
+    assert macro["days_missing"] == [(DAY - dt.timedelta(days=4)).isoformat()]  # never indexed: missing
+    assert set(macro["split_features"]) <= set(MACRO_DEFAULTS) and "vix" in macro["split_features"]
+    assert macro["feature_coverage"] == 1.0  # the fixed mapping reads macro_data: no all-default rows
+    assert store.read_json(agent_latest_key(store, "ic_cio"))["key"] == agent_key(store, "ic_cio", DAY)
+
+    now = dt.datetime.now(dt.UTC)
+    _, value = metrics.newest(METRIC, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)
+    assert value == pytest.approx(table.loc["ic_cio", "match_rate"])
+    assert metrics.newest(METRIC_N, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)[1] == table.loc["ic_cio", "n_samples"]
+    [mat] = result.asset_materializations_for_node("counterfactual_fits")
+    assert mat.metadata["heldout_accuracy/ic_cio"].value == pytest.approx(table.loc["ic_cio", "heldout_accuracy"])
+    assert "composite_score" in mat.metadata["rule/ic_cio"].value
