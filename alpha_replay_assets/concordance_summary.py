@@ -42,7 +42,7 @@ class SummaryConfig(dg.Config):
     window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
 
 
-SUMMARY_COLUMNS = ["agent_id_base", "target_model", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high",
+SUMMARY_COLUMNS = ["agent_id_base", "target_model", "n", "eligible", "mean", "min", "max", "stdev", "ci_low", "ci_high",
                    "failures", "skips", "thin"]
 
 
@@ -52,14 +52,15 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     for (family, model), group in frame.groupby(["agent_id_base", "target_model"], sort=True):
         scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
         ci = bootstrap_mean_ci(scores)
+        skips = int(group["outcome"].str.startswith("skipped_").sum())
         rows.append({
-            "agent_id_base": family, "target_model": model, "n": len(scores),
+            "agent_id_base": family, "target_model": model, "n": len(scores), "eligible": len(group) - skips,
             "mean": statistics.fmean(scores) if scores else None,
             "min": min(scores, default=None), "max": max(scores, default=None),
             "stdev": statistics.stdev(scores) if len(scores) > 1 else None,
             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
             "failures": int(group["outcome"].isin(FAILED).sum()),
-            "skips": int(group["outcome"].str.startswith("skipped_").sum()),
+            "skips": skips,
             "thin": len(scores) < MIN_OBSERVATIONS,
         })
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -91,7 +92,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "n_artifacts_candidate": len(candidate),
         "n_artifacts_replayed": len(replayed),
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
-        "agents_skipped_thin_sample": groups.loc[groups["thin"], "agent_id_base"].tolist(),
+        "agents_skipped_thin_sample": groups.loc[groups["thin"] & (groups["eligible"] > 0), "agent_id_base"].tolist(),
+        "agents_not_replayed": groups.loc[groups["eligible"] == 0, "agent_id_base"].tolist(),
         "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
         "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
         "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),

@@ -1,8 +1,10 @@
 """`alpha-replay demo`: the whole graph end to end on an embedded default, in one command.
 
 Starts the local S3-compatible server on loopback, seeds a synthetic window, materialises the
-graph for it in a temporary DAGSTER_HOME and prints what a user comes for. `--ui` then leaves
-`dagster dev` running against the same server and instance.
+graph for it in a temporary DAGSTER_HOME and prints what a user comes for. Without
+ANTHROPIC_API_KEY the cheap target model is *simulated* by the loopback Messages API server.
+The replay cache is kept in a local state directory between runs (moto keeps objects in memory
+only), so a second run makes no model calls. `--ui` then leaves `dagster dev` running.
 """
 
 import argparse
@@ -14,19 +16,25 @@ import tempfile
 from pathlib import Path
 
 import boto3
+import dagster as dg
 import pandas as pd
 
+from alpha_replay_assets.concordance_summary import summary_key
+from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.sample import corpus, local_s3
+from alpha_replay_assets.sample.model_server import ModelServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+CACHE_PREFIX = "decision_artifacts/_alpha_replay/replay_cache/"
 
 
 def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
     return {
         "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
+        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
         "ALPHA_REPLAY_BUCKET": DEMO_BUCKET,
         "AWS_ACCESS_KEY_ID": "demo",
         "AWS_SECRET_ACCESS_KEY": "demo",
@@ -36,13 +44,50 @@ def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
     }
 
 
-def _print_summary(store, days: list[dt.date]) -> None:
-    frames = [read_day_index(store, d, columns=["agent_id_base", "status"]).assign(day=d.isoformat()) for d in days]
-    frame = pd.concat(frames)
+def _restore_cache(client, state_dir: Path) -> int:
+    files = [p for p in state_dir.rglob("*.json")]
+    for path in files:
+        client.put_object(Bucket=DEMO_BUCKET, Key=CACHE_PREFIX + path.relative_to(state_dir).as_posix(),
+                          Body=path.read_bytes())
+    return len(files)
+
+
+def _save_cache(client, state_dir: Path) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=DEMO_BUCKET, Prefix=CACHE_PREFIX):
+        for obj in page.get("Contents", []):
+            target = state_dir / obj["Key"][len(CACHE_PREFIX):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(client.get_object(Bucket=DEMO_BUCKET, Key=obj["Key"])["Body"].read())
+
+
+def _print_index(store, days: list[dt.date]) -> None:
+    frame = pd.concat(read_day_index(store, d, columns=["agent_id_base", "status"]).assign(day=d.isoformat())
+                      for d in days)
     table = frame.pivot_table(index="day", columns="agent_id_base", values="status", aggfunc="size", fill_value=0)
     table["bad_rows"] = frame[frame["status"] != "ok"].groupby("day").size()
     print("\nartifact_index: artifacts per day and family (bad rows counted, never dropped)")
     print(table.fillna(0).astype(int).to_string())
+
+
+def _print_concordance(store, end: dt.date, models: list[str]) -> None:
+    for model in models:
+        doc = store.read_json(summary_key(store, end, model))
+        print(f"\ncheap-model concordance vs {model}, window {doc['window_start']}..{doc['window_end']} "
+              f"({doc['n_artifacts_replayed']}/{doc['n_artifacts_candidate']} replayed, ${doc['cost']['usd']:.4f})")
+        table = pd.DataFrame(doc["per_agent"])[["agent_id_base", "n", "mean", "ci_low", "ci_high", "min", "max"]]
+        print(table.round(3).to_string(index=False))
+        if doc["agents_skipped_thin_sample"]:
+            print(f"thin (< 3 observations, no metric): {', '.join(doc['agents_skipped_thin_sample'])}")
+
+
+def _print_fits(store, end: dt.date) -> None:
+    fits = store.read_parquet(fits_key(store, end))
+    print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['days_present'].iloc[0])} days)")
+    columns = ["agent_id_base", "status", "n_samples", "match_rate", "heldout_accuracy", "baseline", "lift"]
+    print(fits[columns].round(3).to_string(index=False))
+    for row in fits[fits["status"] == "fitted"].itertuples():
+        print(f"\nrule for {row.agent_id_base} (held-out {row.heldout_accuracy:.3f} vs baseline {row.baseline:.3f}):")
+        print(row.tree_text.rstrip())
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -50,6 +95,13 @@ def demo(args: argparse.Namespace) -> None:
     dagster_home = tempfile.mkdtemp(prefix="alpha-replay-home-")
     Path(dagster_home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ.update(_environment(server.endpoint_url, dagster_home))
+    model_server = None
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        model_server = ModelServer()
+        os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url,
+                          ANTHROPIC_API_KEY="simulated-loopback-key")
+        print(f"no ANTHROPIC_API_KEY: the target model is SIMULATED by the loopback Messages API on "
+              f"{model_server.base_url} (replies follow the corpus's hidden rules with their own noise)")
     try:
         end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)  # the newest complete day
         days = corpus.window(end, args.days)
@@ -58,10 +110,10 @@ def demo(args: argparse.Namespace) -> None:
         client.create_bucket(Bucket=DEMO_BUCKET)
         n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day))
         print(f"seeded {n} artifacts: {args.days} days x {args.per_day}/day, ending {end}")
+        state_dir = Path(args.state_dir).expanduser()
+        print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir)} replies")
 
-        import dagster as dg
-
-        from jobs.definitions import defs
+        from jobs.definitions import defs  # after the environment above: resources read it
 
         job = defs.resolve_job_def("demo_job")
         with dg.DagsterInstance.get() as instance:
@@ -70,24 +122,34 @@ def demo(args: argparse.Namespace) -> None:
                 "dagster/asset_partition_range_end": days[-1].isoformat(),
             })
         print(f"materialised {job.name} for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
-        with dg.build_resources({"store": defs.resources["store"]}) as resources:
-            _print_summary(resources.store, days)
+        _save_cache(client, state_dir)
+        if model_server is not None:
+            print(f"model calls this run: {model_server.counts()['messages']} (simulated target model)")
         if not result.success:
             sys.exit(1)
+        with dg.build_resources({k: defs.resources[k] for k in ("store", "replay_model")}) as resources:
+            _print_index(resources.store, days)
+            _print_concordance(resources.store, end, resources.replay_model.target_models)
+            _print_fits(resources.store, end)
         if args.ui:
             print("\nstarting dagster dev on http://127.0.0.1:3000 (Ctrl-C to stop)")
             subprocess.run(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],
                            cwd=REPO_ROOT, check=False)
     finally:
+        if model_server is not None:
+            model_server.stop()
         server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="alpha-replay", description=__doc__)
+    parser = argparse.ArgumentParser(prog="alpha-replay", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="run the graph end to end on a local S3 server")
     demo_parser.add_argument("--days", type=int, default=14)
     demo_parser.add_argument("--per-day", type=int, default=corpus.CorpusSpec.per_day)
+    demo_parser.add_argument("--state-dir", default="~/.cache/alpha-replay-demo/replay_cache",
+                             help="where the replay cache is kept between runs")
     demo_parser.add_argument("--ui", action="store_true", help="leave dagster dev running afterwards")
     args = parser.parse_args(argv)
     demo(args)
