@@ -4,6 +4,9 @@ resources they run with (bound from the environment, see `resources.environment`
 
 import dagster as dg
 
+from alpha_replay_assets.checks.capture import CAPTURE_CHECKS
+from alpha_replay_assets.checks.replay import REPLAY_CHECKS
+from alpha_replay_assets.checks.windows import WINDOW_CHECKS
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
@@ -13,6 +16,7 @@ from resources.environment import resources_from_env
 
 defs = dg.Definitions(
     assets=[artifact_index, concordance, concordance_summary, counterfactual_fits],
+    asset_checks=[*CAPTURE_CHECKS, *REPLAY_CHECKS, *WINDOW_CHECKS],
     jobs=[daily_job, window_job, demo_job],
     resources=resources_from_env(),
 )

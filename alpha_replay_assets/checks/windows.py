@@ -1,0 +1,130 @@
+"""Checks on the window assets: are the published metrics fresh, is the window covered, and
+were the results computed after their newest inputs? (domain §5: items 2, 4 and 6)"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+from pydantic import Field
+
+from alpha_replay_assets import concordance_summary as summary_module
+from alpha_replay_assets import counterfactual as fits_module
+from alpha_replay_assets.checks.common import latest_real_materialization, not_evaluated, result
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS
+from resources.artifact_store import ArtifactStore
+from resources.metrics import CloudWatchMetrics
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+
+class WindowCheckConfig(dg.Config):
+    max_metric_age_days: float = Field(default=8.0, description="Newest datapoint older than this = stale.")
+    min_coverage: float = Field(default=0.9, ge=0, le=1, description="Share of window days present.")
+
+
+@dataclass(frozen=True)
+class WindowAsset:
+    asset: dg.AssetsDefinition
+    metrics: tuple[str, ...]
+    input_asset: dg.AssetsDefinition
+    # (store, replay_model) -> the dimension sets of every series this asset must keep fresh
+    expected_series: Callable[[ReplayModel], list[dict[str, str]]]
+    # (store, replay_model, window end) -> [(days_present, window_days)] of what was written
+    coverage: Callable[[ArtifactStore, ReplayModel, dt.date], list[tuple[int, int] | None]]
+
+
+def _summary_coverage(store, replay_model, end):
+    docs = [store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.target_models]
+    return [None if d is None else (d["days_present"], d["days_present"] + len(d["days_missing"])) for d in docs]
+
+
+def _fits_coverage(store, replay_model, end):
+    table = store.read_parquet(fits_module.fits_key(store, end), columns=["days_present", "window_days"])
+    return [None if table is None else (int(table["days_present"].iloc[0]), int(table["window_days"].iloc[0]))]
+
+
+WINDOW_ASSETS = (
+    WindowAsset(
+        summary_module.concordance_summary, (summary_module.METRIC, summary_module.METRIC_N), concordance,
+        lambda rm: [{"judged_agent_id": f, "target_model": m} for m in rm.target_models for f in CANONICAL_FAMILIES],
+        _summary_coverage,
+    ),
+    WindowAsset(
+        fits_module.counterfactual_fits, (fits_module.METRIC, fits_module.METRIC_N), artifact_index,
+        lambda rm: [{"judged_agent_id": f} for f in FITTED_FAMILIES],
+        _fits_coverage,
+    ),
+)
+
+
+def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timedelta, now: dt.datetime) -> dict:
+    """series -> reason, for every expected series whose newest datapoint is missing or too old."""
+    stale = {}
+    for name in names:
+        for dims in expected:
+            newest = metrics.newest(name, dims, lookback=max(max_age * 4, dt.timedelta(days=14)), now=now)
+            label = f"{name}{{{','.join(f'{k}={v}' for k, v in sorted(dims.items()))}}}"
+            if newest is None:
+                stale[label] = "no datapoint"
+            elif now - newest[0] > max_age:
+                stale[label] = f"newest datapoint {newest[0]:%Y-%m-%d %H:%M} is older than {max_age.days} days"
+    return stale
+
+
+def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
+    name = spec.asset.key.to_user_string()
+
+    @dg.asset_check(asset=spec.asset, name="metrics_fresh", partitions_def=DAILY,
+                    description=f"Every expected {', '.join(spec.metrics)} series has a datapoint newer than "
+                                "the max age in CloudWatch (read back, not assumed).")
+    def metrics_fresh(config: WindowCheckConfig, metrics: CloudWatchMetrics, replay_model: ReplayModel,
+                      run_mode: RunMode) -> dg.AssetCheckResult:
+        if run_mode.dry_run:
+            return not_evaluated(f"{name}_metrics_fresh")
+        stale = stale_series(metrics, spec.metrics, spec.expected_series(replay_model),
+                             dt.timedelta(days=config.max_metric_age_days), dt.datetime.now(dt.UTC))
+        return result(stale, {"series_checked": len(spec.metrics) * len(spec.expected_series(replay_model))})
+
+    @dg.asset_check(asset=spec.asset, name="window_coverage", partitions_def=DAILY,
+                    description="The window's days are present (indexed / replayed) above the bound.")
+    def window_coverage(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
+                        replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
+        if run_mode.dry_run:
+            return not_evaluated(f"{name}_window_coverage")
+        failures = {}
+        for key in context.partition_keys:
+            for i, cov in enumerate(spec.coverage(store, replay_model, day_of(key))):
+                if cov is None:
+                    failures[f"{key}#{i}"] = "no result written"
+                elif cov[0] / cov[1] < config.min_coverage:
+                    failures[f"{key}#{i}"] = f"{cov[0]}/{cov[1]} window days present < {config.min_coverage:.0%}"
+        return result(failures, {}, severity=dg.AssetCheckSeverity.WARN)
+
+    @dg.asset_check(asset=spec.asset, name="inputs_current", partitions_def=DAILY,
+                    description="Results were computed after the newest materialisation of every input "
+                                "partition in their window (no metric over a stale corpus).")
+    def inputs_current(context: dg.AssetCheckExecutionContext, run_mode: RunMode) -> dg.AssetCheckResult:
+        if run_mode.dry_run:
+            return not_evaluated(f"{name}_inputs_current")
+        instance, failures = context.instance, {}
+        for key in context.partition_keys:
+            computed = latest_real_materialization(instance, spec.asset.key, key)
+            if computed is None:
+                failures[key] = "never computed from real data"
+                continue
+            for day in trailing_days(day_of(key), MAX_WINDOW_DAYS):
+                updated = latest_real_materialization(instance, spec.input_asset.key, day.isoformat())
+                if updated is not None and updated > computed:
+                    failures[key] = f"{spec.input_asset.key.to_user_string()} {day} changed after this window was computed"
+                    break
+        return result(failures, {})
+
+    return [metrics_fresh, window_coverage, inputs_current]
+
+
+WINDOW_CHECKS = [check for spec in WINDOW_ASSETS for check in build_window_checks(spec)]

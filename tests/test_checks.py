@@ -1,0 +1,133 @@
+"""Each check passes on healthy data and fails on a crafted unhealthy case."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, volume_drop
+from alpha_replay_assets.checks.replay import REPLAY_CHECKS, zero_scoring_families
+from alpha_replay_assets.checks.windows import WINDOW_CHECKS
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import METRIC, concordance_summary
+from alpha_replay_assets.counterfactual import counterfactual_fits
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.sample import corpus
+from conftest import DAY, SMALL
+from resources.metrics import Datapoint
+
+ASSETS = [artifact_index, concordance, concordance_summary, counterfactual_fits]
+CHECKS = [*CAPTURE_CHECKS, *REPLAY_CHECKS, *WINDOW_CHECKS]
+
+
+def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def run(resources, instance, selection, partition=DAY, run_config=None):
+    return dg.materialize(ASSETS + CHECKS, selection=selection, resources=resources, instance=instance,
+                          partition_key=partition.isoformat(), run_config=run_config or {}, raise_on_error=False)
+
+
+def run_checks(resources, instance, checks, partition=DAY):
+    """Evaluate checks alone, as the UI's "execute checks" does (no materialisation)."""
+    defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=resources,
+                          jobs=[dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks(*checks))])
+    return defs.resolve_job_def("checks_only").execute_in_process(
+        instance=instance, tags={"dagster/partition": partition.isoformat()}, raise_on_error=False)
+
+
+def test_pure_helpers():
+    assert volume_drop(100, [200, 210, 190], 0.5) is None
+    assert "trailing median 200" in volume_drop(90, [200, 210, 190], 0.5)
+    assert volume_drop(5, [], 0.5) is None
+    frames = [pd.DataFrame({"agent_id_base": ["ic_cio", "macro_economist"], "status": ["ok", "malformed_json"]})]
+    assert "macro_economist" in silent_families(frames) and "ic_cio" not in silent_families(frames)
+    frame = pd.DataFrame({"agent_id_base": ["a"] * 5 + ["b"] * 5, "outcome": ["structured"] * 10,
+                          "agreement_score": [0.0] * 5 + [0.0, 0.0, 0.0, 0.0, 0.1]})
+    assert zero_scoring_families(frame, 5) == ["a"]
+
+
+def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volume_drop(all_resources, s3_client, bucket):
+    days = [DAY - dt.timedelta(days=n) for n in range(4, -1, -1)]
+    corpus.seed(s3_client, bucket, days[:-1], SMALL)
+    # the last day: a capture outage (10% of the volume) and ic_cio stopped producing
+    for key, body in corpus.day_objects(days[-1], "decision_artifacts", corpus.CorpusSpec(per_day=60, bad_fraction=0)):
+        if "/ic_cio/" not in key and hash(key) % 10 == 0:
+            s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+    selection = dg.AssetSelection.assets(artifact_index)  # with its checks
+    with dg.instance_for_test() as instance:
+        for day in days[:-1]:
+            healthy = evaluations(run(all_resources, instance, selection, day))
+            assert healthy["bad_row_rate_below_bound"].passed is False  # SMALL has 12% bad rows
+            assert healthy["volume_vs_trailing_median"].passed
+        sick = run(all_resources, instance, selection, days[-1],
+                   run_config={"ops": {"artifact_index_family_input_freshness": {"config": {"family_freshness_days": 1}}}})
+        checks = evaluations(sick)
+    assert not checks["volume_vs_trailing_median"].passed
+    assert checks["volume_vs_trailing_median"].severity == dg.AssetCheckSeverity.WARN
+    assert not checks["family_input_freshness"].passed
+    assert "ic_cio" in checks["family_input_freshness"].description
+    assert checks["family_input_freshness"].partition == days[-1].isoformat()
+
+
+def test_replay_checks_catch_an_incomplete_replay(all_resources, seeded):
+    seeded(spec=corpus.CorpusSpec(per_day=60, bad_fraction=0.0))
+    selection = dg.AssetSelection.assets(artifact_index, concordance)
+    with dg.instance_for_test() as instance:
+        healthy = evaluations(run(all_resources, instance, selection))
+        assert healthy["replay_failure_rate"].passed and healthy["replay_complete"].passed
+        assert healthy["scorer_fields_readable"].passed
+        starved = evaluations(run(all_resources, instance, dg.AssetSelection.assets(concordance),
+                                  run_config={"ops": {"concordance": {"config": {"budget_usd": 0.0}}}}))
+    # a zero budget replays nothing new, but everything is cached from the healthy run
+    assert starved["replay_complete"].passed
+    with dg.instance_for_test() as instance:
+        fresh = all_resources | {"store": all_resources["store"].__class__(
+            s3=all_resources["store"].s3, bucket=all_resources["store"].bucket,
+            analytics_prefix="decision_artifacts/_alpha_replay_other")}
+        run(fresh, instance, dg.AssetSelection.assets(artifact_index))
+        starved = evaluations(run(fresh, instance, dg.AssetSelection.assets(concordance),
+                                  run_config={"ops": {"concordance": {"config": {"budget_usd": 0.01}}}}))
+    assert not starved["replay_complete"].passed and "stopped by budget" in starved["replay_complete"].description
+
+
+def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources, metrics, seeded):
+    seeded()
+    with dg.instance_for_test() as instance:
+        run(all_resources, instance, dg.AssetSelection.assets(artifact_index, concordance).without_checks())
+        result = run(all_resources, instance, dg.AssetSelection.assets(concordance_summary, counterfactual_fits),
+                     run_config={"resources": {"run_mode": {"config": {"emit_metrics": False}}}})
+        checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+        # computed and stored, but not emitted: every expected series is missing, and that fails
+        assert not checks["concordance_summary", "metrics_fresh"].passed
+        assert "no datapoint" in checks["concordance_summary", "metrics_fresh"].description
+        assert not checks["concordance_summary", "window_coverage"].passed  # 1 of 56 days
+        assert not checks["counterfactual_fits", "window_coverage"].passed  # 1 of 28 days
+        assert checks["concordance_summary", "inputs_current"].passed
+        assert checks["counterfactual_fits", "inputs_current"].passed
+
+        # every expected series fresh except one, which is 10 days old
+        now = dt.datetime.now(dt.UTC)
+        points = [Datapoint(m, 0.5, "None", now - dt.timedelta(days=1), {"judged_agent_id": f, "target_model": "claude-haiku-4-5"})
+                  for m in (METRIC, METRIC + "_n_observations")
+                  for f in ("sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio")]
+        points.append(Datapoint(METRIC, 0.5, "None", now - dt.timedelta(days=10),
+                                {"judged_agent_id": "thesis_update", "target_model": "claude-haiku-4-5"}))
+        points.append(Datapoint(METRIC + "_n_observations", 5, "Count", now - dt.timedelta(days=1),
+                                {"judged_agent_id": "thesis_update", "target_model": "claude-haiku-4-5"}))
+        metrics.put(points)
+        check = evaluations(run_checks(all_resources, instance, WINDOW_CHECKS[:1]))
+        stale = check["metrics_fresh"]
+        assert not stale.passed
+        assert list(stale.metadata["failures"].value) == [
+            f"{METRIC}{{judged_agent_id=thesis_update,target_model=claude-haiku-4-5}}"]
+
+        # re-index a day inside the window: the window results are now older than their input
+        run(all_resources, instance, dg.AssetSelection.assets(artifact_index).without_checks())
+        result = run_checks(all_resources, instance, WINDOW_CHECKS)
+        current = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()
+                   if e.check_name == "inputs_current"}
+        assert not current["counterfactual_fits"].passed
+        assert current["concordance_summary"].passed  # concordance itself did not change
