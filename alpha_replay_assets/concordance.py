@@ -25,7 +25,7 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.families import CANONICAL_FAMILIES
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import BatchRequest, Reply, ReplayModel
@@ -282,6 +282,7 @@ def day_summary(frame: pd.DataFrame) -> dict:
 
 @dg.asset(
     partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[artifact_index],
     group_name="concordance",
     kinds={"anthropic", "s3", "parquet"},

@@ -16,7 +16,7 @@ from alpha_replay_assets.concordance import (
     concordance_key,
     target_slug,
 )
-from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
@@ -105,6 +105,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
 
 @dg.asset(
     partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[window_dependency(concordance)],
     group_name="concordance",
     kinds={"s3", "cloudwatch"},

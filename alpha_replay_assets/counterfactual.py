@@ -13,7 +13,7 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
 from alpha_replay_assets.features import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.rule_fit import fit_rule
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
@@ -96,6 +96,7 @@ def _datapoints(results: list[dict], end: dt.date) -> list[Datapoint]:
 
 @dg.asset(
     partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[window_dependency(artifact_index)],
     group_name="counterfactual",
     kinds={"scikitlearn", "s3", "cloudwatch"},

@@ -20,3 +20,17 @@ def trailing_days(end: dt.date, n_days: int) -> list[dt.date]:
     """The `n_days` days ending on `end`, oldest first, never before the first partition."""
     first = day_of(FIRST_DAY)
     return [d for d in (end - dt.timedelta(days=n) for n in reversed(range(n_days))) if d >= first]
+
+
+# Which partition must exist by when: daily assets by 09:00 UTC the next day; the weekly assets
+# (replayed and windowed by the Saturday 02:00 schedule) by Saturday 09:00 UTC.
+DAILY_DEADLINE = (None, 9)
+WEEKLY_DEADLINE = (5, 9)  # (weekday, hour): Saturday
+
+
+def freshness_policy(deadline: tuple[int | None, int]) -> dg.FreshnessPolicy:
+    """The UI-level rule for the same cadence (the daemon evaluates it; it ignores partitions)."""
+    weekly = deadline[0] is not None
+    return dg.FreshnessPolicy.time_window(
+        fail_window=dt.timedelta(days=8 if weekly else 2), warn_window=dt.timedelta(days=7 if weekly else 1)
+    )

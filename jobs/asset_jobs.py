@@ -1,26 +1,50 @@
-"""Jobs: what runs together. Partitions are inferred from the assets (all daily)."""
+"""Jobs: what runs together. Partitions are inferred from the assets (all daily, UTC).
+
+Freshness checks evaluate "now", not a run's partitions, so they are kept out of the
+materialising jobs and run on their own schedule (`freshness_checks_job`).
+"""
 
 import dagster as dg
 
+from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 
+
+def _with_partition_checks(*assets) -> dg.AssetSelection:
+    return dg.AssetSelection.assets(*assets) - dg.AssetSelection.checks(*FRESHNESS_CHECKS)
+
+
+index_job = dg.define_asset_job(
+    "index_job", selection=_with_partition_checks(artifact_index),
+    description="(Re-)index capture days; requested by the new-artifact sensor.",
+)
 daily_job = dg.define_asset_job(
-    "daily_job",
-    selection=dg.AssetSelection.assets(artifact_index, concordance),
-    description="Index capture days (and, once replayed, score them).",
+    "daily_job", selection=_with_partition_checks(artifact_index, concordance),
+    description="Index and replay capture days.",
 )
-
-demo_job = dg.define_asset_job(
-    "demo_job",
-    selection=dg.AssetSelection.all(),
-    description="Everything, for the quick start's seeded window.",
-)
-
 window_job = dg.define_asset_job(
-    "window_job",
-    selection=dg.AssetSelection.assets(concordance_summary, counterfactual_fits),
-    description="The window assets for a window-end day: summary metrics (and rule fits).",
+    "window_job", selection=_with_partition_checks(concordance_summary, counterfactual_fits),
+    description="The window assets for window-end days: concordance summary and rule fits.",
 )
+weekly_job = dg.define_asset_job(
+    "weekly_job",
+    selection=_with_partition_checks(artifact_index, concordance, concordance_summary, counterfactual_fits),
+    description="The weekly tick: the last 7 days indexed and replayed, then their windows, in one run "
+                "so the windows always read this run's replays.",
+)
+preflight_job = dg.define_asset_job(
+    "preflight_job",
+    selection=dg.AssetSelection.assets(artifact_index, concordance, concordance_summary, counterfactual_fits).without_checks(),
+    config={"resources": {"run_mode": {"config": {"dry_run": True}}}},
+    description="Dry run of everything: boots resources and imports, materialises stubs marked "
+                "`stub: true`; no S3, model or CloudWatch traffic. Run it before the weekly tick.",
+)
+freshness_checks_job = dg.define_asset_job(
+    "freshness_checks_job", selection=dg.AssetSelection.checks(*FRESHNESS_CHECKS),
+    description="Did each asset's expected partition arrive, from a real run?",
+)
+
+ALL_JOBS = [index_job, daily_job, window_job, weekly_job, preflight_job, freshness_checks_job]

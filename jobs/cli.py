@@ -115,7 +115,7 @@ def demo(args: argparse.Namespace) -> None:
 
         from jobs.definitions import defs  # after the environment above: resources read it
 
-        job = defs.resolve_job_def("demo_job")
+        job = defs.resolve_job_def("weekly_job")
         with dg.DagsterInstance.get() as instance:
             result = job.execute_in_process(instance=instance, run_config=QUIET, tags={
                 "dagster/asset_partition_range_start": days[0].isoformat(),

@@ -12,6 +12,7 @@ from dagster_aws.s3 import S3Resource
 
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
+from resources.notifier import Notifier
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
@@ -21,6 +22,10 @@ ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
 ENV_REGION = "AWS_REGION"
 ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
 ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids
+ENV_ALERT_TOPIC = "ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN"
+ENV_ALERT_WEBHOOK = "ALPHA_REPLAY_ALERT_WEBHOOK_URL"  # a secret URL: passed as EnvVar
+ENV_SNS_ENDPOINT = "ALPHA_REPLAY_SNS_ENDPOINT_URL"  # unset = real AWS
+ENV_UI_URL = "ALPHA_REPLAY_UI_URL"
 
 
 def env_secret(name: str) -> dg.EnvVar | None:
@@ -47,6 +52,13 @@ def resources_from_env() -> dict:
             api_key=env_secret("ANTHROPIC_API_KEY"),
             base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,
             target_models=os.environ.get(ENV_TARGET_MODELS, "claude-haiku-4-5").split(","),
+        ),
+        "notifier": Notifier(
+            sns_topic_arn=os.environ.get(ENV_ALERT_TOPIC) or None,
+            webhook_url=env_secret(ENV_ALERT_WEBHOOK),
+            ui_base_url=os.environ.get(ENV_UI_URL, "http://127.0.0.1:3000"),
+            endpoint_url=os.environ.get(ENV_SNS_ENDPOINT) or None,
+            **aws_settings(),
         ),
         "run_mode": RunMode(),
     }

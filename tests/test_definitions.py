@@ -18,7 +18,11 @@ def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
     assert {a.key.to_user_string() for a in defs.resolve_all_asset_specs()} >= {"artifact_index"}
     defs.resolve_job_def("daily_job")
-    defs.resolve_job_def("demo_job")
+    for job in ("index_job", "window_job", "weekly_job", "preflight_job", "freshness_checks_job"):
+        defs.resolve_job_def(job)
+    defs.resolve_schedule_def("weekly_schedule")
+    for sensor in ("new_artifacts_sensor", "check_alert_sensor", "run_failure_alert_sensor"):
+        defs.resolve_sensor_def(sensor)
 
 
 def test_layering_points_one_way():

@@ -18,7 +18,7 @@ def test_quick_start_runs_end_to_end_and_never_pays_twice(tmp_path):
     first = run_demo(tmp_path / "cache")
     assert first.returncode == 0, first.stderr[-3000:]
     assert "SIMULATED" in first.stdout
-    assert "materialised demo_job" in first.stdout and "SUCCESS" in first.stdout
+    assert "materialised weekly_job" in first.stdout and "SUCCESS" in first.stdout
     calls = int(first.stdout.split("model calls this run: ")[1].split()[0])
     assert calls > 0
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",

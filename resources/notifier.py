@@ -1,0 +1,42 @@
+"""Where alerts go: an SNS topic and/or a webhook. Open-source Dagster alerts on nothing by itself."""
+
+import json
+import urllib.request
+from typing import Any
+
+import boto3
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+
+class Notifier(dg.ConfigurableResource):
+    sns_topic_arn: str | None = Field(default=None, description="SNS topic to publish alerts to.")
+    webhook_url: str | None = Field(default=None, description="URL that receives each alert as a JSON POST.")
+    ui_base_url: str = Field(default="http://127.0.0.1:3000", description="Dagster UI, for links in alerts.")
+    endpoint_url: str | None = Field(default=None, description="SNS endpoint; None = real AWS.")
+    region_name: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
+
+    _sns: Any = PrivateAttr(default=None)
+
+    def send(self, subject: str, alert: dict) -> int:
+        """Deliver one alert to every configured channel; returns how many took it."""
+        body = json.dumps(alert, sort_keys=True, default=str)
+        sent = 0
+        if self.sns_topic_arn:
+            if self._sns is None:
+                self._sns = boto3.client(
+                    "sns", endpoint_url=self.endpoint_url, region_name=self.region_name,
+                    aws_access_key_id=self.aws_access_key_id, aws_secret_access_key=self.aws_secret_access_key,
+                    aws_session_token=self.aws_session_token,
+                )
+            self._sns.publish(TopicArn=self.sns_topic_arn, Subject=subject[:100], Message=body)
+            sent += 1
+        if self.webhook_url:
+            request = urllib.request.Request(self.webhook_url, data=body.encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10):
+                sent += 1
+        return sent
