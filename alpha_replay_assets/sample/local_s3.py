@@ -32,15 +32,27 @@ class CountingLatencyMiddleware:
             with self.lock:
                 if method == "DELETE":
                     self.counts.clear()
+                if method == "PUT":  # ?latency_ms=N changes the latency model for every client
+                    self.latency_s = float(environ.get("QUERY_STRING", "").partition("=")[2] or 0) / 1000
                 body = json.dumps(dict(self.counts)).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         with self.lock:
             self.counts[method] += 1
+            self.counts[f"{method} {_category(path)}"] += 1
             self.counts["total"] += 1
         if self.latency_s:
             time.sleep(self.latency_s)
         return self.app(environ, start_response)
+
+
+def _category(path: str) -> str:
+    """What a request touched: an alpha-replay output kind, a meta-prefix, or the capture corpus."""
+    segments = path.split("/")
+    if "_alpha_replay" in segments:
+        rest = segments[segments.index("_alpha_replay") + 1 :]
+        return rest[0] if rest else "_alpha_replay"
+    return next((s for s in segments if s.startswith("_")), "capture")
 
 
 def serve(port: int, latency_ms: float) -> None:
@@ -64,6 +76,10 @@ class LocalS3:
     def request_counts(self) -> dict[str, int]:
         with urllib.request.urlopen(self.endpoint_url + CONTROL_PATH) as reply:
             return json.loads(reply.read())
+
+    def set_latency(self, latency_ms: float) -> None:
+        url = f"{self.endpoint_url}{CONTROL_PATH}?latency_ms={latency_ms}"
+        urllib.request.urlopen(urllib.request.Request(url, method="PUT")).read()
 
     def reset_counts(self) -> None:
         urllib.request.urlopen(urllib.request.Request(self.endpoint_url + CONTROL_PATH, method="DELETE")).read()

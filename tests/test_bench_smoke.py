@@ -1,0 +1,22 @@
+"""The benchmark's --quick mode runs end to end and computes its ratios (no timing asserts)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--days", "7", "--per-day", "40",
+                           "--reply-latency-ms", "200", "--latency-ms", "2", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "quick.json").read_text())
+    assert report["ratios"]["cold"] > 0 and report["ratios"]["weekly"] > 0
+    results = report["results"]
+    assert results["baseline"]["artifacts_read"] == 7 * 40
+    assert results["concordance"]["rerun_model_calls"] == 0
+    assert results["weekly"]["fit_step_index_gets"] <= 7  # at most one index object per window day
+    assert "baseline / this" in done.stdout
