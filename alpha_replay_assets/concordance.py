@@ -51,9 +51,10 @@ def target_slug(model: str) -> str:
     return model.replace(":", "-").replace("/", "-")
 
 
-def request_hash(model: str, system: str, user: str, max_tokens: int) -> str:
-    payload = json.dumps([model, system, user, max_tokens, REQUEST_SCHEMA_VERSION])
-    return hashlib.sha256(payload.encode()).hexdigest()
+def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0) -> str:
+    """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling)."""
+    payload = [model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
 def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
@@ -91,7 +92,16 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
         return {"outcome": "schema_error", "error": str(exc)[:200]}
     agreement = scoring.score(family, original, reply)
     return {"outcome": "structured", "agreement_score": agreement.score,
-            "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True)}
+            "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True),
+            "label_pairs": json.dumps(scoring.label_pairs(family, original, reply))}
+
+
+def require_price(model: str, prices: dict) -> None:
+    """An unpriced model fails the step before any call (a budget needs a price)."""
+    try:
+        price_for(model, prices)
+    except KeyError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
 
 
 class Ledger:
@@ -140,6 +150,23 @@ class Task:
     user: str
     original: dict
     digest: str
+    sample: int = 0
+
+
+def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> tuple[list[dict], list[Task]]:
+    """Rows for what is not replayed (with the reason) and a task per replay of the rest."""
+    skipped, tasks = [], []
+    for row in index.to_dict("records"):
+        if reason := skip_reason(row):
+            skipped.append({"key": row["key"], "agent_id": row["agent_id"], "agent_id_base": row["agent_id_base"],
+                            "target_model": model, "outcome": reason})
+            continue
+        for sample in range(samples):
+            tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
+                              row["user_prompt"], json.loads(row["agent_output"]),
+                              request_hash(model, row["system_prompt"], row["user_prompt"], max_tokens, sample),
+                              sample))
+    return skipped, tasks
 
 
 class DayReplay:
@@ -167,7 +194,8 @@ class DayReplay:
         self.store.write_json(cache_key(self.store, self.model, task.digest), dataclasses.asdict(reply))
 
     def replay(self, task: Task, ledger: Ledger) -> dict:
-        row = {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family}
+        row = {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
+               "target_model": self.model, "sample": task.sample}
         reply, cache_hit = self._cached(task), True
         if reply is None:
             cache_hit = False
@@ -223,25 +251,15 @@ class DayReplay:
                 self._remember(by_digest[custom_id], result)
         self.store.write_json(record_key, record | {"collected": True})
 
-    def run(self, index: pd.DataFrame) -> pd.DataFrame:
-        rows, tasks = [], []
-        for row in index.to_dict("records"):
-            reason = skip_reason(row)
-            if reason:
-                rows.append({"key": row["key"], "agent_id": row["agent_id"], "agent_id_base": row["agent_id_base"],
-                             "outcome": reason})
-                continue
-            tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
-                              row["user_prompt"], json.loads(row["agent_output"]),
-                              request_hash(self.model, row["system_prompt"], row["user_prompt"],
-                                           self.model_res.max_tokens)))
+    def run(self, tasks: list[Task]) -> list[dict]:
+        """Replay every task (batch-prefilled first in batch mode); one row per task."""
         if self.model_res.use_batches and tasks:
             self.prefill_with_batch(tasks)
         ledger = Ledger(self.config.budget_usd, len(tasks))
         with ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool:
-            rows.extend(pool.map(lambda t: self.replay(t, ledger), tasks))
+            rows = list(pool.map(lambda t: self.replay(t, ledger), tasks))
         self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
-        return concordance_frame(rows, self.model, self.day)
+        return rows
 
 
 CONCORDANCE_COLUMNS = {
@@ -249,14 +267,14 @@ CONCORDANCE_COLUMNS = {
     "outcome": "str", "agreement_score": "float64", "diagnostics": "str", "scorer_version": "int64",
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
-    "batch": "boolean", "error": "str",
+    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64",
 }
 
 
-def concordance_frame(rows: list[dict], model: str, day) -> pd.DataFrame:
+def concordance_frame(rows: list[dict], day) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(CONCORDANCE_COLUMNS))
-    frame = frame.assign(day=str(day), target_model=model, scorer_version=scoring.SCORER_VERSION)
-    return frame.sort_values("key", ignore_index=True).astype(CONCORDANCE_COLUMNS)
+    frame = frame.assign(day=str(day), scorer_version=scoring.SCORER_VERSION, sample=frame["sample"].fillna(0))
+    return frame.sort_values(["key", "target_model", "sample"], ignore_index=True).astype(CONCORDANCE_COLUMNS)
 
 
 def day_summary(frame: pd.DataFrame) -> dict:
@@ -304,10 +322,7 @@ def concordance(
     if run_mode.dry_run:
         return stub_result(context)
     for model in replay_model.target_models:
-        try:
-            price_for(model, config.prices)  # an unpriced target fails before any call
-        except KeyError as exc:
-            raise dg.Failure(str(exc), allow_retries=False) from exc
+        require_price(model, config.prices)
     summaries, per_family = [], []
     for key in context.partition_keys:
         day = day_of(key)
@@ -315,7 +330,9 @@ def concordance(
         if index is None:
             raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
         for model in replay_model.target_models:
-            frame = DayReplay(context, store, replay_model, config, day, model).run(index)
+            skipped, tasks = plan(index, model, replay_model.max_tokens)
+            rows = skipped + DayReplay(context, store, replay_model, config, day, model).run(tasks)
+            frame = concordance_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
             attempted = summary["replayed"] + summary["transport_errors"]
             if attempted and summary["transport_errors"] / attempted > config.max_failure_rate:
@@ -327,7 +344,7 @@ def concordance(
                 )
             store.write_parquet(concordance_key(store, day, model), frame)
             summaries.append(summary)
-            per_family.append(frame.assign(target_model=model))
+            per_family.append(frame)
     return dg.MaterializeResult(metadata=_metadata(summaries, pd.concat(per_family), store))
 
 

@@ -129,7 +129,7 @@ def concordance_summary(
                       if (f := store.read_parquet(concordance_key(store, day, m))) is not None]
             return pd.concat(frames, ignore_index=True) if frames else None
 
-        window = load_window(end, config.window_days, read_day, empty=concordance_frame([], "", ""))
+        window = load_window(end, config.window_days, read_day, empty=concordance_frame([], ""))
         per_group = summarise(window.frame)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()

@@ -14,7 +14,7 @@ from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
 from alpha_replay_assets.features import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.rule_fit import fit_rule
+from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
@@ -32,11 +32,15 @@ METRIC = "agent_counterfactual_rule_fit"
 METRIC_N = "agent_counterfactual_rule_fit_n_samples"
 WINDOW_COLUMNS = ["key", "agent_id_base", "status", "decision_features"]
 FIT_COLUMNS = ["agent_id_base", "status", "n_samples", "match_rate", "heldout_accuracy", "heldout_ci_low",
-               "heldout_ci_high", "baseline", "lift", "feature_coverage", "rows_excluded", "tree_text"]
+               "heldout_ci_high", "baseline", "lift", "feature_coverage", "rows_excluded", "rule_stable",
+               "rule_same_features", "rule_max_threshold_delta", "rule_prediction_agreement", "tree_text",
+               "tree_json"]
 
 
 class FitConfig(dg.Config):
     window_days: int = Field(default=28, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
+    stability_lag_days: int = Field(default=7, ge=1, description="Compare the rule with the window ending "
+                                    "this many days earlier.")
 
 
 def fits_key(store: ArtifactStore, end: dt.date) -> str:
@@ -51,26 +55,32 @@ def agent_latest_key(store: ArtifactStore, family: str) -> str:
     return f"{store.capture_prefix}/_counterfactual/{family}/latest.json"
 
 
-def fit_family(family: str, decision_features: pd.Series) -> dict:
-    """Parse the window's feature rows for one family, count exclusions and defaults, fit."""
+def fit_family(family: str, rows_frame: pd.DataFrame, previous_tree: dict | None = None,
+               previous_end: str | None = None) -> dict:
+    """Parse the window's feature rows for one family (columns day, decision_features), count
+    exclusions and defaults, fit, and compare the rule with the previous window's."""
     rows, excluded = [], Counter()
-    for cell in decision_features.dropna():
+    for day, cell in rows_frame[["day", "decision_features"]].dropna().itertuples(index=False):
         for row in json.loads(cell):
             if "error" in row:
                 excluded[row["error"].split("=")[0]] += 1  # the feature name
             else:
-                rows.append(row)
+                rows.append(row | {"day": day})
     coverage = 1 - sum(r["all_default"] for r in rows) / len(rows) if rows else None
     try:
         fit = fit_rule([r["label"] for r in rows], [r["features"] for r in rows])
     except Exception as exc:  # one agent's fit error must not lose the others
         fit = {"status": "fit_error", "error": f"{type(exc).__name__}: {exc}"[:300], "n_samples": len(rows)}
+    if fit["status"] == "fitted" and previous_tree is not None:
+        shared = [r for r in rows if r["day"] <= previous_end]
+        fit |= rule_stability(fit["tree_json"], previous_tree, shared)
     return fit | {"agent_id_base": family, "feature_coverage": coverage,
                   "rows_excluded": sum(excluded.values()), "excluded_reasons": dict(excluded)}
 
 
-def fit_window(frame: pd.DataFrame) -> list[dict]:
-    """One result per family: fitted families are fitted, the rest say why not — never omitted."""
+def fit_window(frame: pd.DataFrame, previous: dict[str, dict] | None = None, previous_end: str | None = None) -> list[dict]:
+    """One result per family: fitted families are fitted, the rest say why not — never omitted.
+    `previous` maps family -> the previous window's tree, for rule stability."""
     ok = frame[frame["status"] == OK]
     seen = set(ok["agent_id_base"].dropna())
     results = []
@@ -81,8 +91,17 @@ def fit_window(frame: pd.DataFrame) -> list[dict]:
             results.append({"agent_id_base": family, "status": "unsupported",
                             "n_samples": int((ok["agent_id_base"] == family).sum())})
         else:
-            results.append(fit_family(family, ok.loc[ok["agent_id_base"] == family, "decision_features"]))
+            results.append(fit_family(family, ok[ok["agent_id_base"] == family],
+                                      (previous or {}).get(family), previous_end))
     return results
+
+
+def previous_trees(store: ArtifactStore, end: dt.date) -> dict[str, dict]:
+    """family -> tree of the window ending `end` (the comparison point for stability)."""
+    table = store.read_parquet(fits_key(store, end), columns=["agent_id_base", "tree_json"])
+    if table is None:
+        return {}
+    return {r.agent_id_base: json.loads(r.tree_json) for r in table.itertuples() if isinstance(r.tree_json, str)}
 
 
 def _datapoints(results: list[dict], end: dt.date) -> list[Datapoint]:
@@ -116,7 +135,8 @@ def counterfactual_fits(
         end = day_of(key)
         window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=WINDOW_COLUMNS),
                              empty=pd.DataFrame(columns=WINDOW_COLUMNS))
-        results = fit_window(window.frame)
+        previous_end = end - dt.timedelta(days=config.stability_lag_days)
+        results = fit_window(window.frame, previous_trees(store, previous_end), previous_end.isoformat())
         coverage = window.coverage_metadata()
         for r in results:
             document = r | coverage | {"extractor_version": EXTRACTOR_VERSION, "computed_at": now.isoformat(),
@@ -125,6 +145,7 @@ def counterfactual_fits(
             write_latest_pointer(store, agent_latest_key(store, r["agent_id_base"]),
                                  agent_key(store, r["agent_id_base"], end), end)
         table = pd.DataFrame(results).reindex(columns=FIT_COLUMNS)
+        table["tree_json"] = [json.dumps(t) if isinstance(t, dict) else None for t in table["tree_json"]]
         store.write_parquet(fits_key(store, end), table.assign(window_end=key, **{
             "days_present": coverage["days_present"], "window_days": config.window_days}))
         emitted = metrics.put(_datapoints(results, end)) if run_mode.emit_metrics and emittable(end, now) else 0
@@ -141,7 +162,7 @@ def _metadata(results: list[dict], table: pd.DataFrame, window, emitted: int, ur
         "dagster/row_count": len(table),
         "datapoints_emitted": emitted,
         "uri": dg.MetadataValue.url(uri),
-        "fits": dg.MetadataValue.md(table.drop(columns="tree_text").round(4).to_markdown(index=False)),
+        "fits": dg.MetadataValue.md(table.drop(columns=["tree_text", "tree_json"]).round(4).to_markdown(index=False)),
     }
     for r in results:
         if r["status"] == "fitted":

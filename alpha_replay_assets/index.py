@@ -2,6 +2,8 @@
 
 
 import datetime as dt
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -14,6 +16,7 @@ from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.run_mode import RunMode
 
+DAYS_IN_FLIGHT = 3
 PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder", "is_truncated"]
 
 
@@ -23,13 +26,19 @@ def index_key(store: ArtifactStore, day: dt.date) -> str:
 
 @dataclass
 class IndexedDay:
+    """What the metadata needs of a day once its index is written (not the rows themselves:
+    a 56-day range must not hold 56 indexes in memory)."""
+
     day: dt.date
-    frame: pd.DataFrame
+    rows: int
     bytes_read: int
     uri: str
+    families: Counter
+    bad_reasons: Counter
+    preview: pd.DataFrame
 
 
-def build_day_index(store: ArtifactStore, day: dt.date) -> IndexedDay:
+def build_day_frame(store: ArtifactStore, day: dt.date) -> tuple[pd.DataFrame, int]:
     """List the day folder, fetch what is fetchable concurrently, parse everything into rows."""
     listed = [
         artifacts.ListedObject(o["Key"], o["ETag"].strip('"'), o["Size"], o["LastModified"])
@@ -40,8 +49,17 @@ def build_day_index(store: ArtifactStore, day: dt.date) -> IndexedDay:
     rows = [
         artifacts.index_row(o, bodies.get(o.key), store.capture_prefix, store.max_object_bytes) for o in listed
     ]
-    frame = artifacts.to_frame(rows)
-    return IndexedDay(day, frame, sum(map(len, bodies.values())), store.uri(index_key(store, day)))
+    return artifacts.to_frame(rows), sum(map(len, bodies.values()))
+
+
+def index_day(store: ArtifactStore, day: dt.date) -> IndexedDay:
+    """Build one day's index and write it as one object."""
+    frame, bytes_read = build_day_frame(store, day)
+    store.write_parquet(index_key(store, day), frame)
+    bad = frame.loc[frame["status"] != artifacts.OK, "status"]
+    return IndexedDay(day, len(frame), bytes_read, store.uri(index_key(store, day)),
+                      Counter(frame["agent_id_base"].fillna("<no agent>")), Counter(bad),
+                      frame[PREVIEW_COLUMNS].head(10))
 
 
 def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -49,22 +67,14 @@ def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None
     return store.read_parquet(index_key(store, day), columns=columns)
 
 
-def _counts(series: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in series.value_counts().sort_index().items()}
-
-
 def _metadata(days: list[IndexedDay]) -> dict:
-    frame = pd.concat([d.frame for d in days], ignore_index=True)
-    bad = frame[frame["status"] != artifacts.OK]
-    per_day = pd.DataFrame(
-        {
-            "day": [d.day.isoformat() for d in days],
-            "rows": [len(d.frame) for d in days],
-            "bad_rows": [int((d.frame["status"] != artifacts.OK).sum()) for d in days],
-        }
-    )
+    rows = sum(d.rows for d in days)
+    families = sum((d.families for d in days), Counter())
+    bad = sum((d.bad_reasons for d in days), Counter())
+    per_day = pd.DataFrame({"day": [d.day.isoformat() for d in days], "rows": [d.rows for d in days],
+                            "bad_rows": [d.bad_reasons.total() for d in days]})
     metadata = {
-        "dagster/row_count": len(frame),
+        "dagster/row_count": rows,
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, dtype) for name, dtype in artifacts.INDEX_COLUMNS.items()]
         ),
@@ -72,15 +82,16 @@ def _metadata(days: list[IndexedDay]) -> dict:
             f"{days[0].uri} … {days[-1].uri}"
         ),
         "bytes_read": sum(d.bytes_read for d in days),
-        "bad_rows": len(bad),
-        "bad_row_rate": round(len(bad) / len(frame), 4) if len(frame) else 0.0,
-        "rows_per_family": dg.MetadataValue.json(_counts(frame["agent_id_base"].fillna("<no agent>"))),
-        "bad_rows_by_reason": dg.MetadataValue.json(_counts(bad["status"])),
+        "bad_rows": bad.total(),
+        "bad_row_rate": round(bad.total() / rows, 4) if rows else 0.0,
+        "rows_per_family": dg.MetadataValue.json(dict(sorted(families.items()))),
+        "bad_rows_by_reason": dg.MetadataValue.json(dict(sorted(bad.items()))),
         "per_day": dg.MetadataValue.md(per_day.to_markdown(index=False)),
-        "preview": dg.MetadataValue.md(frame[PREVIEW_COLUMNS].head(10).to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(days[-1].preview.to_markdown(index=False)),
     }
-    for family, n in _counts(frame["agent_id_base"].dropna()).items():
-        metadata[f"rows/{family}"] = n
+    for family, n in sorted(families.items()):
+        if family != "<no agent>":
+            metadata[f"rows/{family}"] = n
     return metadata
 
 
@@ -104,10 +115,10 @@ def artifact_index(
 ) -> dg.MaterializeResult:
     if run_mode.dry_run:
         return stub_result(context)
-    days = []
-    for key in context.partition_keys:
-        indexed = build_day_index(store, day_of(key))
-        store.write_parquet(index_key(store, indexed.day), indexed.frame)
-        context.log.info(f"indexed {key}: {len(indexed.frame)} rows -> {indexed.uri}")
-        days.append(indexed)
+    # Days overlap: while one day is parsed and written, the next ones are listed and fetched.
+    with ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
+        days = []
+        for indexed in pool.map(lambda key: index_day(store, day_of(key)), context.partition_keys):
+            context.log.info(f"indexed {indexed.day}: {indexed.rows} rows -> {indexed.uri}")
+            days.append(indexed)
     return dg.MaterializeResult(metadata=_metadata(days))

@@ -43,6 +43,7 @@ def fit_rule(labels: list[str], features: list[dict[str, float]]) -> dict:
         "tree_text": export_text(tree, feature_names=names),
         "feature_importances": {n: round(float(v), 4) for n, v in zip(names, tree.feature_importances_) if v > 0},
         "split_features": sorted({names[i] for i in tree.tree_.feature if i >= 0}),
+        "tree_json": tree_structure(tree, names),
     }
     folds = min(MAX_FOLDS, min(counts.values()))
     if folds < 2:
@@ -58,3 +59,51 @@ def fit_rule(labels: list[str], features: list[dict[str, float]]) -> dict:
         "heldout_folds": folds,
         "lift": accuracy - baseline,
     }
+
+
+def tree_structure(tree: DecisionTreeClassifier, names: list[str]) -> dict:
+    """A fitted tree as plain JSON (feature, threshold, children, class): storable, comparable
+    across windows, and applicable to rows without pickling a model."""
+    t = tree.tree_
+
+    def node(i: int) -> dict:
+        if t.children_left[i] < 0:
+            return {"class": str(tree.classes_[int(np.argmax(t.value[i]))])}
+        return {"feature": names[t.feature[i]], "threshold": float(t.threshold[i]),
+                "left": node(t.children_left[i]), "right": node(t.children_right[i])}
+    return node(0)
+
+
+def predict(structure: dict, features: dict[str, float]) -> str:
+    node = structure
+    while "class" not in node:
+        node = node["left"] if features.get(node["feature"], 0.0) <= node["threshold"] else node["right"]
+    return node["class"]
+
+
+def _splits(structure: dict) -> list[tuple[str, float]]:
+    if "class" in structure:
+        return []
+    return [(structure["feature"], structure["threshold"]), *_splits(structure["left"]), *_splits(structure["right"])]
+
+
+def rule_stability(current: dict, previous: dict, rows: list[dict], threshold_tolerance: float = 0.1,
+                   min_agreement: float = 0.95) -> dict:
+    """Is `current` the same rule as `previous`? Same split features, each threshold within a
+    relative tolerance of the nearest previous one on that feature, and the same predictions on
+    the shared rows."""
+    now, before = _splits(current), _splits(previous)
+    same_features = sorted({f for f, _ in now}) == sorted({f for f, _ in before})
+    deltas = []
+    for feature, threshold in now:
+        others = [t for f, t in before if f == feature]
+        if others:
+            nearest = min(others, key=lambda t: abs(t - threshold))
+            deltas.append(abs(threshold - nearest) / max(abs(nearest), 1e-9))
+    max_delta = max(deltas) if deltas and len(deltas) == len(now) else None
+    agreement = (sum(predict(current, r["features"]) == predict(previous, r["features"]) for r in rows) / len(rows)
+                 if rows else None)
+    stable = (same_features and max_delta is not None and max_delta <= threshold_tolerance
+              and agreement is not None and agreement >= min_agreement)
+    return {"rule_same_features": same_features, "rule_max_threshold_delta": max_delta,
+            "rule_prediction_agreement": agreement, "rule_stable": bool(stable)}

@@ -150,5 +150,18 @@ SCORERS = {
 }
 
 
+def label_pairs(family: str, original: dict, reply: dict) -> list[list[str]]:
+    """(original, reply) label pairs of a categorical decision, for Cohen's kappa: one per common
+    ticker for ic_cio, the regime for macro_economist; none for other families."""
+    if family == "ic_cio":
+        _, a = ic_cio_decisions(original)
+        _, b = ic_cio_decisions(reply)
+        return [[a[t], b[t]] for t in sorted(set(a) & set(b)) if isinstance(a[t], str) and isinstance(b[t], str)]
+    if family == "macro_economist":
+        pair = [original.get("market_regime"), reply.get("market_regime")]
+        return [pair] if all(isinstance(x, str) for x in pair) else []
+    return []
+
+
 def score(family: str, original: dict, reply: dict) -> Agreement:
     return SCORERS.get(family, score_generic)(original, reply)

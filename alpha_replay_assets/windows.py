@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -13,6 +14,7 @@ from resources.artifact_store import ArtifactStore
 # The partition mapping is static, the window length a run setting: assets depend on the longest
 # window they accept and read the configured trailing part of it.
 MAX_WINDOW_DAYS = 56
+READERS = 8
 # CloudWatch accepts datapoints up to two weeks old: older windows (backfills) are stored, not emitted.
 MAX_EMIT_AGE = dt.timedelta(days=14)
 
@@ -50,11 +52,12 @@ def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.Data
     `empty` gives the columns of a window with no day present."""
     days = trailing_days(end, n_days)
     frames, present = [], []
-    for day in days:
-        frame = read_day(day)
-        if frame is not None:
-            frames.append(frame.assign(day=day.isoformat()))
-            present.append(day)
+    # one object per day, read concurrently: S3 latency, not bandwidth, dominates a window read
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="window") as pool:
+        for day, frame in zip(days, pool.map(read_day, days)):
+            if frame is not None:
+                frames.append(frame.assign(day=day.isoformat()))
+                present.append(day)
     frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
     return Window(end, days, frame, present)
 

@@ -11,6 +11,9 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.verdicts import agent_verdicts
+from jobs.catalog import ALL_ASSETS
 
 
 def _with_partition_checks(*assets) -> dg.AssetSelection:
@@ -22,22 +25,22 @@ index_job = dg.define_asset_job(
     description="(Re-)index capture days; requested by the new-artifact sensor.",
 )
 daily_job = dg.define_asset_job(
-    "daily_job", selection=_with_partition_checks(artifact_index, concordance),
+    "daily_job", selection=_with_partition_checks(artifact_index, concordance, noise_ceiling),
     description="Index and replay capture days.",
 )
 window_job = dg.define_asset_job(
-    "window_job", selection=_with_partition_checks(concordance_summary, counterfactual_fits),
-    description="The window assets for window-end days: concordance summary and rule fits.",
+    "window_job", selection=_with_partition_checks(concordance_summary, counterfactual_fits, agent_verdicts),
+    description="The window assets for window-end days: concordance summary, rule fits, verdicts.",
 )
 weekly_job = dg.define_asset_job(
     "weekly_job",
-    selection=_with_partition_checks(artifact_index, concordance, concordance_summary, counterfactual_fits),
+    selection=_with_partition_checks(*ALL_ASSETS),
     description="The weekly tick: the last 7 days indexed and replayed, then their windows, in one run "
                 "so the windows always read this run's replays.",
 )
 preflight_job = dg.define_asset_job(
     "preflight_job",
-    selection=dg.AssetSelection.assets(artifact_index, concordance, concordance_summary, counterfactual_fits).without_checks(),
+    selection=dg.AssetSelection.assets(*ALL_ASSETS).without_checks(),
     config={"resources": {"run_mode": {"config": {"dry_run": True}}}},
     description="Dry run of everything: boots resources and imports, materialises stubs marked "
                 "`stub: true`; no S3, model or CloudWatch traffic. Run it before the weekly tick.",

@@ -24,6 +24,7 @@ from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
+from alpha_replay_assets.verdicts import verdicts_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
@@ -90,6 +91,16 @@ def _print_fits(store, end: dt.date) -> None:
         print(row.tree_text.rstrip())
 
 
+def _print_verdicts(store, end: dt.date) -> None:
+    table = store.read_parquet(verdicts_key(store, end))
+    print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
+    columns = ["agent_id_base", "status", "cheap_agreement", "ceiling_agreement", "kappa", "rule_heldout",
+               "usd_per_week_now", "usd_saving_per_week"]
+    print(table[columns].round(3).to_string(index=False))
+    for row in table.itertuples():
+        print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
+
+
 def demo(args: argparse.Namespace) -> None:
     server = local_s3.start()
     dagster_home = tempfile.mkdtemp(prefix="alpha-replay-home-")
@@ -131,6 +142,7 @@ def demo(args: argparse.Namespace) -> None:
             _print_index(resources.store, days)
             _print_concordance(resources.store, end, resources.replay_model.target_models)
             _print_fits(resources.store, end)
+            _print_verdicts(resources.store, end)
         if args.ui:
             print("\nstarting dagster dev on http://127.0.0.1:3000 (Ctrl-C to stop)")
             subprocess.run(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],

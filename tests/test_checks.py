@@ -6,6 +6,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from jobs.catalog import ALL_ASSETS, ALL_CHECKS
+
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, volume_drop
 from alpha_replay_assets.checks.replay import REPLAY_CHECKS, zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS
@@ -17,8 +19,8 @@ from alpha_replay_assets.sample import corpus
 from conftest import DAY, SMALL
 from resources.metrics import Datapoint
 
-ASSETS = [artifact_index, concordance, concordance_summary, counterfactual_fits]
-CHECKS = [*CAPTURE_CHECKS, *REPLAY_CHECKS, *WINDOW_CHECKS]
+ASSETS = ALL_ASSETS
+CHECKS = ALL_CHECKS
 
 
 def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:

@@ -46,7 +46,7 @@ def test_thin_single_class_and_one_sample_class():
 
 
 def _window(rows):
-    return pd.DataFrame(rows, columns=counterfactual.WINDOW_COLUMNS)
+    return pd.DataFrame(rows, columns=counterfactual.WINDOW_COLUMNS).assign(day="2026-11-20")
 
 
 def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():

@@ -22,7 +22,7 @@ def test_quick_start_runs_end_to_end_and_never_pays_twice(tmp_path):
     calls = int(first.stdout.split("model calls this run: ")[1].split()[0])
     assert calls > 0
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",
-                    "counterfactual rule fits", "rule for ic_cio"):
+                    "counterfactual rule fits", "rule for ic_cio", "agent verdicts, window ending"):
         assert heading in first.stdout
 
     second = run_demo(tmp_path / "cache")

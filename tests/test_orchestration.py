@@ -10,6 +10,8 @@ import boto3
 import dagster as dg
 import pytest
 
+from jobs.catalog import ALL_ASSETS, ALL_CHECKS
+
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS
 from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS, expected_partition
 from alpha_replay_assets.checks.replay import REPLAY_CHECKS
@@ -25,8 +27,8 @@ from jobs.schedules import weekly_schedule
 from jobs.sensors import check_alert_sensor, new_artifacts_sensor, run_failure_alert_sensor
 from resources.notifier import Notifier
 
-ASSETS = [artifact_index, concordance, concordance_summary, counterfactual_fits]
-CHECKS = [*CAPTURE_CHECKS, *REPLAY_CHECKS, *WINDOW_CHECKS, *FRESHNESS_CHECKS]
+ASSETS = ALL_ASSETS
+CHECKS = ALL_CHECKS
 
 
 def definitions(resources):
@@ -169,7 +171,7 @@ def test_preflight_makes_zero_calls_and_changes_nothing(all_resources, s3_server
         assert s3_server.request_counts().get("total", 0) == 0  # no S3 and no CloudWatch request at all
         assert model_server.counts()["messages"] == model_calls
         mats = dry.get_asset_materialization_events()
-        assert len(mats) == 4
+        assert len(mats) == len(ALL_ASSETS)
         assert all(m.materialization.metadata["stub"].value is True for m in mats)
         assert _snapshot(s3_client, bucket) == before  # real partitions byte-identical
 

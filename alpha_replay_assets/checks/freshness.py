@@ -15,6 +15,8 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.verdicts import agent_verdicts
 from alpha_replay_assets.partitions import DAILY_DEADLINE, WEEKLY_DEADLINE
 
 def expected_partition(now: dt.datetime, weekday: int | None, hour: int) -> str:
@@ -49,5 +51,5 @@ def build_partition_arrived_check(asset: dg.AssetsDefinition, deadline: tuple[in
 FRESHNESS_CHECKS = [
     build_partition_arrived_check(artifact_index, DAILY_DEADLINE),
     *(build_partition_arrived_check(asset, WEEKLY_DEADLINE)
-      for asset in (concordance, concordance_summary, counterfactual_fits)),
+      for asset in (concordance, noise_ceiling, concordance_summary, counterfactual_fits, agent_verdicts)),
 ]

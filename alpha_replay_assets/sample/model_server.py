@@ -47,7 +47,11 @@ class ModelServerState:
             return "{}"
         family, snapshot = parsed
         rng = random.Random(f"{request}:{repeat}")
-        return json.dumps(rules.decide(family, snapshot, rng, self.noise))
+        return json.dumps(rules.decide(family, snapshot, rng, self.noise_for(model)))
+
+    def noise_for(self, model: str) -> float:
+        """Cheaper models decide less consistently: haiku-class replies carry twice the noise."""
+        return self.noise * (2 if "haiku" in model else 1)
 
     def message(self, body: dict, fault: str | None = None) -> dict:
         system = body.get("system") or ""

@@ -1,0 +1,63 @@
+"""Checks on `agent_verdicts`: no family is ever missing, and a flipped verdict is flagged."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from alpha_replay_assets.checks.common import not_evaluated, result
+from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+FLIP_LAG = dt.timedelta(days=7)  # the previous weekly window
+
+
+def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
+    """family/target -> both verdicts and reasons, where keep and demote_candidate swapped."""
+    decisive = {"keep", "demote_candidate"}
+    merged = current.merge(previous, on=["agent_id_base", "target_model"], suffixes=("", "_previous"))
+    return {
+        f"{r.agent_id_base}/{r.target_model}": f"{r.status_previous} -> {r.status}; was: {r.reason_previous}; now: {r.reason}"
+        for r in merged.itertuples()
+        if {r.status, r.status_previous} == decisive
+    }
+
+
+@dg.asset_check(asset=agent_verdicts, partitions_def=DAILY, blocking=True,
+                description="Every canonical family has a verdict row for every target model.")
+def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
+                           replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
+    if run_mode.dry_run:
+        return not_evaluated("every_family_has_a_row")
+    failures = {}
+    for key in context.partition_keys:
+        table = store.read_parquet(verdicts_key(store, day_of(key)))
+        have = set() if table is None else set(zip(table["agent_id_base"], table["target_model"]))
+        for family in CANONICAL_FAMILIES:
+            for model in replay_model.target_models:
+                if (family, model) not in have:
+                    failures[f"{key}/{family}/{model}"] = "no verdict row"
+    return result(failures, {})
+
+
+@dg.asset_check(asset=agent_verdicts, partitions_def=DAILY,
+                description="A verdict that flips between keep and demote across consecutive weekly windows.")
+def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
+                  run_mode: RunMode) -> dg.AssetCheckResult:
+    if run_mode.dry_run:
+        return not_evaluated("verdict_flips")
+    failures = {}
+    for key in context.partition_keys:
+        end = day_of(key)
+        current = store.read_parquet(verdicts_key(store, end))
+        previous = store.read_parquet(verdicts_key(store, end - FLIP_LAG))
+        if current is not None and previous is not None:
+            failures |= {f"{key}/{k}": v for k, v in flips(current, previous).items()}
+    return result(failures, {}, severity=dg.AssetCheckSeverity.WARN)
+
+
+VERDICT_CHECKS = [every_family_has_a_row, verdict_flips]

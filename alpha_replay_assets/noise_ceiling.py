@@ -1,0 +1,92 @@
+"""`noise_ceiling`: how well does the ORIGINAL model agree with itself?
+
+Sampling parameters cannot be pinned with the current SDK, so even the expensive model does not
+reproduce its own decisions exactly. For a sample of each family's artifacts a day, replay the
+original model k times (cached like every replay) and score each reply against the stored
+decision. A cheap model cannot be expected to beat that ceiling; `agent_verdicts` compares to it.
+"""
+
+import hashlib
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from alpha_replay_assets.concordance import (
+    INDEX_COLUMNS,
+    ConcordanceConfig,
+    DayReplay,
+    concordance_frame,
+    day_summary,
+    plan,
+    require_price,
+    skip_reason,
+)
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.run_modes import stub_result
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+
+class CeilingConfig(ConcordanceConfig):
+    samples_per_family: int = Field(default=10, ge=1, description="Artifacts per family and day.")
+    replays_per_artifact: int = Field(default=2, ge=1, description="k replays of the original model each.")
+    budget_usd: float = Field(default=10.0, ge=0, description="Max new spend per day, this run.")
+
+
+def ceiling_key(store: ArtifactStore, day) -> str:
+    return store.analytics_key("noise_ceiling", f"dt={day}", "ceiling.parquet")
+
+
+def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
+    """A stable sample: per family, the eligible rows with the smallest key hashes (the same
+    artifacts on every re-run, so the cache answers them)."""
+    eligible = index[[skip_reason(r) is None for r in index.to_dict("records")]]
+    ranked = eligible.assign(_rank=[hashlib.sha256(k.encode()).hexdigest() for k in eligible["key"]])
+    return ranked.sort_values("_rank").groupby("agent_id_base").head(per_family).drop(columns="_rank")
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
+    deps=[artifact_index],
+    group_name="concordance",
+    kinds={"anthropic", "s3", "parquet"},
+    pool="anthropic",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    description="Per day: a stable sample of each family's artifacts replayed k times under the "
+                "original model, scored against the stored decision (the model's own noise).",
+)
+def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, store: ArtifactStore,
+                  replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
+    if run_mode.dry_run:
+        return stub_result(context)
+    frames = []
+    for key in context.partition_keys:
+        day = day_of(key)
+        index = read_day_index(store, day, columns=INDEX_COLUMNS + ["model_name"])
+        if index is None:
+            raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
+        rows = []
+        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
+            require_price(model, config.prices)
+            _, tasks = plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)
+            rows += DayReplay(context, store, replay_model, config, day, model).run(tasks)
+        frame = concordance_frame(rows, day)
+        store.write_parquet(ceiling_key(store, day), frame)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    scored = frame[frame["outcome"] == "structured"]
+    summary = day_summary(frame)
+    metadata = {
+        "dagster/row_count": len(frame),
+        "replayed": summary["replayed"],
+        "model_calls": summary["model_calls"],
+        "usd_new": summary["usd_new"],
+    }
+    for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
+        metadata[f"self_agreement/{family}"] = float(mean)
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,198 @@
+"""`agent_verdicts`: per agent family, keep the expensive model, demote it, or say there is not
+enough evidence — with the numbers behind the call.
+
+Evidence: cheap-model agreement next to the original model's own agreement with itself (the
+noise ceiling) with a paired bootstrap CI; Cohen's kappa for categorical decisions; the rule
+fit's held-out accuracy and its stability across windows; and what the family costs per week
+now versus under the cheap model.
+"""
+
+import datetime as dt
+import json
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from alpha_replay_assets.artifacts import OK
+from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key
+from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
+from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+STATUSES = ("keep", "demote_candidate", "insufficient_evidence", "no_input", "stale_input", "unsupported")
+CATEGORICAL = ("ic_cio", "macro_economist")
+VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "n_artifacts", "last_seen",
+                   "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
+                   "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
+                   "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
+                   "usd_per_week_cheap_cached", "usd_saving_per_week"]
+
+
+class VerdictConfig(dg.Config):
+    window_days: int = Field(default=28, ge=7, le=MAX_WINDOW_DAYS)
+    demotion_threshold: float = Field(default=0.9, description="Lower CI bound of cheap/ceiling agreement to demote.")
+    ceiling_tolerance: float = Field(default=0.05, description="Cheap may trail the ceiling by at most this.")
+    min_paired: int = Field(default=10, description="Paired (cheap, ceiling) artifacts needed for a concordance call.")
+    rule_threshold: float = Field(default=0.85, description="Held-out accuracy of a stable rule that demotes.")
+    stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
+    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+
+
+def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parquet") -> str:
+    return store.analytics_key("agent_verdicts", f"dt={end.isoformat()}", name)
+
+
+def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:
+    """Paired cheap vs ceiling agreement over the artifacts both replayed (ceiling averaged over k)."""
+    cheap_scores = cheap[cheap["outcome"] == "structured"].groupby("key")["agreement_score"].mean()
+    ceiling_scores = ceiling[ceiling["outcome"] == "structured"].groupby("key")["agreement_score"].mean()
+    paired = pd.concat([cheap_scores.rename("cheap"), ceiling_scores.rename("ceiling")], axis=1, join="inner")
+    evidence = {"n_paired": len(paired), "cheap_agreement": float(cheap_scores.mean()) if len(cheap_scores) else None}
+    stats = paired_bootstrap_diff(paired["cheap"], paired["ceiling"])
+    if stats:
+        evidence |= {"ceiling_agreement": stats["mean_b"], "diff": stats["diff"],
+                     "diff_ci_low": stats["diff_ci"][0], "diff_ci_high": stats["diff_ci"][1],
+                     "ratio_ci_low": stats["ratio_ci"][0] if stats["ratio_ci"] else None,
+                     "ratio_ci_high": stats["ratio_ci"][1] if stats["ratio_ci"] else None}
+    return evidence
+
+
+def kappa_evidence(cheap: pd.DataFrame) -> dict:
+    pairs = [tuple(p) for cell in cheap["label_pairs"].dropna() for p in json.loads(cell)]
+    kappa, confusion = cohen_kappa(pairs)
+    return {"kappa": kappa, "confusion": json.dumps(confusion) if pairs else None}
+
+
+def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[str, str]:
+    """(status, one-line reason naming the numbers). Pure: every branch is testable."""
+    if family not in CANONICAL_FAMILIES:
+        return "unsupported", f"not a scored family ({e['n_artifacts']} artifacts in the window): no scorer or rule"
+    if not e["n_artifacts"]:
+        return "no_input", f"no valid artifact in the {config.window_days}-day window ending {end}"
+    silent = (end - dt.date.fromisoformat(e["last_seen"])).days
+    if silent >= config.stale_days:
+        return "stale_input", f"last artifact on {e['last_seen']}, {silent} days before the window end: producer down?"
+    rule = e.get("rule_heldout")
+    if (rule is not None and rule >= config.rule_threshold and rule > (e.get("rule_baseline") or 1)
+            and e.get("rule_stable")):
+        return "demote_candidate", (f"a stable depth-3 rule reproduces it: held-out {rule:.3f} vs baseline "
+                                    f"{e['rule_baseline']:.3f}, same rule as the previous window")
+    if e.get("n_paired", 0) < config.min_paired or e.get("ratio_ci_low") is None:
+        return "insufficient_evidence", (f"{e.get('n_paired', 0)} paired cheap/ceiling replays "
+                                         f"(< {config.min_paired}) and no stable rule above {config.rule_threshold}")
+    numbers = (f"cheap {e['cheap_agreement']:.3f} vs ceiling {e['ceiling_agreement']:.3f} (n={e['n_paired']}), "
+               f"cheap/ceiling 95% CI [{e['ratio_ci_low']:.3f}, {e['ratio_ci_high']:.3f}]")
+    if e["ratio_ci_low"] >= config.demotion_threshold and -e["diff"] <= config.ceiling_tolerance:
+        return "demote_candidate", f"cheap model within the original's own noise: {numbers}"
+    if e["ratio_ci_high"] < config.demotion_threshold or e["diff_ci_high"] < -config.ceiling_tolerance:
+        return "keep", f"cheap model clearly below the original: {numbers}"
+    return "insufficient_evidence", f"the CI straddles the threshold {config.demotion_threshold}: {numbers}"
+
+
+def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict) -> dict:
+    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls."""
+    price = price_for(model, prices)
+    done = cheap_week[cheap_week["outcome"].isin(("structured", "schema_error"))]
+    tokens_in, tokens_out = done["input_tokens"].sum(), done["output_tokens"].sum()
+    replayed_share = len(done) / max(1, int(index_week["is_llm"].fillna(False).sum()))
+    now = float(index_week["cost_usd"].sum())
+    # scale the replayed calls up to all of the week's LLM calls (skips are not free to run)
+    cheap = price.usd(tokens_in, tokens_out) / replayed_share if replayed_share else None
+    return {
+        "usd_per_week_now": now,
+        "usd_per_week_cheap": cheap,
+        "usd_per_week_cheap_batch": cheap * price.BATCH if cheap is not None else None,
+        "usd_per_week_cheap_cached": (price.usd(0, tokens_out, cache_read=tokens_in) / replayed_share
+                                      if replayed_share else None),
+        "usd_saving_per_week": now - cheap if cheap is not None else None,
+    }
+
+
+def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFrame, fits: pd.DataFrame | None,
+                   end: dt.date, model: str, config: VerdictConfig, prices: dict) -> pd.DataFrame:
+    ok = index[index["status"] == OK]
+    week_start = (end - dt.timedelta(days=6)).isoformat()
+    fits = fits.set_index("agent_id_base") if fits is not None else pd.DataFrame()
+    rows = []
+    for family in sorted(set(CANONICAL_FAMILIES) | set(ok["agent_id_base"].dropna())):
+        mine = ok[ok["agent_id_base"] == family]
+        e = {"agent_id_base": family, "target_model": model, "n_artifacts": len(mine),
+             "last_seen": mine["day"].max() if len(mine) else None}
+        if family in CANONICAL_FAMILIES and len(mine):
+            c, k = cheap[cheap["agent_id_base"] == family], ceiling[ceiling["agent_id_base"] == family]
+            e |= concordance_evidence(c, k)
+            if family in CATEGORICAL:
+                e |= kappa_evidence(c)
+            if family in fits.index and fits.loc[family, "status"] == "fitted":
+                e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
+                      "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
+            e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices)
+        e["status"], e["reason"] = decide(family, e, end, config)
+        rows.append(e)
+    return pd.DataFrame(rows).reindex(columns=VERDICT_COLUMNS)
+
+
+def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
+    columns = ["agent_id_base", "target_model", "status", "cheap_agreement", "ceiling_agreement", "kappa",
+               "rule_heldout", "usd_per_week_now", "usd_saving_per_week"]
+    paragraphs = [f"**{r.agent_id_base}** ({r.target_model}): **{r.status}**: {r.reason}." for r in table.itertuples()]
+    return "\n\n".join([f"# Agent verdicts, window ending {end}", table[columns].round(3).to_markdown(index=False),
+                        *paragraphs]) + "\n"
+
+
+def _replays(store: ArtifactStore, end: dt.date, window_days: int, key_for) -> pd.DataFrame:
+    return load_window(end, window_days, lambda d: store.read_parquet(key_for(d)),
+                       empty=concordance_frame([], "")).frame
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
+    deps=[window_dependency(artifact_index), window_dependency(concordance), window_dependency(noise_ceiling),
+          counterfactual_fits],
+    group_name="verdicts",
+    kinds={"s3", "parquet"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Window ending on the partition day: per agent family, keep / demote_candidate / "
+                "insufficient_evidence / no_input / stale_input / unsupported, with the reason.",
+)
+def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, store: ArtifactStore,
+                   replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
+    if run_mode.dry_run:
+        return stub_result(context)
+    for key in context.partition_keys:
+        end = day_of(key)
+        columns = ["key", "agent_id_base", "status", "is_llm", "cost_usd"]
+        index = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
+                            empty=pd.DataFrame(columns=columns)).frame
+        fits = store.read_parquet(fits_key(store, end))
+        ceiling = _replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
+        tables = [
+            build_verdicts(index, _replays(store, end, config.window_days, lambda d: concordance_key(store, d, model)),
+                           ceiling, fits, end, model, config, config.prices)
+            for model in replay_model.target_models
+        ]
+        table = pd.concat(tables, ignore_index=True)
+        store.write_parquet(verdicts_key(store, end), table)
+        report = report_markdown(table, end)
+        store.put_bytes(verdicts_key(store, end, "report.md"), report.encode(), "text/markdown")
+    counts = table["status"].value_counts()
+    metadata = {
+        "dagster/row_count": len(table),
+        "window_end": key,
+        "verdicts": dg.MetadataValue.md(report),
+        "report_uri": dg.MetadataValue.url(store.uri(verdicts_key(store, end, "report.md"))),
+    }
+    for status in STATUSES:
+        metadata[f"verdicts/{status}"] = int(counts.get(status, 0))
+    return dg.MaterializeResult(metadata=metadata)
