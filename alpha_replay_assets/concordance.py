@@ -25,10 +25,10 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.families import CANONICAL_FAMILIES
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
-from resources.replay_model import BatchRequest, Reply, ReplayModel
+from resources.replay_model import BatchRequest, ReplayModel, Reply
 from resources.run_mode import RunMode
 
 REQUEST_SCHEMA_VERSION = 1  # bump when the request we send changes: old cache entries stop matching
@@ -298,17 +298,31 @@ def day_summary(frame: pd.DataFrame) -> dict:
     }
 
 
-@dg.asset(
+# Shared by every asset that calls the model provider.
+REPLAY_ASSET = dict(
     partitions_def=DAILY,
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[artifact_index],
     group_name="concordance",
+    owners=OWNERS,
     kinds={"anthropic", "s3", "parquet"},
     pool="anthropic",  # several runs together respect one provider limit (`dagster instance concurrency set`)
     # A range (a backfill) is one run: with the cache as journal a failed range loses nothing
     # paid, and `dg launch --partition-range` works.
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+)
+
+
+def require_day_index(store: ArtifactStore, key: str, columns: list[str]) -> pd.DataFrame:
+    index = read_day_index(store, day_of(key), columns=columns)
+    if index is None:
+        raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
+    return index
+
+
+@dg.asset(
+    **REPLAY_ASSET,
     description="Per day and cheap target model: one row per artifact with the replay outcome, "
                 "agreement score, tokens, cost, latency and cache hit.",
 )
@@ -326,9 +340,7 @@ def concordance(
     summaries, per_family = [], []
     for key in context.partition_keys:
         day = day_of(key)
-        index = read_day_index(store, day, columns=INDEX_COLUMNS)
-        if index is None:
-            raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
+        index = require_day_index(store, key, INDEX_COLUMNS)
         for model in replay_model.target_models:
             skipped, tasks = plan(index, model, replay_model.max_tokens)
             rows = skipped + DayReplay(context, store, replay_model, config, day, model).run(tasks)

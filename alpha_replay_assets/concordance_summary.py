@@ -16,13 +16,13 @@ from alpha_replay_assets.concordance import (
     concordance_key,
     target_slug,
 )
-from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
-    load_window,
     emittable,
+    load_window,
     window_dependency,
     window_end_timestamp,
     write_latest_pointer,
@@ -108,6 +108,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[window_dependency(concordance)],
     group_name="concordance",
+    owners=OWNERS,
     kinds={"s3", "cloudwatch"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Window ending on the partition day: per (agent family, target) n, mean, min, max, "

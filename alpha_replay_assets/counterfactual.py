@@ -13,7 +13,7 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
 from alpha_replay_assets.features import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
@@ -118,6 +118,7 @@ def _datapoints(results: list[dict], end: dt.date) -> list[Datapoint]:
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[window_dependency(artifact_index)],
     group_name="counterfactual",
+    owners=OWNERS,
     kinds={"scikitlearn", "s3", "cloudwatch"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Window ending on the partition day: per agent family, a depth-3 decision tree on "

@@ -11,7 +11,7 @@ import pandas as pd
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.keys import day_prefix
-from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.run_mode import RunMode
@@ -99,6 +99,7 @@ def _metadata(days: list[IndexedDay]) -> dict:
     partitions_def=DAILY,
     freshness_policy=freshness_policy(DAILY_DEADLINE),
     group_name="capture",
+    owners=OWNERS,
     kinds={"s3", "parquet"},
     # One run indexes a whole range: a 56-day backfill is one run (one process start, one
     # client, one pool) instead of 56 serial run launches. Each day is still written to its

@@ -14,16 +14,17 @@ from pydantic import Field
 
 from alpha_replay_assets.concordance import (
     INDEX_COLUMNS,
+    REPLAY_ASSET,
     ConcordanceConfig,
     DayReplay,
     concordance_frame,
     day_summary,
     plan,
+    require_day_index,
     require_price,
     skip_reason,
 )
-from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import day_of
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -49,14 +50,7 @@ def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
 
 
 @dg.asset(
-    partitions_def=DAILY,
-    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
-    deps=[artifact_index],
-    group_name="concordance",
-    kinds={"anthropic", "s3", "parquet"},
-    pool="anthropic",
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
+    **REPLAY_ASSET,
     description="Per day: a stable sample of each family's artifacts replayed k times under the "
                 "original model, scored against the stored decision (the model's own noise).",
 )
@@ -67,9 +61,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     frames = []
     for key in context.partition_keys:
         day = day_of(key)
-        index = read_day_index(store, day, columns=INDEX_COLUMNS + ["model_name"])
-        if index is None:
-            raise dg.Failure(f"artifact_index has no partition {key}: materialise it first", allow_retries=False)
+        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
         rows = []
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
             require_price(model, config.prices)

@@ -5,6 +5,9 @@ import datetime as dt
 
 import dagster as dg
 
+# Who answers for every asset in the UI's owner column.
+OWNERS = ["team:quant-research"]
+
 # The corpus starts here; windows reaching further back are clipped by Dagster.
 FIRST_DAY = "2026-01-01"
 

@@ -21,7 +21,7 @@ from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
 from alpha_replay_assets.families import CANONICAL_FAMILIES
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.partitions import DAILY, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
@@ -161,6 +161,7 @@ def _replays(store: ArtifactStore, end: dt.date, window_days: int, key_for) -> p
     deps=[window_dependency(artifact_index), window_dependency(concordance), window_dependency(noise_ceiling),
           counterfactual_fits],
     group_name="verdicts",
+    owners=OWNERS,
     kinds={"s3", "parquet"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Window ending on the partition day: per agent family, keep / demote_candidate / "

@@ -10,7 +10,8 @@ from jobs.sensors import check_alert_sensor, new_artifacts_sensor, run_failure_a
 from resources.environment import resources_from_env
 
 defs = dg.Definitions(
-    assets=ALL_ASSETS,
+    # code references: the UI links each asset to the file and line that defines it
+    assets=dg.with_source_code_references(ALL_ASSETS),
     asset_checks=ALL_CHECKS,
     jobs=ALL_JOBS,
     schedules=[weekly_schedule, freshness_schedule],

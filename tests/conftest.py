@@ -7,8 +7,8 @@ import os
 import uuid
 
 import boto3
-from botocore.config import Config as BotoConfig
 import pytest
+from botocore.config import Config as BotoConfig
 from dagster_aws.s3 import S3Resource
 
 os.environ.update(

@@ -4,12 +4,9 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-import pytest
 
-from jobs.catalog import ALL_ASSETS, ALL_CHECKS
-
-from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, volume_drop
-from alpha_replay_assets.checks.replay import REPLAY_CHECKS, zero_scoring_families
+from alpha_replay_assets.checks.capture import silent_families, volume_drop
+from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import METRIC, concordance_summary
@@ -17,6 +14,7 @@ from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.sample import corpus
 from conftest import DAY, SMALL
+from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
 
 ASSETS = ALL_ASSETS

@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pandas as pd
-import pytest
 
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.index import artifact_index

@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 
 from alpha_replay_assets import counterfactual
-from alpha_replay_assets.counterfactual import METRIC, METRIC_N, agent_key, agent_latest_key, counterfactual_fits, fit_window, fits_key
+from alpha_replay_assets.counterfactual import (
+    METRIC,
+    METRIC_N,
+    agent_key,
+    agent_latest_key,
+    counterfactual_fits,
+    fit_window,
+    fits_key,
+)
 from alpha_replay_assets.features import MACRO_DEFAULTS
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.rule_fit import fit_rule

@@ -3,12 +3,10 @@ Postgres storage works for real against a PostgreSQL server on loopback."""
 
 import getpass
 import importlib
-import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import dagster as dg

@@ -2,9 +2,9 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets import artifacts
-from resources.artifact_store import ArtifactStore
 from alpha_replay_assets.index import artifact_index, index_key, read_day_index
 from conftest import DAY, SMALL
+from resources.artifact_store import ArtifactStore
 
 
 def _materialize(resources, **kwargs):

@@ -4,25 +4,18 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 
 import boto3
 import dagster as dg
 import pytest
 
-from jobs.catalog import ALL_ASSETS, ALL_CHECKS
-
-from alpha_replay_assets.checks.capture import CAPTURE_CHECKS
 from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS, expected_partition
-from alpha_replay_assets.checks.replay import REPLAY_CHECKS
-from alpha_replay_assets.checks.windows import WINDOW_CHECKS
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.concordance_summary import concordance_summary
-from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, index_key
 from alpha_replay_assets.sample import corpus
 from conftest import DAY
 from jobs.asset_jobs import ALL_JOBS
+from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from jobs.schedules import weekly_schedule
 from jobs.sensors import check_alert_sensor, new_artifacts_sensor, run_failure_alert_sensor
 from resources.notifier import Notifier

@@ -1,7 +1,6 @@
 """Verdicts: crafted windows must yield each status; kappa and rule stability are checked."""
 
 import datetime as dt
-import json
 import random
 
 import dagster as dg
@@ -9,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from alpha_replay_assets.checks.verdicts import VERDICT_CHECKS, flips
+from alpha_replay_assets.checks.verdicts import flips
 from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.stats import cohen_kappa
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, decide, verdicts_key

@@ -16,8 +16,9 @@ from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
-from alpha_replay_assets.verdicts import agent_verdicts
 from alpha_replay_assets.partitions import DAILY_DEADLINE, WEEKLY_DEADLINE
+from alpha_replay_assets.verdicts import agent_verdicts
+
 
 def expected_partition(now: dt.datetime, weekday: int | None, hour: int) -> str:
     """The day partition that must have arrived by the most recent deadline before `now`."""
