@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from alpha_replay_assets.checks.capture import silent_families, volume_drop
+from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS
 from alpha_replay_assets.concordance import concordance
@@ -131,3 +131,10 @@ def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources,
                    if e.check_name == "inputs_current"}
         assert not current["counterfactual_fits"].passed
         assert current["concordance_summary"].passed  # concordance itself did not change
+
+
+def test_capture_checks_on_a_day_never_indexed_fail_with_a_reason(all_resources):
+    with dg.instance_for_test() as instance:
+        checks = evaluations(run_checks(all_resources, instance, CAPTURE_CHECKS[:2]))
+    for name in ("bad_row_rate_below_bound", "volume_vs_trailing_median"):
+        assert not checks[name].passed and "no index for this day" in checks[name].description

@@ -54,10 +54,17 @@ def bad_row_rate_below_bound(context: dg.AssetCheckExecutionContext, config: Cap
                              store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
     if run_mode.dry_run:
         return not_evaluated("bad_row_rate_below_bound")
-    rates = {k: bad_row_rate(_frame(store, day_of(k))) for k in context.partition_keys}
-    failures = {k: f"{r:.1%} bad rows > {config.max_bad_row_rate:.0%}" for k, r in rates.items()
-                if r > config.max_bad_row_rate}
-    return result(failures, {"max_bad_row_rate": max(rates.values())}, severity=dg.AssetCheckSeverity.WARN)
+    failures, rates = {}, {}
+    for key in context.partition_keys:
+        frame = _frame(store, day_of(key))
+        if frame is None:
+            failures[key] = "no index for this day"
+            continue
+        rates[key] = bad_row_rate(frame)
+        if rates[key] > config.max_bad_row_rate:
+            failures[key] = f"{rates[key]:.1%} bad rows > {config.max_bad_row_rate:.0%}"
+    return result(failures, {"max_bad_row_rate": max(rates.values(), default=0.0)},
+                  severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
@@ -71,8 +78,11 @@ def volume_vs_trailing_median(context: dg.AssetCheckExecutionContext, config: Ca
         day = day_of(key)
         history_days = trailing_days(day - dt.timedelta(days=1), config.volume_lookback_days)
         history = [len(f) for d in history_days if (f := _frame(store, d)) is not None]
-        counts[key] = len(_frame(store, day))
-        if reason := volume_drop(counts[key], history, config.min_volume_ratio):
+        today = _frame(store, day)
+        counts[key] = 0 if today is None else len(today)
+        if today is None:
+            failures[key] = "no index for this day"
+        elif reason := volume_drop(counts[key], history, config.min_volume_ratio):
             failures[key] = reason
     # WARN, not blocking: quiet days (holidays) happen; the alert sensor still reports it.
     return result(failures, {"artifacts": dg.MetadataValue.json(counts)}, severity=dg.AssetCheckSeverity.WARN)
