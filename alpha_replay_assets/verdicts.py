@@ -59,8 +59,8 @@ def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:
     paired = pd.concat([cheap_scores.rename("cheap"), ceiling_scores.rename("ceiling")], axis=1, join="inner")
     evidence = {"n_paired": len(paired), "cheap_agreement": float(cheap_scores.mean()) if len(cheap_scores) else None}
     stats = paired_bootstrap_diff(paired["cheap"], paired["ceiling"])
-    if stats:
-        evidence |= {"ceiling_agreement": stats["mean_b"], "diff": stats["diff"],
+    if stats:  # compare like with like: the cheap model on the same artifacts as the ceiling
+        evidence |= {"cheap_agreement": stats["mean_a"], "ceiling_agreement": stats["mean_b"], "diff": stats["diff"],
                      "diff_ci_low": stats["diff_ci"][0], "diff_ci_high": stats["diff_ci"][1],
                      "ratio_ci_low": stats["ratio_ci"][0] if stats["ratio_ci"] else None,
                      "ratio_ci_high": stats["ratio_ci"][1] if stats["ratio_ci"] else None}
@@ -91,7 +91,8 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
         return "insufficient_evidence", (f"{e.get('n_paired', 0)} paired cheap/ceiling replays "
                                          f"(< {config.min_paired}) and no stable rule above {config.rule_threshold}")
     numbers = (f"cheap {e['cheap_agreement']:.3f} vs ceiling {e['ceiling_agreement']:.3f} (n={e['n_paired']}), "
-               f"cheap/ceiling 95% CI [{e['ratio_ci_low']:.3f}, {e['ratio_ci_high']:.3f}]")
+               f"cheap/ceiling 95% CI [{e['ratio_ci_low']:.3f}, {e['ratio_ci_high']:.3f}], "
+               f"difference 95% CI [{e['diff_ci_low']:+.3f}, {e['diff_ci_high']:+.3f}]")
     if e["ratio_ci_low"] >= config.demotion_threshold and -e["diff"] <= config.ceiling_tolerance:
         return "demote_candidate", f"cheap model within the original's own noise: {numbers}"
     if e["ratio_ci_high"] < config.demotion_threshold or e["diff_ci_high"] < -config.ceiling_tolerance:

@@ -81,7 +81,8 @@ def test_crafted_window_yields_demote_keep_insufficient_stale_and_no_input():
                     "sector_peer_review": [(END - dt.timedelta(days=6)).isoformat()] * 20,
                     "thinktank_theme": [END.isoformat()] * 5})
     cheap = pd.concat([
-        _replays("sector_quant", noise, MODEL),  # equal to the original's own noise
+        _replays("sector_quant", noise, MODEL),  # equal to the original's own noise ...
+        _replays("sector_quant", [0.0] * 10, MODEL, prefix="unpaired"),  # ... on the artifacts both replayed
         _replays("sector_qual", [s - 0.3 for s in noise], MODEL),  # clearly below
         _replays("thesis_update", noise[:3], MODEL),  # thin
     ])
