@@ -21,14 +21,14 @@ from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
-    emittable,
+    emit_window_metrics,
     load_window,
+    metric_pair,
     window_dependency,
-    window_end_timestamp,
     write_latest_pointer,
 )
 from resources.artifact_store import ArtifactStore
-from resources.metrics import CloudWatchMetrics, Datapoint
+from resources.metrics import CloudWatchMetrics
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
@@ -134,16 +134,10 @@ def concordance_summary(
         per_group = summarise(window.frame)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()
-            for dp in (
-                Datapoint(METRIC, float(row.mean), "None", window_end_timestamp(end),
-                          {"judged_agent_id": row.agent_id_base, "target_model": row.target_model}),
-                Datapoint(METRIC_N, float(row.n), "Count", window_end_timestamp(end),
-                          {"judged_agent_id": row.agent_id_base, "target_model": row.target_model}),
-            )
+            for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
+                                  {"judged_agent_id": row.agent_id_base, "target_model": row.target_model})
         ]
-        emitted = 0
-        if run_mode.emit_metrics and emittable(end, now):
-            emitted = metrics.put(datapoints)
+        emitted = emit_window_metrics(metrics, run_mode, datapoints, end, now)
         for model in replay_model.target_models:
             document = summary_document(window, per_group, model, context.run.run_id)
             key_out = summary_key(store, end, model)

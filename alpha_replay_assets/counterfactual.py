@@ -18,10 +18,10 @@ from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
-    emittable,
+    emit_window_metrics,
     load_window,
+    metric_pair,
     window_dependency,
-    window_end_timestamp,
     write_latest_pointer,
 )
 from resources.artifact_store import ArtifactStore
@@ -105,11 +105,10 @@ def previous_trees(store: ArtifactStore, end: dt.date) -> dict[str, dict]:
 
 
 def _datapoints(results: list[dict], end: dt.date) -> list[Datapoint]:
-    stamp = window_end_timestamp(end)
     return [
         dp for r in results if r["status"] == "fitted"
-        for dp in (Datapoint(METRIC, r["match_rate"], "None", stamp, {"judged_agent_id": r["agent_id_base"]}),
-                   Datapoint(METRIC_N, float(r["n_samples"]), "Count", stamp, {"judged_agent_id": r["agent_id_base"]}))
+        for dp in metric_pair((METRIC, METRIC_N), r["match_rate"], r["n_samples"], end,
+                              {"judged_agent_id": r["agent_id_base"]})
     ]
 
 
@@ -149,7 +148,7 @@ def counterfactual_fits(
         table["tree_json"] = [json.dumps(t) if isinstance(t, dict) else None for t in table["tree_json"]]
         store.write_parquet(fits_key(store, end), table.assign(window_end=key, **{
             "days_present": coverage["days_present"], "window_days": config.window_days}))
-        emitted = metrics.put(_datapoints(results, end)) if run_mode.emit_metrics and emittable(end, now) else 0
+        emitted = emit_window_metrics(metrics, run_mode, _datapoints(results, end), end, now)
         context.log.info(f"window ending {key}: {len(results)} agents, {emitted} datapoints emitted")
     return dg.MaterializeResult(metadata=_metadata(results, table, window, emitted, store.uri(fits_key(store, end))))
 

@@ -10,6 +10,8 @@ import pandas as pd
 
 from alpha_replay_assets.partitions import trailing_days
 from resources.artifact_store import ArtifactStore
+from resources.metrics import CloudWatchMetrics, Datapoint
+from resources.run_mode import RunMode
 
 # The partition mapping is static, the window length a run setting: assets depend on the longest
 # window they accept and read the configured trailing part of it.
@@ -67,8 +69,22 @@ def window_end_timestamp(end: dt.date) -> dt.datetime:
     return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
 
 
-def emittable(end: dt.date, now: dt.datetime) -> bool:
-    return now - window_end_timestamp(end) <= MAX_EMIT_AGE
+def metric_pair(names: tuple[str, str], value: float, n: int, end: dt.date,
+                dimensions: dict[str, str]) -> list[Datapoint]:
+    """A window metric and its sample size (`names` = metric, count metric), stamped with the
+    window end (domain §2.2, §3)."""
+    stamp = window_end_timestamp(end)
+    return [Datapoint(names[0], float(value), "None", stamp, dimensions),
+            Datapoint(names[1], float(n), "Count", stamp, dimensions)]
+
+
+def emit_window_metrics(metrics: CloudWatchMetrics, run_mode: RunMode, datapoints: list[Datapoint],
+                        end: dt.date, now: dt.datetime) -> int:
+    """Send a window's datapoints unless in no-emit mode or the window is older than CloudWatch
+    accepts; returns how many were sent."""
+    if not run_mode.emit_metrics or now - window_end_timestamp(end) > MAX_EMIT_AGE:
+        return 0
+    return metrics.put(datapoints)
 
 
 def write_latest_pointer(store: ArtifactStore, pointer_key: str, target_key: str, end: dt.date) -> None:
