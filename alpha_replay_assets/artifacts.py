@@ -31,6 +31,9 @@ BAD_STATUSES = (
     "unknown_agent",
 )
 
+# Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
+PARSER_VERSION = 1
+
 INDEX_COLUMNS = {
     "key": "str",
     "etag": "str",

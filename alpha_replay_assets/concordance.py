@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import anthropic
@@ -28,20 +28,23 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
-from resources.replay_model import BatchRequest, ReplayModel, Reply
+from resources.replay_model import BadResponse, BatchRequest, ReplayModel, Reply
 from resources.run_mode import RunMode
 
 REQUEST_SCHEMA_VERSION = 1  # bump when the request we send changes: old cache entries stop matching
 INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
                  "system_prompt", "user_prompt", "agent_output"]
 REPLAYED = ("structured", "schema_error")  # outcomes with a model reply (paid for)
-FAILED = ("schema_error", "transport_error", "request_error")
+# The provider failed us: nothing usable came back (never cached, so a re-run asks again).
+PROVIDER_FAILED = ("transport_error", "request_error", "bad_response")
+FAILED = ("schema_error", *PROVIDER_FAILED)
 
 
 class ConcordanceConfig(dg.Config):
     budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day and target, this run.")
-    max_failure_rate: float = Field(default=0.2, ge=0, le=1, description="Above this share of transport "
-                                    "failures among attempted replays, the step fails loudly.")
+    max_failure_rate: float = Field(default=0.2, ge=0, le=1, description="Above this share of provider "
+                                    "failures (transport errors, bad responses) among attempted replays, "
+                                    "the step fails loudly.")
     progress_every: int = Field(default=50, ge=1, description="Log progress every N replays.")
     prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
 
@@ -169,13 +172,41 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> 
     return skipped, tasks
 
 
+class InFlight:
+    """Identical requests in one step are made once: the first caller asks the provider, every
+    concurrent caller with the same content address waits for that answer (the S3 cache covers
+    callers that come later, and other steps)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls: dict[str, Future] = {}
+
+    def call(self, digest: str, ask):
+        with self.lock:
+            future, mine = self.calls.get(digest), False
+            if future is None:
+                future, mine = Future(), True
+                self.calls[digest] = future
+        if not mine:
+            return future.result(), False
+        try:
+            future.set_result(ask())
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self.lock:
+                del self.calls[digest]
+        return future.result(), True
+
+
 class DayReplay:
     """Replays one day under one target model."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
-                 day, model: str):
+                 day, model: str, in_flight: InFlight):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
-        self.day, self.model = day, model
+        self.day, self.model, self.in_flight = day, model, in_flight
         self.price = price_for(model, config.prices)
 
     def _cost(self, reply: Reply) -> float:
@@ -193,33 +224,42 @@ class DayReplay:
     def _remember(self, task: Task, reply: Reply) -> None:
         self.store.write_json(cache_key(self.store, self.model, task.digest), dataclasses.asdict(reply))
 
-    def replay(self, task: Task, ledger: Ledger) -> dict:
+    def _ask(self, task: Task, ledger: "Ledger") -> Reply | dict:
+        """One paid call (within budget), journalled the moment it returns; or a failure row."""
+        estimate = self._estimate(task)
+        if not ledger.reserve(estimate):
+            return {"outcome": "skipped_budget", "error": f"budget ${self.config.budget_usd} reached"}
+        try:
+            reply = self.model_res.create(self.model, task.system, task.user)
+        except anthropic.APIStatusError as exc:
+            ledger.settle(estimate, 0.0)
+            outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
+            return {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
+        except anthropic.APIConnectionError as exc:  # includes timeouts
+            ledger.settle(estimate, 0.0)
+            return {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
+        except BadResponse as exc:
+            ledger.settle(estimate, 0.0)
+            return {"outcome": "bad_response", "error": str(exc)[:200]}
+        self._remember(task, reply)  # journal first: a kill after this line loses nothing paid
+        ledger.settle(estimate, self._cost(reply))
+        return reply
+
+    def replay(self, task: Task, ledger: "Ledger") -> dict:
         row = {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
-               "target_model": self.model, "sample": task.sample}
-        reply, cache_hit = self._cached(task), True
+               "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
+        reply, called = self._cached(task), False
         if reply is None:
-            cache_hit = False
-            estimate = self._estimate(task)
-            if not ledger.reserve(estimate):
-                return row | {"outcome": "skipped_budget", "error": f"budget ${self.config.budget_usd} reached"}
-            try:
-                reply = self.model_res.create(self.model, task.system, task.user)
-            except anthropic.APIStatusError as exc:
-                ledger.settle(estimate, 0.0)
-                outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
-                return row | {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
-            except anthropic.APIConnectionError as exc:  # includes timeouts
-                ledger.settle(estimate, 0.0)
-                return row | {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
-            self._remember(task, reply)  # journal first: a kill after this line loses nothing paid
-            ledger.settle(estimate, self._cost(reply))
-        done = ledger.tick(cache_hit)
+            reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
+            if isinstance(reply, dict):  # not answered: the row says why (an in-flight twin shares it)
+                return row | reply
+        done = ledger.tick(not called)
         if done % self.config.progress_every == 0:
             self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
         return row | outcome_for_reply(task.family, task.original, reply.text) | {
             "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
             "cache_read_tokens": reply.cache_read_tokens, "cache_create_tokens": reply.cache_create_tokens,
-            "cost_usd": self._cost(reply), "latency_ms": reply.latency_ms, "cache_hit": cache_hit,
+            "cost_usd": self._cost(reply), "latency_ms": reply.latency_ms, "cache_hit": not called,
             "batch": reply.batch,
         }
 
@@ -267,7 +307,7 @@ CONCORDANCE_COLUMNS = {
     "outcome": "str", "agreement_score": "float64", "diagnostics": "str", "scorer_version": "int64",
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
-    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64",
+    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "request_digest": "str",
 }
 
 
@@ -283,6 +323,7 @@ def day_summary(frame: pd.DataFrame) -> dict:
     eligible = int(len(frame) - outcomes.filter(like="skipped_").sum() + outcomes.get("skipped_budget", 0))
     replayed = int(sum(outcomes.get(o, 0) for o in REPLAYED))
     transport = int(outcomes.get("transport_error", 0) + outcomes.get("request_error", 0))
+    bad = int(outcomes.get("bad_response", 0))
     called = frame["cache_hit"].eq(False).fillna(False)
     return {
         "eligible": eligible,
@@ -290,9 +331,10 @@ def day_summary(frame: pd.DataFrame) -> dict:
         "structured": int(outcomes.get("structured", 0)),
         "schema_errors": int(outcomes.get("schema_error", 0)),
         "transport_errors": transport,
+        "bad_responses": bad,
         "budget_skipped": int(outcomes.get("skipped_budget", 0)),
         "complete": replayed == eligible,
-        "failure_rate": round((transport + int(outcomes.get("schema_error", 0))) / eligible, 4) if eligible else 0.0,
+        "failure_rate": round(int(sum(outcomes.get(o, 0) for o in FAILED)) / eligible, 4) if eligible else 0.0,
         "model_calls": int(called.sum()),
         "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
     }
@@ -333,24 +375,26 @@ def concordance(
     replay_model: ReplayModel,
     run_mode: RunMode,
 ) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
     for model in replay_model.target_models:
         require_price(model, config.prices)
-    summaries, per_family = [], []
+    summaries, per_family, in_flight = [], [], InFlight()
     for key in context.partition_keys:
         day = day_of(key)
         index = require_day_index(store, key, INDEX_COLUMNS)
         for model in replay_model.target_models:
             skipped, tasks = plan(index, model, replay_model.max_tokens)
-            rows = skipped + DayReplay(context, store, replay_model, config, day, model).run(tasks)
+            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
             frame = concordance_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
-            attempted = summary["replayed"] + summary["transport_errors"]
-            if attempted and summary["transport_errors"] / attempted > config.max_failure_rate:
+            provider_failed = summary["transport_errors"] + summary["bad_responses"]
+            attempted = summary["replayed"] + provider_failed
+            if attempted and provider_failed / attempted > config.max_failure_rate:
                 raise dg.Failure(
-                    f"{key} {model}: {summary['transport_errors']} of {attempted} replays failed in transport "
-                    f"(> {config.max_failure_rate:.0%}); replies received so far are cached",
+                    f"{key} {model}: {provider_failed} of {attempted} replays failed at the provider "
+                    f"({summary['transport_errors']} transport errors, {summary['bad_responses']} bad responses; "
+                    f"> {config.max_failure_rate:.0%}); replies received so far are cached",
                     metadata={k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
                     allow_retries=False,  # a provider outage needs a person, not three more bursts
                 )
@@ -375,6 +419,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) 
         "cache_hits": int(frame["cache_hit"].eq(True).fillna(False).sum()),
         "schema_errors": int(table["schema_errors"].sum()),
         "transport_errors": int(table["transport_errors"].sum()),
+        "bad_responses": int(table["bad_responses"].sum()),
         "budget_skipped": int(table["budget_skipped"].sum()),
         "usd_new": round(float(table["usd_new"].sum()), 6),
         "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,

@@ -118,7 +118,7 @@ def concordance_summary(
     context: dg.AssetExecutionContext, config: SummaryConfig, store: ArtifactStore, replay_model: ReplayModel,
     metrics: CloudWatchMetrics, run_mode: RunMode,
 ) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
     metadata = {}

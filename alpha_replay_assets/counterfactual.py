@@ -128,7 +128,7 @@ def counterfactual_fits(
     context: dg.AssetExecutionContext, config: FitConfig, store: ArtifactStore, metrics: CloudWatchMetrics,
     run_mode: RunMode,
 ) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
     for key in context.partition_keys:

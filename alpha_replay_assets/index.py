@@ -2,26 +2,59 @@
 
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
-from alpha_replay_assets import artifacts
+from alpha_replay_assets import artifacts, features
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
-from resources.artifact_store import ArtifactStore
+from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent
 from resources.run_mode import RunMode
 
 DAYS_IN_FLIGHT = 3
 PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder", "is_truncated"]
+# What an index was built from, stored as S3 user metadata on the index object (HEAD reads it).
+FINGERPRINT_META, OBJECTS_META, VERSION_META = "listing-fingerprint", "listed-objects", "index-version"
+# Rows change when the parser or the fit extractors change: an index of another version is rebuilt.
+INDEX_VERSION = f"{artifacts.PARSER_VERSION}.{features.EXTRACTOR_VERSION}"
+WRITE_ATTEMPTS = 3
+
+
+class IndexConfig(dg.Config):
+    force: bool = Field(default=False, description="Rebuild days whose folder listing has not changed "
+                        "since their index was written (normally skipped: nothing new to read).")
 
 
 def index_key(store: ArtifactStore, day: dt.date) -> str:
     return store.analytics_key("artifact_index", f"dt={day.isoformat()}", "index.parquet")
+
+
+def list_day(store: ArtifactStore, day: dt.date) -> list[artifacts.ListedObject]:
+    return [artifacts.ListedObject(o["Key"], o["ETag"].strip('"'), o["Size"], o["LastModified"])
+            for o in store.list_prefix(day_prefix(store.capture_prefix, day))]
+
+
+def listing_fingerprint(listed: list[artifacts.ListedObject]) -> str:
+    """Keys + ETags of a day folder: equal fingerprints, equal folders."""
+    digest = hashlib.sha256()
+    for obj in sorted(listed, key=lambda o: o.key):
+        digest.update(f"{obj.key}\0{obj.etag}\n".encode())
+    return digest.hexdigest()
+
+
+def indexed_fingerprint(store: ArtifactStore, day: dt.date) -> str | None:
+    """The listing fingerprint the day's current index was built from (None: no usable index)."""
+    head = store.head(index_key(store, day))
+    if head is None or head[1].get(VERSION_META) != INDEX_VERSION:
+        return None
+    return head[1].get(FINGERPRINT_META)
 
 
 @dataclass
@@ -36,14 +69,13 @@ class IndexedDay:
     families: Counter
     bad_reasons: Counter
     preview: pd.DataFrame
+    fingerprint: str
+    rebuilt: bool  # False: the folder had not changed since its index, nothing was read
+    conflicts: int  # writes lost to a concurrent indexer of the same day (then listed again)
 
 
-def build_day_frame(store: ArtifactStore, day: dt.date) -> tuple[pd.DataFrame, int]:
-    """List the day folder, fetch what is fetchable concurrently, parse everything into rows."""
-    listed = [
-        artifacts.ListedObject(o["Key"], o["ETag"].strip('"'), o["Size"], o["LastModified"])
-        for o in store.list_prefix(day_prefix(store.capture_prefix, day))
-    ]
+def build_day_frame(store: ArtifactStore, listed: list[artifacts.ListedObject]) -> tuple[pd.DataFrame, int]:
+    """Fetch what is fetchable of a listing concurrently and parse everything into rows."""
     wanted = [o.key for o in listed if artifacts.needs_body(o, store.capture_prefix, store.max_object_bytes)]
     bodies = dict(store.fetch_many(wanted))
     rows = [
@@ -52,14 +84,42 @@ def build_day_frame(store: ArtifactStore, day: dt.date) -> tuple[pd.DataFrame, i
     return artifacts.to_frame(rows), sum(map(len, bodies.values()))
 
 
-def index_day(store: ArtifactStore, day: dt.date) -> IndexedDay:
-    """Build one day's index and write it as one object."""
-    frame, bytes_read = build_day_frame(store, day)
-    store.write_parquet(index_key(store, day), frame)
+def _indexed(store: ArtifactStore, day: dt.date, frame: pd.DataFrame, **facts) -> IndexedDay:
     bad = frame.loc[frame["status"] != artifacts.OK, "status"]
-    return IndexedDay(day, len(frame), bytes_read, store.uri(index_key(store, day)),
-                      Counter(frame["agent_id_base"].fillna("<no agent>")), Counter(bad),
-                      frame[PREVIEW_COLUMNS].head(10))
+    return IndexedDay(day, len(frame), uri=store.uri(index_key(store, day)),
+                      families=Counter(frame["agent_id_base"].fillna("<no agent>")), bad_reasons=Counter(bad),
+                      preview=frame[PREVIEW_COLUMNS].head(10), **facts)
+
+
+def index_day(store: ArtifactStore, day: dt.date, force: bool = False) -> IndexedDay:
+    """Build one day's index and write it as one object, never over a newer one.
+
+    The write is a compare-and-swap on the index version read *before* listing: if another run
+    wrote the index in between (its listing may be newer than ours), our PUT fails with a
+    conflict and we list again. So a landed index was always built from a listing at least as
+    new as the one it replaced. A folder whose listing equals the one the index was built from
+    is not read again.
+    """
+    key = index_key(store, day)
+    for conflicts in range(WRITE_ATTEMPTS):
+        current = store.head(key)
+        listed = list_day(store, day)
+        fingerprint = listing_fingerprint(listed)
+        if not force and current and current[1].get(FINGERPRINT_META) == fingerprint \
+                and current[1].get(VERSION_META) == INDEX_VERSION:
+            frame = read_day_index(store, day, columns=list(dict.fromkeys(["agent_id_base", *PREVIEW_COLUMNS])))
+            return _indexed(store, day, frame, bytes_read=0, fingerprint=fingerprint, rebuilt=False,
+                            conflicts=conflicts)
+        frame, bytes_read = build_day_frame(store, listed)
+        metadata = {FINGERPRINT_META: fingerprint, OBJECTS_META: str(len(listed)), VERSION_META: INDEX_VERSION}
+        try:
+            store.write_parquet(key, frame, if_match=current[0] if current else None, if_absent=current is None,
+                                metadata=metadata)
+        except WriteConflict:
+            continue
+        return _indexed(store, day, frame, bytes_read=bytes_read, fingerprint=fingerprint, rebuilt=True,
+                        conflicts=conflicts)
+    raise RuntimeError(f"{day}: another run rewrote the index {WRITE_ATTEMPTS} times while this one indexed it")
 
 
 def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -67,7 +127,7 @@ def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None
     return store.read_parquet(index_key(store, day), columns=columns)
 
 
-def _metadata(days: list[IndexedDay]) -> dict:
+def _metadata(days: list[IndexedDay], read_retries: int) -> dict:
     rows = sum(d.rows for d in days)
     families = sum((d.families for d in days), Counter())
     bad = sum((d.bad_reasons for d in days), Counter())
@@ -82,6 +142,11 @@ def _metadata(days: list[IndexedDay]) -> dict:
             f"{days[0].uri} … {days[-1].uri}"
         ),
         "bytes_read": sum(d.bytes_read for d in days),
+        "days_rebuilt": sum(d.rebuilt for d in days),
+        "days_unchanged": sum(not d.rebuilt for d in days),
+        "write_conflicts": sum(d.conflicts for d in days),
+        "read_retries": read_retries,
+        "listing_fingerprint": days[-1].fingerprint,
         "bad_rows": bad.total(),
         "bad_row_rate": round(bad.total() / rows, 4) if rows else 0.0,
         "rows_per_family": dg.MetadataValue.json(dict(sorted(families.items()))),
@@ -106,20 +171,30 @@ def _metadata(days: list[IndexedDay]) -> dict:
     # own object as soon as it is built, so a failure keeps the days already indexed and a
     # retry of the range is idempotent. The asset returns a MaterializeResult, as range runs need.
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # A reset connection or a throttled listing is retried per request (botocore) and per object
+    # (the store); what still fails the step is retried here, cheaply: unchanged days are skipped.
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     description=(
         "One Parquet file per capture day: one row per object in the day folder (bad objects "
         "included, with a status and an error), prompts, original decisions and fit features."
     ),
 )
 def artifact_index(
-    context: dg.AssetExecutionContext, store: ArtifactStore, run_mode: RunMode
+    context: dg.AssetExecutionContext, config: IndexConfig, store: ArtifactStore, run_mode: RunMode
 ) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
     # Days overlap: while one day is parsed and written, the next ones are listed and fetched.
+    # Every day is submitted up front, so a day that fails leaves the others to finish and land.
     with ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
         days = []
-        for indexed in pool.map(lambda key: index_day(store, day_of(key)), context.partition_keys):
-            context.log.info(f"indexed {indexed.day}: {indexed.rows} rows -> {indexed.uri}")
-            days.append(indexed)
-    return dg.MaterializeResult(metadata=_metadata(days))
+        try:
+            for indexed in pool.map(lambda key: index_day(store, day_of(key), config.force), context.partition_keys):
+                state = "rebuilt" if indexed.rebuilt else "unchanged since its index, not read again"
+                context.log.info(f"indexed {indexed.day}: {indexed.rows} rows ({state}) -> {indexed.uri}")
+                days.append(indexed)
+        except Exception as exc:
+            if is_permanent(exc):  # no retry will make a missing bucket appear
+                raise dg.Failure(f"S3 refused: {exc}", allow_retries=False) from exc
+            raise
+    return dg.MaterializeResult(metadata=_metadata(days, store.read_retries))

@@ -17,6 +17,7 @@ from alpha_replay_assets.concordance import (
     REPLAY_ASSET,
     ConcordanceConfig,
     DayReplay,
+    InFlight,
     concordance_frame,
     day_summary,
     plan,
@@ -56,9 +57,9 @@ def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
 )
 def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, store: ArtifactStore,
                   replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
-    frames = []
+    frames, in_flight = [], InFlight()
     for key in context.partition_keys:
         day = day_of(key)
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
@@ -66,7 +67,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
             require_price(model, config.prices)
             _, tasks = plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)
-            rows += DayReplay(context, store, replay_model, config, day, model).run(tasks)
+            rows += DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
         frames.append(frame)

@@ -170,7 +170,7 @@ def _replays(store: ArtifactStore, end: dt.date, window_days: int, key_for) -> p
 )
 def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, store: ArtifactStore,
                    replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return stub_result(context)
     for key in context.partition_keys:
         end = day_of(key)

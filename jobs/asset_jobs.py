@@ -14,6 +14,7 @@ from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.verdicts import agent_verdicts
 from jobs.catalog import ALL_ASSETS
+from resources.run_mode import DRY_RUN_TAG
 
 
 def _with_partition_checks(*assets) -> dg.AssetSelection:
@@ -41,7 +42,10 @@ weekly_job = dg.define_asset_job(
 preflight_job = dg.define_asset_job(
     "preflight_job",
     selection=dg.AssetSelection.assets(*ALL_ASSETS).without_checks(),
-    config={"resources": {"run_mode": {"config": {"dry_run": True}}}},
+    # The tag, not a default run config, makes it dry: every launch path keeps a job's run tags
+    # (`dg launch --partition` replaces its default config with `{}`), and the resources refuse
+    # to reach the network for any run of this job (`resources.run_mode`).
+    run_tags={DRY_RUN_TAG: "true"},
     description="Dry run of everything: boots resources and imports, materialises stubs marked "
                 "`stub: true`; no S3, model or CloudWatch traffic. Run it before the weekly tick.",
 )

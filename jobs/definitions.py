@@ -5,7 +5,7 @@ import dagster as dg
 
 from jobs.asset_jobs import ALL_JOBS
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
-from jobs.schedules import freshness_schedule, weekly_schedule
+from jobs.schedules import freshness_schedule, preflight_schedule, weekly_schedule
 from jobs.sensors import check_alert_sensor, new_artifacts_sensor, run_failure_alert_sensor
 from resources.environment import resources_from_env
 
@@ -14,7 +14,7 @@ defs = dg.Definitions(
     assets=dg.with_source_code_references(ALL_ASSETS),
     asset_checks=ALL_CHECKS,
     jobs=ALL_JOBS,
-    schedules=[weekly_schedule, freshness_schedule],
+    schedules=[weekly_schedule, preflight_schedule, freshness_schedule],
     sensors=[new_artifacts_sensor, check_alert_sensor, run_failure_alert_sensor],
     resources=resources_from_env(),
 )

@@ -1,13 +1,12 @@
 """Sensors: new artifacts trigger re-indexing; check failures, recoveries and run failures alert."""
 
 import datetime as dt
-import hashlib
 import json
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.index import indexed_fingerprint, list_day, listing_fingerprint
 from alpha_replay_assets.partitions import FIRST_DAY, day_of
 from jobs.asset_jobs import index_job
 from resources.artifact_store import ArtifactStore
@@ -16,28 +15,49 @@ from resources.notifier import Notifier
 # Day folders stay mutable for a few days (the think-tank producer files weekend runs under the
 # previous Friday), so the sensor re-lists the last few complete days, never the whole bucket.
 WATCHED_DAYS = 4
+# Index runs requested for one listing before the sensor stops asking (the run failed each time:
+# `index_matches_listing` and the run-failure alert say so; a new artifact starts a new count).
+MAX_REQUESTS_PER_LISTING = 3
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
 
 
-def listing_fingerprint(store: ArtifactStore, day: dt.date) -> str:
-    digest = hashlib.sha256()
-    for obj in sorted(store.list_prefix(day_prefix(store.capture_prefix, day)), key=lambda o: o["Key"]):
-        digest.update(f"{obj['Key']}\0{obj['ETag']}\n".encode())
-    return digest.hexdigest()
+def watched_days(today: dt.date) -> list[dt.date]:
+    return [d for d in (today - dt.timedelta(days=n) for n in range(WATCHED_DAYS, 0, -1)) if d >= day_of(FIRST_DAY)]
+
+
+def _index_run_in_flight(instance: dg.DagsterInstance, day: str) -> bool:
+    runs = instance.get_runs(dg.RunsFilter(job_name=index_job.name, tags={"dagster/partition": day},
+                                           statuses=IN_FLIGHT), limit=1)
+    return bool(runs)
 
 
 @dg.sensor(job=index_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Re-index a recent day when its folder listing changes (cursor: per-day fingerprint).")
+           description="Re-index a recent day until its index was built from the folder's current listing "
+                       "(keys + ETags); the cursor advances only when such an index has landed.")
 def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactStore) -> dg.SensorResult:
-    seen = json.loads(context.cursor or "{}")
-    today = dt.datetime.now(dt.UTC).date()
-    days = [d for d in (today - dt.timedelta(days=n) for n in range(WATCHED_DAYS, 0, -1)) if d >= day_of(FIRST_DAY)]
-    fingerprints = {d.isoformat(): listing_fingerprint(store, d) for d in days}
-    requests = [
-        dg.RunRequest(partition_key=day, run_key=f"index:{day}:{fp[:16]}")
-        for day, fp in fingerprints.items()
-        if seen.get(day) != fp
-    ]
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(fingerprints, sort_keys=True))
+    """Compares each watched day's listing with the fingerprint recorded on its index object, so
+    a run that failed, or lost a race to a stale writer, is noticed and asked for again — a
+    cursor that moved on when the run was *requested* would have forgotten the day."""
+    state = json.loads(context.cursor or "{}")
+    cursor, requests, stuck = {}, [], []
+    for day in (d.isoformat() for d in watched_days(dt.datetime.now(dt.UTC).date())):
+        listing = listing_fingerprint(list_day(store, day_of(day)))
+        known = state.get(day, {})
+        if indexed_fingerprint(store, day_of(day)) == listing:
+            cursor[day] = {"indexed": listing}
+            continue
+        attempts = known.get("attempts", 0) if known.get("requested") == listing else 0
+        cursor[day] = known
+        if _index_run_in_flight(context.instance, day):
+            continue
+        if attempts >= MAX_REQUESTS_PER_LISTING:
+            stuck.append(f"{day}: {attempts} index runs for its current listing did not land")
+            continue
+        requests.append(dg.RunRequest(partition_key=day, run_key=f"index:{day}:{listing[:16]}:{attempts + 1}"))
+        cursor[day] = {"indexed": known.get("indexed"), "requested": listing, "attempts": attempts + 1}
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True),
+                           skip_reason=None if requests else dg.SkipReason("; ".join(stuck) or "every index is current"))
 
 
 def _evaluation(record):

@@ -3,6 +3,7 @@
 
 import io
 import json
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,12 +12,38 @@ import boto3
 import dagster as dg
 import pandas as pd
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from resources.fieldwise import FieldwiseResource
+from resources.run_mode import DryRunGuard
 
-class ArtifactStore(dg.ConfigurableResource):
+# A body cut short or a connection reset *while reading* happens after botocore's own retries
+# (they cover the request, not the stream), so the store re-reads the object itself.
+BODY_READ_ERRORS = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError, ConnectionClosedError)
+
+
+# S3 answers that no retry will change: the step fails at once instead of retrying for minutes.
+PERMANENT_ERRORS = ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                    "AllAccessDisabled", "InvalidBucketName")
+
+
+def is_permanent(exc: Exception) -> bool:
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in PERMANENT_ERRORS
+
+
+class WriteConflict(RuntimeError):
+    """A conditional PUT lost: the object changed since the version the writer read."""
+
+
+class ArtifactStore(FieldwiseResource, DryRunGuard):
     """Lists and fetches decision artifacts; reads and writes alpha-replay's own objects.
 
     Connection settings (endpoint, region, credentials via EnvVar) live on the nested
@@ -35,12 +62,17 @@ class ArtifactStore(dg.ConfigurableResource):
     max_object_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Artifacts larger than this are not downloaded."
     )
+    read_attempts: int = Field(default=4, ge=1, le=10, description="Reads of one object before a "
+                               "truncated or reset body fails the step.")
 
     _client: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _read_retries: int = PrivateAttr(default=0)
 
     @property
     def client(self):
         """One boto3 client per resource instance, its connection pool sized for the workers."""
+        self.refuse_in_dry_run("build an S3 client")
         if self._client is None:
             s3 = self.s3
             session = boto3.session.Session(profile_name=s3.profile_name)
@@ -75,7 +107,21 @@ class ArtifactStore(dg.ConfigurableResource):
             yield from pool.map(lambda key: (key, self.get_bytes(key)), keys)
 
     def get_bytes(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        """The whole object; a truncated or reset body is read again (bounded, counted)."""
+        for attempt in range(1, self.read_attempts + 1):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except BODY_READ_ERRORS:
+                if attempt == self.read_attempts:
+                    raise
+                with self._lock:
+                    self._read_retries += 1
+        raise AssertionError("unreachable")
+
+    @property
+    def read_retries(self) -> int:
+        """Object reads repeated because a body arrived truncated or the connection reset."""
+        return self._read_retries
 
     # -- analytics outputs (ours) -------------------------------------------------------------
 
@@ -85,10 +131,44 @@ class ArtifactStore(dg.ConfigurableResource):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
 
-    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+    def put_bytes(self, key: str, body: bytes, content_type: str, *, if_match: str | None = None,
+                  if_absent: bool = False, metadata: dict[str, str] | None = None) -> str:
+        """One atomic PUT; returns the new ETag. `if_match` (the ETag read before) or `if_absent`
+        make it a compare-and-swap: a concurrent writer's version is never overwritten blindly,
+        the loser gets `WriteConflict`."""
+        self._require_ours(key)
+        conditions = {"IfMatch": f'"{if_match}"'} if if_match else {"IfNoneMatch": "*"} if if_absent else {}
+        try:
+            reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                           Metadata=metadata or {}, **conditions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise WriteConflict(f"{key} changed since it was read") from exc
+            raise
+        return reply["ETag"].strip('"')
+
+    def head(self, key: str) -> tuple[str, dict[str, str]] | None:
+        """(ETag, user metadata) of an object, or None when it does not exist."""
+        try:
+            reply = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise
+        return reply["ETag"].strip('"'), reply.get("Metadata", {})
+
+    def delete(self, keys: list[str]) -> int:
+        """Delete our own objects (never the capture corpus), 1,000 per request."""
+        for key in keys:
+            self._require_ours(key)
+        for start in range(0, len(keys), 1000):
+            self.client.delete_objects(Bucket=self.bucket, Delete={
+                "Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True})
+        return len(keys)
+
+    def _require_ours(self, key: str) -> None:
         if not key.startswith(self.analytics_prefix) and not _is_contract_output(self.capture_prefix, key):
             raise ValueError(f"refusing to write {key!r} outside the analytics outputs")
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
     def get_optional(self, key: str) -> bytes | None:
         try:
@@ -98,10 +178,11 @@ class ArtifactStore(dg.ConfigurableResource):
                 return None
             raise
 
-    def write_parquet(self, key: str, frame: pd.DataFrame) -> int:
+    def write_parquet(self, key: str, frame: pd.DataFrame, **conditions) -> int:
+        """Write `frame` as one Parquet object (`conditions`: see `put_bytes`); returns its size."""
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False, compression="zstd")
-        self.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet")
+        self.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet", **conditions)
         return buffer.tell()
 
     def read_parquet(self, key: str, columns: list[str] | None = None) -> pd.DataFrame | None:

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import dagster as dg
 from pydantic import Field, PrivateAttr, field_validator
+
+from resources.fieldwise import FieldwiseResource
+from resources.run_mode import DryRunGuard
 
 PUT_CHUNK = 20  # datapoints per PutMetricData call, well inside every API limit
 
@@ -20,7 +22,7 @@ class Datapoint:
     dimensions: dict[str, str] = field(default_factory=dict)
 
 
-class CloudWatchMetrics(dg.ConfigurableResource):
+class CloudWatchMetrics(FieldwiseResource, DryRunGuard):
     namespace: str = Field(default="AlphaEngine/Eval")
     endpoint_url: str | None = Field(default=None, description="None = real AWS.")
     region_name: str = Field(default="us-east-1")
@@ -40,6 +42,7 @@ class CloudWatchMetrics(dg.ConfigurableResource):
 
     @property
     def client(self):
+        self.refuse_in_dry_run("build a CloudWatch client")
         if self._client is None:
             self._client = boto3.client(
                 "cloudwatch", endpoint_url=self.endpoint_url, region_name=self.region_name,

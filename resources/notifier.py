@@ -5,11 +5,13 @@ import urllib.request
 from typing import Any
 
 import boto3
-import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from resources.fieldwise import FieldwiseResource
+from resources.run_mode import DryRunGuard
 
-class Notifier(dg.ConfigurableResource):
+
+class Notifier(FieldwiseResource, DryRunGuard):
     sns_topic_arn: str | None = Field(default=None, description="SNS topic to publish alerts to.")
     webhook_url: str | None = Field(default=None, description="URL that receives each alert as a JSON POST.")
     ui_base_url: str = Field(default="http://127.0.0.1:3000", description="Dagster UI, for links in alerts.")
@@ -23,6 +25,7 @@ class Notifier(dg.ConfigurableResource):
 
     def send(self, subject: str, alert: dict) -> int:
         """Deliver one alert to every configured channel; returns how many took it."""
+        self.refuse_in_dry_run("send an alert")
         body = json.dumps(alert, sort_keys=True, default=str)
         sent = 0
         if self.sns_topic_arn:

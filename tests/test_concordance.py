@@ -99,7 +99,7 @@ def test_transport_failures_above_threshold_fail_loudly(replay_resources, store,
     result = run(replay_resources, {"max_failure_rate": 0.2}, raise_on_error=False)
     assert not result.success
     [failure] = result.get_step_failure_events()
-    assert "failed in transport" in str(failure.event_specific_data.error)
+    assert "failed at the provider" in str(failure.event_specific_data.error)
     assert result_frame(store) is None  # nothing half-written over the partition
 
 

@@ -52,7 +52,7 @@ def _frame(store: ArtifactStore, day: dt.date) -> pd.DataFrame | None:
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY, description="Bad rows (any non-ok status) stay rare.")
 def bad_row_rate_below_bound(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
                              store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("bad_row_rate_below_bound")
     failures, rates = {}, {}
     for key in context.partition_keys:
@@ -71,7 +71,7 @@ def bad_row_rate_below_bound(context: dg.AssetCheckExecutionContext, config: Cap
                 description="Day volume vs the trailing median: a sudden drop is a capture outage.")
 def volume_vs_trailing_median(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
                               store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("volume_vs_trailing_median")
     failures, counts = {}, {}
     for key in context.partition_keys:
@@ -92,7 +92,7 @@ def volume_vs_trailing_median(context: dg.AssetCheckExecutionContext, config: Ca
                 description="Every canonical family produced a valid artifact in the last N days.")
 def family_input_freshness(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
                            store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("family_input_freshness")
     failures = {}
     for key in context.partition_keys:

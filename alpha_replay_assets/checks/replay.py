@@ -13,7 +13,7 @@ from resources.run_mode import RunMode
 
 
 class ReplayCheckConfig(dg.Config):
-    max_failure_rate: float = Field(default=0.1, description="Schema + transport failures / eligible.")
+    max_failure_rate: float = Field(default=0.1, description="Schema errors, transport errors and bad responses / eligible.")
     min_observations_for_zero: int = Field(default=5, description="A family mean of exactly 0 over this many "
                                            "observations means a scorer reads a field the reply never has.")
 
@@ -31,10 +31,10 @@ def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
 
 
 @dg.asset_check(asset=concordance, partitions_def=DAILY, blocking=True,
-                description="Replay failures (schema + transport) stay below the bound; blocks the summary.")
+                description="Replay failures (schema, transport, bad responses) stay below the bound; blocks the summary.")
 def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCheckConfig, store: ArtifactStore,
                         replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("replay_failure_rate")
     failures, rates = {}, {}
     for name, frame in _frames(context, store, replay_model):
@@ -51,7 +51,7 @@ def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCh
                 description="Every eligible artifact was replayed (a budget stop fails this).")
 def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore, replay_model: ReplayModel,
                     run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("replay_complete")
     failures, done = {}, {}
     for name, frame in _frames(context, store, replay_model):
@@ -71,7 +71,7 @@ def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore
                             "the reply schema never has, as the old ic_cio/peer-review scorers did).")
 def scorer_fields_readable(context: dg.AssetCheckExecutionContext, config: ReplayCheckConfig,
                            store: ArtifactStore, replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("scorer_fields_readable")
     failures = {}
     for name, frame in _frames(context, store, replay_model):

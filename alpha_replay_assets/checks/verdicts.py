@@ -31,7 +31,7 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
                 description="Every canonical family has a verdict row for every target model.")
 def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
                            replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("every_family_has_a_row")
     failures = {}
     for key in context.partition_keys:
@@ -48,7 +48,7 @@ def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: Artifa
                 description="A verdict that flips between keep and demote across consecutive weekly windows.")
 def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
                   run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
+    if run_mode.dry:
         return not_evaluated("verdict_flips")
     failures = {}
     for key in context.partition_keys:

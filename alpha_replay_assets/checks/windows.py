@@ -84,7 +84,7 @@ def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
                                 "the max age in CloudWatch (read back, not assumed).")
     def metrics_fresh(config: WindowCheckConfig, metrics: CloudWatchMetrics, replay_model: ReplayModel,
                       run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry_run:
+        if run_mode.dry:
             return not_evaluated(f"{name}_metrics_fresh")
         stale = stale_series(metrics, spec.metrics, spec.expected_series(replay_model),
                              dt.timedelta(days=config.max_metric_age_days), dt.datetime.now(dt.UTC))
@@ -94,7 +94,7 @@ def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
                     description="The window's days are present (indexed / replayed) above the bound.")
     def window_coverage(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
                         replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry_run:
+        if run_mode.dry:
             return not_evaluated(f"{name}_window_coverage")
         failures = {}
         for key in context.partition_keys:
@@ -109,7 +109,7 @@ def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
                     description="Results were computed after the newest materialisation of every input "
                                 "partition in their window (no metric over a stale corpus).")
     def inputs_current(context: dg.AssetCheckExecutionContext, run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry_run:
+        if run_mode.dry:
             return not_evaluated(f"{name}_inputs_current")
         instance, failures = context.instance, {}
         for key in context.partition_keys:

@@ -1,0 +1,40 @@
+"""A step process that outlives its run worker must stop spending and say so.
+
+With the multiprocess executor each step runs in a child of the run worker (the `dg launch`
+process, or the worker a run launcher started). If that worker dies (SIGKILL, OOM kill), nobody
+will finish the run: the child keeps replaying and paying, and the run stays STARTED forever.
+Open-source run monitoring cannot see it with the default run launcher (it has no worker health
+check), so the child looks at its parent before every paid call, marks the run failed once, and
+refuses further calls.
+"""
+
+import multiprocessing
+import threading
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRunStatus
+
+
+class RunWorkerGone(RuntimeError):
+    """The run worker that started this step process is dead."""
+
+
+class RunWorkerWatch:
+    def __init__(self, instance: dg.DagsterInstance | None, run: dg.DagsterRun | None):
+        # None in the run worker itself (in-process execution): then there is no one to outlive.
+        self.parent = multiprocessing.parent_process()
+        self.instance, self.run = instance, run
+        self.lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.parent is None or self.parent.is_alive():
+            return
+        message = (f"the run worker (pid {self.parent.pid}) died; this step stopped making paid calls. "
+                   "Replies already received are cached: re-run the partition to resume.")
+        with self.lock:
+            if self.instance is not None and self.run is not None:
+                current = self.instance.get_run_by_id(self.run.run_id)
+                if current is not None and current.status not in (DagsterRunStatus.FAILURE,
+                                                                   DagsterRunStatus.CANCELED):
+                    self.instance.report_run_failed(current, message)
+        raise RunWorkerGone(message)
