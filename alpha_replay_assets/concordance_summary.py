@@ -16,6 +16,7 @@ from alpha_replay_assets.concordance import (
     concordance_key,
     target_slug,
 )
+from alpha_replay_assets.families import CANONICAL_FAMILIES
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
@@ -42,28 +43,37 @@ class SummaryConfig(dg.Config):
     window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
 
 
-SUMMARY_COLUMNS = ["agent_id_base", "target_model", "n", "eligible", "mean", "min", "max", "stdev", "ci_low", "ci_high",
-                   "failures", "skips", "thin"]
+SUMMARY_COLUMNS = {"agent_id_base": "str", "target_model": "str", "status": "str", "n": "int64", "eligible": "int64",
+                   "mean": "float64", "min": "float64", "max": "float64", "stdev": "float64", "ci_low": "float64",
+                   "ci_high": "float64", "failures": "int64", "skips": "int64", "thin": "bool"}
 
 
-def summarise(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (agent_id_base, target_model): observations are structured replays' scores."""
+def summarise(frame: pd.DataFrame, families: list[str], models: list[str]) -> pd.DataFrame:
+    """One row per (agent family, target model) of `families` x `models` and any pair seen:
+    observations are structured replays' scores. A pair without observations is a row too,
+    `no_input` (nothing eligible) or `thin_sample` (< MIN_OBSERVATIONS), never a gap."""
+    groups = dict(list(frame.groupby(["agent_id_base", "target_model"], sort=True)))
     rows = []
-    for (family, model), group in frame.groupby(["agent_id_base", "target_model"], sort=True):
+    for family, model in sorted(set(groups) | {(f, m) for f in families for m in models}):
+        group = groups.get((family, model), frame.iloc[0:0])
         scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
         ci = bootstrap_mean_ci(scores)
         skips = int(group["outcome"].str.startswith("skipped_").sum())
+        eligible = len(group) - skips
+        thin = len(scores) < MIN_OBSERVATIONS
         rows.append({
-            "agent_id_base": family, "target_model": model, "n": len(scores), "eligible": len(group) - skips,
+            "agent_id_base": family, "target_model": model,
+            "status": "no_input" if not eligible else "thin_sample" if thin else "ok",
+            "n": len(scores), "eligible": eligible,
             "mean": statistics.fmean(scores) if scores else None,
             "min": min(scores, default=None), "max": max(scores, default=None),
             "stdev": statistics.stdev(scores) if len(scores) > 1 else None,
             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None,
             "failures": int(group["outcome"].isin(FAILED).sum()),
             "skips": skips,
-            "thin": len(scores) < MIN_OBSERVATIONS,
+            "thin": thin,
         })
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype(SUMMARY_COLUMNS)
 
 
 def summary_key(store: ArtifactStore, end: dt.date, model: str) -> str:
@@ -92,8 +102,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "n_artifacts_candidate": len(candidate),
         "n_artifacts_replayed": len(replayed),
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
-        "agents_skipped_thin_sample": groups.loc[groups["thin"] & (groups["eligible"] > 0), "agent_id_base"].tolist(),
-        "agents_not_replayed": groups.loc[groups["eligible"] == 0, "agent_id_base"].tolist(),
+        "agents_skipped_thin_sample": groups.loc[groups["status"] == "thin_sample", "agent_id_base"].tolist(),
+        "agents_not_replayed": groups.loc[groups["status"] == "no_input", "agent_id_base"].tolist(),
         "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
         "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
         "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),
@@ -131,7 +141,7 @@ def concordance_summary(
             return pd.concat(frames, ignore_index=True) if frames else None
 
         window = load_window(end, config.window_days, read_day, empty=concordance_frame([], ""))
-        per_group = summarise(window.frame)
+        per_group = summarise(window.frame, list(CANONICAL_FAMILIES), replay_model.target_models)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,

@@ -1,8 +1,9 @@
 """`alpha-replay demo`: the whole graph end to end on an embedded default, in one command.
 
 Starts the local S3-compatible server on loopback, seeds a synthetic window, materialises the
-graph for it in a temporary DAGSTER_HOME and prints what a user comes for. Without
-ANTHROPIC_API_KEY the cheap target model is *simulated* by the loopback Messages API server.
+graph for it in a temporary DAGSTER_HOME and prints what a user comes for. The cheap target
+model is *simulated* by the loopback Messages API server unless `--real-model` is given (then it
+prints the estimated spend and asks before replaying).
 The replay cache is kept in a local state directory between runs (moto keeps objects in memory
 only), so a second run makes no model calls. `--ui` then leaves `dagster dev` running.
 """
@@ -25,6 +26,8 @@ from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.verdicts import verdicts_key
+from jobs.maintenance import add_commands, estimate_frame, print_estimate
+from jobs.schedules import range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
@@ -70,20 +73,32 @@ def _print_index(store, days: list[dt.date]) -> None:
     print(table.fillna(0).astype(int).to_string())
 
 
+def window_header(doc: dict) -> str:
+    """The nominal window and the days actually present in it (never one without the other)."""
+    present = (f"{doc['days_present']} present: {doc['first_day_present']}..{doc['last_day_present']}"
+               if doc["days_present"] else "none present")
+    nominal = doc["days_present"] + len(doc["days_missing"])
+    return f"window {doc['window_start']}..{doc['window_end']} ({nominal} days nominal, {present})"
+
+
 def _print_concordance(store, end: dt.date, models: list[str]) -> None:
     for model in models:
         doc = store.read_json(summary_key(store, end, model))
-        print(f"\ncheap-model concordance vs {model}, window {doc['window_start']}..{doc['window_end']} "
-              f"({doc['n_artifacts_replayed']}/{doc['n_artifacts_candidate']} replayed, ${doc['cost']['usd']:.4f})")
-        table = pd.DataFrame(doc["per_agent"])[["agent_id_base", "n", "mean", "ci_low", "ci_high", "min", "max"]]
-        print(table.round(3).to_string(index=False))
+        print(f"\ncheap-model concordance vs {model}, {window_header(doc)}; "
+              f"{doc['n_artifacts_replayed']}/{doc['n_artifacts_candidate']} replayed, ${doc['cost']['usd']:.4f}")
+        columns = ["agent_id_base", "n", "mean", "ci_low", "ci_high", "min", "max"]
+        table = pd.DataFrame(doc["per_agent"], columns=columns)
+        print(table.round(3).to_string(index=False) if len(table) else "(no family has 3 or more observations)")
         if doc["agents_skipped_thin_sample"]:
             print(f"thin (< 3 observations, no metric): {', '.join(doc['agents_skipped_thin_sample'])}")
+        if doc["agents_not_replayed"]:
+            print(f"no input (nothing eligible in the window): {', '.join(doc['agents_not_replayed'])}")
 
 
 def _print_fits(store, end: dt.date) -> None:
     fits = store.read_parquet(fits_key(store, end))
-    print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['days_present'].iloc[0])} days)")
+    print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['window_days'].iloc[0])} days nominal, "
+          f"{int(fits['days_present'].iloc[0])} present)")
     columns = ["agent_id_base", "status", "n_samples", "match_rate", "heldout_accuracy", "baseline", "lift"]
     print(fits[columns].round(3).to_string(index=False))
     for row in fits[fits["status"] == "fitted"].itertuples():
@@ -101,20 +116,55 @@ def _print_verdicts(store, end: dt.date) -> None:
         print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
 
 
+DEMO_DAGSTER_YAML = """telemetry:
+  enabled: false
+# With --ui the daemon watches runs: one that never starts or outlives its max runtime is failed.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  poll_interval_seconds: 30
+"""
+
+
+def _model_endpoint(args: argparse.Namespace) -> ModelServer | None:
+    """The loopback model unless --real-model: a key in the shell never spends money by itself."""
+    if args.real_model:
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            sys.exit("--real-model needs ANTHROPIC_API_KEY in the environment")
+        print("--real-model: replays go to the Anthropic API and cost money")
+        return None
+    model_server = ModelServer()
+    os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url, ANTHROPIC_API_KEY="simulated-loopback-key")
+    print(f"the target model is SIMULATED by the loopback Messages API on {model_server.base_url} (replies follow "
+          "the corpus's hidden rules with their own noise; --real-model calls the real API)")
+    return model_server
+
+
+def _run(defs, job_name: str, days: list[dt.date]):
+    job = defs.resolve_job_def(job_name)
+    with dg.DagsterInstance.get() as instance:
+        return job.execute_in_process(instance=instance, run_config=QUIET,
+                                      tags=range_tags(days[0].isoformat(), days[-1].isoformat()))
+
+
+def _confirm_spend(defs, days: list[dt.date], real_model: bool, yes: bool) -> None:
+    """Print what the replays will cost (from the index); with a real model, ask first."""
+    with dg.build_resources({k: defs.resources[k] for k in ("store", "replay_model")}) as resources:
+        table, _ = estimate_frame(resources.store, resources.replay_model, days)
+    print(f"\nestimated model spend at list prices{'' if real_model else ' (simulated: nothing is paid)'}:")
+    print_estimate(table, [])
+    if real_model and not yes and input("replay against the real API? [y/N] ").strip().lower() != "y":
+        sys.exit("not confirmed: nothing replayed")
+
+
 def demo(args: argparse.Namespace) -> None:
     server = local_s3.start()
     dagster_home = tempfile.mkdtemp(prefix="alpha-replay-home-")
-    Path(dagster_home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    Path(dagster_home, "dagster.yaml").write_text(DEMO_DAGSTER_YAML)
     os.environ.update(_environment(server.endpoint_url, dagster_home))
-    model_server = None
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        model_server = ModelServer()
-        os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url,
-                          ANTHROPIC_API_KEY="simulated-loopback-key")
-        print(f"no ANTHROPIC_API_KEY: the target model is SIMULATED by the loopback Messages API on "
-              f"{model_server.base_url} (replies follow the corpus's hidden rules with their own noise)")
+    model_server = _model_endpoint(args)
     try:
-        end = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)  # the newest complete day
+        end = args.end
         days = corpus.window(end, args.days)
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")
         client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
@@ -126,13 +176,11 @@ def demo(args: argparse.Namespace) -> None:
 
         from jobs.definitions import defs  # after the environment above: resources read it
 
-        job = defs.resolve_job_def("weekly_job")
-        with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, run_config=QUIET, tags={
-                "dagster/asset_partition_range_start": days[0].isoformat(),
-                "dagster/asset_partition_range_end": days[-1].isoformat(),
-            })
-        print(f"materialised {job.name} for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
+        indexed = _run(defs, "index_job", days)
+        if indexed.success:
+            _confirm_spend(defs, days, args.real_model, args.yes)
+        result = _run(defs, "weekly_job", days) if indexed.success else indexed
+        print(f"materialised weekly_job for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
         _save_cache(client, state_dir)
         if model_server is not None:
             print(f"model calls this run: {model_server.counts()['messages']} (simulated target model)")
@@ -153,15 +201,30 @@ def demo(args: argparse.Namespace) -> None:
         server.stop()
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="alpha-replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="run the graph end to end on a local S3 server")
-    demo_parser.add_argument("--days", type=int, default=14)
-    demo_parser.add_argument("--per-day", type=int, default=corpus.CorpusSpec.per_day)
+    demo_parser.add_argument("--days", type=positive_int, default=14)
+    demo_parser.add_argument("--per-day", type=positive_int, default=corpus.CorpusSpec.per_day)
+    demo_parser.add_argument("--end", type=dt.date.fromisoformat,
+                             default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
+                             help="the newest capture day (default: yesterday, UTC)")
     demo_parser.add_argument("--state-dir", default="~/.cache/alpha-replay-demo/replay_cache",
                              help="where the replay cache is kept between runs")
+    demo_parser.add_argument("--real-model", action="store_true",
+                             help="replay against the Anthropic API (ANTHROPIC_API_KEY); asks before spending")
+    demo_parser.add_argument("--yes", action="store_true", help="with --real-model: do not ask")
     demo_parser.add_argument("--ui", action="store_true", help="leave dagster dev running afterwards")
+    demo_parser.set_defaults(handler=demo)
+    add_commands(commands)
     args = parser.parse_args(argv)
-    demo(args)
+    args.handler(args)

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance import concordance, concordance_frame
 from alpha_replay_assets.concordance_summary import (
     METRIC,
     METRIC_N,
@@ -88,7 +88,16 @@ def test_summarise_counts_thin_groups_failures_and_skips():
         "outcome": ["structured"] * 3 + ["transport_error", "structured", "schema_error", "skipped_placeholder"],
         "agreement_score": [1.0, 0.5, 0.0, None, 1.0, None, None],
     })
-    groups = summarise(frame).set_index("agent_id_base")
+    groups = summarise(frame, ["a", "c"], ["m"]).set_index("agent_id_base")
     assert groups.loc["a", "n"] == 3 and groups.loc["a", "mean"] == pytest.approx(0.5)
-    assert groups.loc["a", "failures"] == 1 and not groups.loc["a", "thin"]
+    assert groups.loc["a", "failures"] == 1 and not groups.loc["a", "thin"] and groups.loc["a", "status"] == "ok"
     assert groups.loc["b", "thin"] and groups.loc["b", "skips"] == 1 and groups.loc["b", "failures"] == 1
+    assert groups.loc["b", "status"] == "thin_sample"
+    # an expected family with nothing in the window is a row that says so, not a gap
+    assert groups.loc["c", "status"] == "no_input" and groups.loc["c", "n"] == 0
+
+
+def test_an_empty_window_summarises_to_no_input_rows():
+    empty = concordance_frame([], "")
+    groups = summarise(empty, ["a", "b"], ["m1", "m2"])
+    assert len(groups) == 4 and set(groups["status"]) == {"no_input"} and not groups["mean"].notna().any()

@@ -1,0 +1,81 @@
+"""Forget cached replies: the remedy for a bad afternoon at the provider.
+
+Every reply is cached under its content address and never asked again, which is what keeps
+re-runs free. The price: replies received during a provider fault (schema errors from a broken
+deployment of the model, say) are kept forever, and the days they belong to stay above the
+replay failure bound. `plan_forget` finds the cached replies of a period, target and outcome
+from the concordance (or noise-ceiling) partitions; `forget` deletes them and leaves an audit
+object naming each one, so the next materialisation of those days asks the provider again.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from alpha_replay_assets.concordance import cache_key, concordance_key, request_hash
+from alpha_replay_assets.index import read_day_index
+from alpha_replay_assets.noise_ceiling import ceiling_key
+from resources.artifact_store import ArtifactStore
+
+CACHED_OUTCOMES = ("structured", "schema_error")  # the outcomes that come from a cached reply
+
+
+@dataclass
+class ForgetPlan:
+    target: str
+    outcomes: list[str]
+    days: list[dt.date]
+    cache_keys: list[str] = field(default_factory=list)
+    per_day: dict[str, int] = field(default_factory=dict)
+    days_without_results: list[str] = field(default_factory=list)
+
+
+def _digests(store: ArtifactStore, day: dt.date, rows: pd.DataFrame, model: str, max_tokens: int) -> list[str]:
+    """The rows' request digests; rows written before the digest was recorded get it recomputed
+    from the day's index (the same prompts, so the same content address)."""
+    known = rows["request_digest"].dropna().tolist() if "request_digest" in rows else []
+    missing = rows if "request_digest" not in rows else rows[rows["request_digest"].isna()]
+    if len(missing):
+        index = read_day_index(store, day, columns=["key", "system_prompt", "user_prompt"]).set_index("key")
+        known += [request_hash(model, index.loc[r.key, "system_prompt"], index.loc[r.key, "user_prompt"], max_tokens,
+                               int(r.sample)) for r in missing.itertuples()]
+    return known
+
+
+def plan_forget(store: ArtifactStore, start: dt.date, end: dt.date, target: str, outcomes: list[str],
+                max_tokens: int, ceiling: bool = False) -> ForgetPlan:
+    """What `forget` would delete: the cached replies behind the rows of `outcomes` for `target`
+    (a cheap target's concordance, or with `ceiling` the original model's noise-ceiling replays)."""
+    unknown = set(outcomes) - set(CACHED_OUTCOMES)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} rows have no cached reply; choose from {CACHED_OUTCOMES}")
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    plan = ForgetPlan(target, list(outcomes), days)
+    for day in days:
+        frame = store.read_parquet(ceiling_key(store, day) if ceiling else concordance_key(store, day, target))
+        if frame is None:
+            plan.days_without_results.append(day.isoformat())
+            continue
+        rows = frame[(frame["target_model"] == target) & frame["outcome"].isin(outcomes)]
+        keys = sorted({cache_key(store, target, d) for d in _digests(store, day, rows, target, max_tokens)})
+        plan.cache_keys += keys
+        plan.per_day[day.isoformat()] = len(keys)
+    plan.cache_keys = sorted(set(plan.cache_keys))
+    return plan
+
+
+def audit_key(store: ArtifactStore, now: dt.datetime) -> str:
+    return store.analytics_key("replay_cache_audit", f"{now:%Y%m%dT%H%M%S%fZ}.json")
+
+
+def forget(store: ArtifactStore, plan: ForgetPlan, now: dt.datetime, reason: str) -> str:
+    """Write the audit object first (what is about to go, and why), then delete; returns its key."""
+    key = audit_key(store, now)
+    store.write_json(key, {
+        "at": now.isoformat(), "reason": reason, "target_model": plan.target, "outcomes": plan.outcomes,
+        "from": plan.days[0].isoformat(), "to": plan.days[-1].isoformat(), "per_day": plan.per_day,
+        "removed": plan.cache_keys,
+    })
+    store.delete(plan.cache_keys)
+    return key
