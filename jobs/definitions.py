@@ -9,6 +9,12 @@ from jobs.schedules import freshness_schedule, preflight_schedule, weekly_schedu
 from jobs.sensors import check_alert_sensor, new_artifacts_sensor, run_failure_alert_sensor
 from resources.environment import resources_from_env
 
+# Steps start from a forkserver that has already imported the code location: a weekly run's
+# steps start in about a second each instead of re-importing dagster, pandas and scikit-learn.
+EXECUTOR = dg.multiprocess_executor.configured(
+    {"start_method": {"forkserver": {"preload_modules": ["jobs.definitions"]}}}
+)
+
 defs = dg.Definitions(
     # code references: the UI links each asset to the file and line that defines it
     assets=dg.with_source_code_references(ALL_ASSETS),
@@ -17,4 +23,5 @@ defs = dg.Definitions(
     schedules=[weekly_schedule, preflight_schedule, freshness_schedule],
     sensors=[new_artifacts_sensor, check_alert_sensor, run_failure_alert_sensor],
     resources=resources_from_env(),
+    executor=EXECUTOR,
 )

@@ -121,3 +121,47 @@ def metrics(s3_server):
 @pytest.fixture
 def all_resources(replay_resources, metrics):
     return replay_resources | {"metrics": metrics}
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def dagster_home(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+@pytest.fixture
+def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
+    """The environment a user's shell would have: the code location pointed at the loopback
+    servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own."""
+    return os.environ | {
+        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url,
+        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_server.endpoint_url,
+        "ALPHA_REPLAY_BUCKET": bucket,
+        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_server.base_url,
+        "ANTHROPIC_API_KEY": "test-key",
+        "ANTHROPIC_CONFIG_DIR": str(tmp_path / "anthropic"),
+        "DAGSTER_HOME": str(dagster_home),
+    }
+
+
+@pytest.fixture
+def dg_launch(launch_env):
+    """`dg launch ARGS...` as a user runs it: a subprocess in the project directory."""
+    import subprocess
+
+    def launch(*args, env=None, timeout=600):
+        return subprocess.run(["dg", "launch", *args], cwd=ROOT, env=env or launch_env, capture_output=True,
+                              text=True, timeout=timeout)
+    return launch
+
+
+def snapshot(client, bucket) -> dict[str, bytes]:
+    """Every object of a bucket, key -> bytes (to prove what a run did or did not change)."""
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    return {k: client.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
