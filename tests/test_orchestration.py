@@ -49,25 +49,59 @@ def test_expected_partition_deadlines():
     assert expected_partition(saturday_8.replace(hour=10), 5, 9) == "2026-11-27"
 
 
-def test_sensor_reindexes_a_changed_day_and_not_an_unchanged_one(store, s3_client, bucket, seeded):
+def test_sensor_advances_a_day_only_once_an_index_of_its_current_listing_landed(all_resources, store, s3_client,
+                                                                                   bucket, seeded):
     seeded()
     yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    defs = definitions(all_resources)
     with dg.instance_for_test() as instance:
         def tick(cursor):
-            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store}) as context:
-                result = new_artifacts_sensor(context)
-            return result.run_requests, result.cursor
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store},
+                                         definitions=defs) as context:
+                result = new_artifacts_sensor.evaluate_tick(context)
+            return {r.partition_key: r for r in result.run_requests}, result.cursor
+
+        def index(day):
+            result = defs.resolve_job_def("index_job").execute_in_process(instance=instance, partition_key=day)
+            assert result.success
 
         first, cursor = tick(None)
-        assert DAY.isoformat() in {r.partition_key for r in first}
+        assert DAY.isoformat() in first and len(first) == 4  # no watched day has an index yet
         again, cursor = tick(cursor)
-        assert again == []  # nothing changed: nothing requested
+        # requested but never run (it failed, or was lost): asked again, with a new run key
+        assert again[DAY.isoformat()].run_key != first[DAY.isoformat()].run_key
+        assert json.loads(cursor)[DAY.isoformat()] == {"indexed": None, "requested": json.loads(cursor)[
+            DAY.isoformat()]["requested"], "attempts": 2}
+        for day in first:
+            index(day)
+        requests, cursor = tick(cursor)
+        assert requests == {} and all(state.get("indexed") for state in json.loads(cursor).values())
+
         key, body = next(corpus.day_objects(yesterday, "decision_artifacts", corpus.CorpusSpec(per_day=1)))
         s3_client.put_object(Bucket=bucket, Key=key, Body=body)  # a late artifact in yesterday's folder
-        [request], cursor = tick(cursor)
-        assert request.partition_key == yesterday.isoformat() and request.run_key.startswith(f"index:{yesterday}:")
-        assert tick(cursor)[0] == []
-        assert len(json.loads(cursor)) == 4  # only the watched days are remembered
+        requests, cursor = tick(cursor)
+        assert list(requests) == [yesterday.isoformat()]
+        assert requests[yesterday.isoformat()].run_key.startswith(f"index:{yesterday}:")
+        index(yesterday.isoformat())
+        assert tick(cursor)[0] == {}
+
+
+def test_sensor_stops_asking_after_repeated_failures_and_says_why(all_resources, store, seeded):
+    seeded()
+    defs = definitions(all_resources)
+    with dg.instance_for_test() as instance:
+        def tick(cursor):
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store},
+                                         definitions=defs) as context:
+                return new_artifacts_sensor.evaluate_tick(context)
+
+        cursor = None
+        for _ in range(3):
+            result = tick(cursor)
+            cursor = result.cursor
+            assert DAY.isoformat() in {r.partition_key for r in result.run_requests}
+        result = tick(cursor)
+        assert result.run_requests == [] and f"{DAY}: 3 index runs" in result.skip_message
 
 
 @pytest.fixture

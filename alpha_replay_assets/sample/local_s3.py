@@ -47,8 +47,11 @@ class CountingLatencyMiddleware:
 
 
 def _category(path: str) -> str:
-    """What a request touched: an alpha-replay output kind, a meta-prefix, or the capture corpus."""
+    """What a request touched: an alpha-replay output kind, a meta-prefix, the capture corpus, or
+    the bucket itself (a listing)."""
     segments = path.split("/")
+    if len([s for s in segments if s]) <= 1:
+        return "bucket"
     if "_alpha_replay" in segments:
         rest = segments[segments.index("_alpha_replay") + 1 :]
         return rest[0] if rest else "_alpha_replay"
