@@ -64,6 +64,8 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
     )
     read_attempts: int = Field(default=4, ge=1, le=10, description="Reads of one object before a "
                                "truncated or reset body fails the step.")
+    read_timeout_s: float = Field(default=60.0, gt=0, description="Seconds without a byte before a request "
+                                  "is abandoned (and retried).")
 
     _client: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -87,6 +89,7 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
                 aws_session_token=s3.aws_session_token,
                 config=BotoConfig(
                     retries={"max_attempts": s3.max_attempts, "mode": "standard"},
+                    read_timeout=self.read_timeout_s,
                     # replay workers share this client with the fetch pool
                     max_pool_connections=max(32, 2 * self.max_workers),
                 ),

@@ -165,3 +165,33 @@ def snapshot(client, bucket) -> dict[str, bytes]:
     keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             for o in page.get("Contents", [])]
     return {k: client.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+MATRIX_HEADER = ("| fault | where | outcome | data state | what the user sees |\n"
+                 "|---|---|---|---|---|\n")
+MATRIX_MARKERS = ("<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fault-matrix", default=None, metavar="PATH",
+                     help="write the fault matrix measured by tests/test_faults.py to PATH and into README.md")
+
+
+@pytest.fixture(scope="session")
+def fault_matrix(request):
+    """Rows recorded by the fault scenarios; written out at the end when --fault-matrix is given."""
+    rows: list[dict] = []
+    yield rows
+    path = request.config.getoption("--fault-matrix")
+    if path and rows:
+        table = MATRIX_HEADER + "".join(
+            f"| {r['fault']} | {r['where']} | {r['outcome']} | {r['data']} | {r['user_sees']} |\n" for r in rows)
+        with open(path, "w") as out:
+            out.write(f"<!-- written by: python -m pytest tests/test_faults.py --fault-matrix {path} -->\n" + table)
+        readme_path = os.path.join(ROOT, "README.md")
+        readme = open(readme_path).read()
+        start, end = MATRIX_MARKERS
+        if start in readme and end in readme:
+            head, rest = readme.split(start, 1)
+            with open(readme_path, "w") as out:
+                out.write(head + start + "\n" + table + end + rest.split(end, 1)[1])

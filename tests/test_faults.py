@@ -1,0 +1,151 @@
+"""The fault harness: the fault proxy between the product and each real server (moto's S3, the
+loopback Messages API), one scenario per fault. Each scenario asserts what must happen and
+records a row of the README's fault matrix (fault -> outcome -> data state -> what the user sees):
+`python -m pytest tests/test_faults.py --fault-matrix docs/fault-matrix.md` rewrites it."""
+
+from dataclasses import dataclass
+
+import dagster as dg
+import pytest
+from dagster_aws.s3 import S3Resource
+
+from alpha_replay_assets.checks.replay import replay_failure_rate
+from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.sample import corpus
+from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
+from conftest import DAY
+from resources.artifact_store import ArtifactStore
+
+SPEC = corpus.CorpusSpec(per_day=40, bad_fraction=0, large_bytes=20_000)
+MODEL = "claude-haiku-4-5"
+CAPTURE_GET = r"/decision_artifacts/\d{4}/"  # a GET of an artifact (a listing's path is the bucket alone)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    where: str
+    rule: FaultRule
+    expect_success: bool = True
+
+
+def _store(endpoint: str, bucket: str) -> ArtifactStore:
+    s3 = S3Resource(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                    aws_secret_access_key="testing", max_attempts=4)
+    return ArtifactStore(s3=s3, bucket=bucket, max_workers=8, max_object_bytes=256 * 1024, read_timeout_s=2.0)
+
+
+def _run(assets, resources, selection=None, config=None):
+    with dg.instance_for_test() as instance:
+        return dg.materialize([artifact_index, concordance, replay_failure_rate], resources=resources,
+                              instance=instance, partition_key=DAY.isoformat(), raise_on_error=False,
+                              selection=selection or assets, run_config={"ops": config or {}})
+
+
+def _failure(result) -> str:
+    failures = result.get_step_failure_events()
+    return str(failures[0].event_specific_data.error.message).split("\n")[0][:160] if failures else ""
+
+
+S3_SCENARIOS = [
+    Scenario("503 SlowDown", "S3 GETs of artifacts", FaultRule("http_503_slowdown", 0.3, "GET", CAPTURE_GET)),
+    Scenario("500 InternalError", "S3 GETs of artifacts", FaultRule("http_500", 0.3, "GET", CAPTURE_GET)),
+    Scenario("connection reset", "S3 GETs of artifacts", FaultRule("reset", 0.2, "GET", CAPTURE_GET)),
+    Scenario("truncated body", "S3 GETs of artifacts", FaultRule("truncate", 0.2, "GET", CAPTURE_GET)),
+    Scenario("hang past the read timeout", "S3 GETs of artifacts",
+             FaultRule("hang", 1.0, "GET", CAPTURE_GET, max_count=2)),
+    Scenario("503 SlowDown", "S3 listing of the day folder", FaultRule("http_503_slowdown", 1.0, "GET", r"list-type",
+                                                                       max_count=2)),
+    Scenario("500 InternalError", "S3 PUT of the index", FaultRule("http_500", 1.0, "PUT", r"artifact_index", max_count=2)),
+]
+
+
+@pytest.mark.parametrize("scenario", S3_SCENARIOS, ids=[f"{s.name}@{s.where}" for s in S3_SCENARIOS])
+def test_s3_fault_is_retried_and_the_index_is_complete(scenario, s3_server, bucket, s3_client, replay_resources,
+                                                       fault_matrix):
+    resources = replay_resources
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    with FaultProxy(s3_server.endpoint_url, [scenario.rule], seed=1, hang_s=5) as proxy:
+        store = _store(proxy.url, bucket)
+        result = _run([artifact_index], resources | {"store": store})
+        faults = proxy.counts().get("faults", 0)
+    assert faults > 0, "the scenario injected nothing"
+    assert result.success, _failure(result)
+    index = read_day_index(_store(s3_server.endpoint_url, bucket), DAY)
+    assert len(index) == SPEC.per_day and (index["status"] == "ok").all()
+    metadata = result.asset_materializations_for_node("artifact_index")[0].metadata
+    retries = metadata["read_retries"].value
+    if scenario.rule.kind == "truncate":
+        assert retries > 0  # re-read by the store: botocore does not retry a body cut short
+    fault_matrix.append({
+        "fault": f"{scenario.name} ({scenario.rule.kind}, rate {scenario.rule.rate:g})", "where": scenario.where,
+        "outcome": f"run succeeded; {faults} faults injected, all retried"
+                   + (f" ({retries} object re-reads by the store)" if retries else " (botocore)"),
+        "data": f"index complete: {len(index)}/{SPEC.per_day} rows, all `ok`",
+        "user_sees": f"nothing to act on; `read_retries` = {retries} in the metadata",
+    })
+
+
+MODEL_SCENARIOS = [
+    Scenario("429 rate limit", "Messages API", FaultRule("http_429", 0.3, "POST")),
+    Scenario("529 overloaded", "Messages API", FaultRule("http_529", 0.3, "POST")),
+    Scenario("500 error", "Messages API", FaultRule("http_500", 0.3, "POST")),
+    Scenario("connection reset", "Messages API", FaultRule("reset", 0.2, "POST")),
+    Scenario("truncated body", "Messages API", FaultRule("truncate", 0.2, "POST")),
+    Scenario("hang past the timeout", "Messages API", FaultRule("hang", 1.0, "POST", max_count=2)),
+    Scenario("200 with a non-JSON body", "Messages API", FaultRule("non_json_200", 0.15, "POST")),
+    Scenario("200 with JSON that is not a Message", "Messages API", FaultRule("wrong_shape_200", 0.15, "POST")),
+    Scenario("429 that never ends", "Messages API", FaultRule("http_429", 1.0, "POST"), expect_success=False),
+]
+
+
+@pytest.mark.parametrize("scenario", MODEL_SCENARIOS, ids=[s.name for s in MODEL_SCENARIOS])
+def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store, replay_resources,
+                                                             make_replay_model, model_server, fault_matrix):
+    resources = replay_resources
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index], resources).success
+    with FaultProxy(model_server.base_url, [scenario.rule], seed=3, hang_s=5, max_faults=500) as proxy:
+        replay_model = make_replay_model(base_url=proxy.url, timeout_s=1.0, max_retries=3)
+        result = _run([concordance], resources | {"replay_model": replay_model},
+                      selection=dg.AssetSelection.assets(concordance),
+                      config={"concordance": {"config": {"max_failure_rate": 0.3}}})
+        faults = proxy.counts().get("faults", 0)
+    assert faults > 0
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    if not scenario.expect_success:
+        assert not result.success and "failed at the provider" in _failure(result)
+        cached = len(list(store.list_prefix(store.analytics_key("replay_cache"))))
+        fault_matrix.append({
+            "fault": f"{scenario.name} ({scenario.rule.kind}, rate 1)", "where": scenario.where,
+            "outcome": "step fails loudly after the SDK's retries (provider failures above `max_failure_rate`), "
+                       "no step retry",
+            "data": f"no concordance partition written; {cached} replies received before were cached",
+            "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; run-failure alert",
+        })
+        return
+    assert result.asset_materializations_for_node("concordance"), _failure(result)  # the step itself succeeded
+    summary = day_summary(frame)
+    eligible, failed = summary["eligible"], frame[frame["outcome"].isin(["transport_error", "bad_response"])]
+    # every artifact has its row: an answer, or a failure with its reason
+    assert summary["replayed"] + len(failed) == eligible and failed["error"].str.len().gt(0).all()
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "replay_failure_rate"]
+    assert summary["failure_rate"] == pytest.approx(len(failed) / eligible, abs=1e-4)
+    assert check.passed == (summary["failure_rate"] <= 0.1)  # the blocking check counts them
+    if scenario.rule.kind in ("non_json_200", "wrong_shape_200"):
+        bad = frame[frame["outcome"] == "bad_response"]
+        assert len(bad) > 0 and bad["error"].str.contains("not a Message").all()
+        outcome = f"{len(bad)} rows `bad_response` with the reason (not retried: the provider did answer)"
+    else:
+        assert summary["bad_responses"] == 0 and summary["transport_errors"] <= eligible // 4
+        outcome = (f"retried by the SDK ({faults} faults injected); {summary['transport_errors']} still failing "
+                   "after its retries became `transport_error` rows")
+    data = (f"{summary['replayed']}/{eligible} replayed and cached; failed rows not cached (the next run asks "
+            "again)")
+    fault_matrix.append({
+        "fault": f"{scenario.name} ({scenario.rule.kind}, rate {scenario.rule.rate:g})", "where": scenario.where,
+        "outcome": outcome, "data": data,
+        "user_sees": f"`replay_failure_rate` {'passed' if check.passed else 'FAILED (blocking: no summary)'} "
+                     f"at {summary['failure_rate']:.1%} of {eligible}",
+    })
