@@ -22,7 +22,7 @@ from pydantic import Field
 
 from alpha_replay_assets import replies, scoring
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.costs import expected_tokens, price_for
 from alpha_replay_assets.families import CANONICAL_FAMILIES
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
@@ -33,7 +33,10 @@ from resources.run_mode import RunMode
 
 REQUEST_SCHEMA_VERSION = 1  # bump when the request we send changes: old cache entries stop matching
 INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
-                 "system_prompt", "user_prompt", "agent_output"]
+                 "system_prompt", "user_prompt", "agent_output", "input_tokens", "output_tokens"]
+# Actual spend may exceed the planned budget by this factor (cheap replies longer than expected)
+# before the remaining calls of the day are stopped.
+HARD_STOP_FACTOR = 1.5
 REPLAYED = ("structured", "schema_error")  # outcomes with a model reply (paid for)
 # The provider failed us: nothing usable came back (never cached, so a re-run asks again).
 PROVIDER_FAILED = ("transport_error", "request_error", "bad_response")
@@ -41,7 +44,9 @@ FAILED = ("schema_error", *PROVIDER_FAILED)
 
 
 class ConcordanceConfig(dg.Config):
-    budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day and target, this run.")
+    budget_usd: float = Field(default=25.0, ge=0, description="Expected spend per day and target: artifacts "
+                              "are admitted in key order while their expected cost fits (cached ones count too, "
+                              "so which artifacts are replayed depends only on the data and this number).")
     max_failure_rate: float = Field(default=0.2, ge=0, le=1, description="Above this share of provider "
                                     "failures (transport errors, bad responses) among attempted replays, "
                                     "the step fails loudly.")
@@ -87,6 +92,11 @@ def skip_reason(row: dict) -> str | None:
     return None
 
 
+def eligible_rows(index: pd.DataFrame) -> pd.DataFrame:
+    """The index rows that are replayed (an empty index gives an empty frame with its columns)."""
+    return index[pd.Series([skip_reason(r) is None for r in index.to_dict("records")], index=index.index, dtype=bool)]
+
+
 def outcome_for_reply(family: str, original: dict, text: str) -> dict:
     """Validate and score one reply: `structured` with a score, or `schema_error` (no retry)."""
     try:
@@ -108,25 +118,21 @@ def require_price(model: str, prices: dict) -> None:
 
 
 class Ledger:
-    """Spend and progress shared by the replay workers; reservations keep the budget hard."""
+    """Spend and progress shared by the replay workers of one day, and the hard stop."""
 
-    def __init__(self, budget_usd: float, total: int):
-        self.budget_usd, self.total = budget_usd, total
-        self.spent = self.reserved = 0.0
+    def __init__(self, hard_limit_usd: float, total: int):
+        self.hard_limit_usd, self.total = hard_limit_usd, total
+        self.spent = 0.0
         self.done = self.calls = self.cache_hits = 0
         self.started = time.monotonic()
         self.lock = threading.Lock()
 
-    def reserve(self, usd: float) -> bool:
+    def may_call(self) -> bool:
         with self.lock:
-            if self.spent + self.reserved + usd > self.budget_usd:
-                return False
-            self.reserved += usd
-            return True
+            return self.spent < self.hard_limit_usd
 
-    def settle(self, reserved: float, actual: float) -> None:
+    def settle(self, actual: float) -> None:
         with self.lock:
-            self.reserved -= reserved
             self.spent += actual
             self.calls += 1
 
@@ -153,7 +159,8 @@ class Task:
     user: str
     original: dict
     digest: str
-    sample: int = 0
+    sample: int
+    expected_tokens: tuple[int, int]  # (input, output): what the budget plans with
 
 
 def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> tuple[list[dict], list[Task]]:
@@ -164,12 +171,13 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> 
             skipped.append({"key": row["key"], "agent_id": row["agent_id"], "agent_id_base": row["agent_id_base"],
                             "target_model": model, "outcome": reason})
             continue
+        tokens = expected_tokens(row["system_prompt"], row["user_prompt"], row["input_tokens"], row["output_tokens"])
         for sample in range(samples):
             tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
                               row["user_prompt"], json.loads(row["agent_output"]),
                               request_hash(model, row["system_prompt"], row["user_prompt"], max_tokens, sample),
-                              sample))
-    return skipped, tasks
+                              sample, tokens))
+    return skipped, sorted(tasks, key=lambda t: (t.key, t.sample))
 
 
 class InFlight:
@@ -213,9 +221,25 @@ class DayReplay:
         return self.price.usd(reply.input_tokens, reply.output_tokens, reply.cache_read_tokens,
                               reply.cache_create_tokens, batch=reply.batch)
 
-    def _estimate(self, task: Task) -> float:
-        """Upper bound before the call: prompt chars/3 tokens in, max_tokens out."""
-        return self.price.usd((len(task.system) + len(task.user)) // 3, self.model_res.max_tokens)
+    def admit(self, tasks: list[Task]) -> tuple[list[Task], list[dict]]:
+        """The day's budget as a plan: tasks in key order while their expected cost fits, cached or
+        not. Which artifacts are replayed is then a function of the data and the budget alone,
+        never of timing or of what an earlier run happened to cache."""
+        admitted, over, planned = [], [], 0.0
+        for task in tasks:
+            cost = self.price.usd(*task.expected_tokens, batch=self.model_res.use_batches)
+            if planned + cost > self.config.budget_usd:
+                over.append(task)
+            else:
+                planned += cost
+                admitted.append(task)
+        reason = (f"beyond the day's budget of ${self.config.budget_usd:g} ({len(admitted)} replays "
+                  f"planned at ${planned:.4f})")
+        return admitted, [self._row(t) | {"outcome": "skipped_budget", "error": reason} for t in over]
+
+    def _row(self, task: Task) -> dict:
+        return {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
+                "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
 
     def _cached(self, task: Task) -> Reply | None:
         entry = self.store.read_json(cache_key(self.store, self.model, task.digest))
@@ -225,29 +249,25 @@ class DayReplay:
         self.store.write_json(cache_key(self.store, self.model, task.digest), dataclasses.asdict(reply))
 
     def _ask(self, task: Task, ledger: "Ledger") -> Reply | dict:
-        """One paid call (within budget), journalled the moment it returns; or a failure row."""
-        estimate = self._estimate(task)
-        if not ledger.reserve(estimate):
-            return {"outcome": "skipped_budget", "error": f"budget ${self.config.budget_usd} reached"}
+        """One paid call, journalled the moment it returns; or a failure row."""
+        if not ledger.may_call():
+            return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
+                    f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
         try:
             reply = self.model_res.create(self.model, task.system, task.user)
         except anthropic.APIStatusError as exc:
-            ledger.settle(estimate, 0.0)
             outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
             return {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
         except anthropic.APIConnectionError as exc:  # includes timeouts
-            ledger.settle(estimate, 0.0)
             return {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
         except BadResponse as exc:
-            ledger.settle(estimate, 0.0)
             return {"outcome": "bad_response", "error": str(exc)[:200]}
         self._remember(task, reply)  # journal first: a kill after this line loses nothing paid
-        ledger.settle(estimate, self._cost(reply))
+        ledger.settle(self._cost(reply))
         return reply
 
     def replay(self, task: Task, ledger: "Ledger") -> dict:
-        row = {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
-               "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
+        row = self._row(task)
         reply, called = self._cached(task), False
         if reply is None:
             reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
@@ -270,13 +290,7 @@ class DayReplay:
         record_key = batch_record_key(self.store, self.day, self.model)
         record = self.store.read_json(record_key)
         if record is None or record.get("collected"):
-            uncached = [t for t in tasks if self._cached(t) is None]
-            budget, chosen = self.config.budget_usd, []
-            for task in uncached:
-                cost = self._estimate(task) * self.price.BATCH
-                if cost <= budget:
-                    budget -= cost
-                    chosen.append(task)
+            chosen = [t for t in tasks if self._cached(t) is None]
             if not chosen:
                 return
             batch_id = self.model_res.submit_batch(
@@ -292,14 +306,16 @@ class DayReplay:
         self.store.write_json(record_key, record | {"collected": True})
 
     def run(self, tasks: list[Task]) -> list[dict]:
-        """Replay every task (batch-prefilled first in batch mode); one row per task."""
-        if self.model_res.use_batches and tasks:
-            self.prefill_with_batch(tasks)
-        ledger = Ledger(self.config.budget_usd, len(tasks))
+        """Replay every task the budget admits (batch-prefilled first in batch mode); one row per task."""
+        admitted, over_budget = self.admit(tasks)
+        if self.model_res.use_batches and admitted:
+            self.prefill_with_batch(admitted)
+        ledger = Ledger(self.config.budget_usd * HARD_STOP_FACTOR, len(admitted))
         with ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool:
-            rows = list(pool.map(lambda t: self.replay(t, ledger), tasks))
-        self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
-        return rows
+            rows = list(pool.map(lambda t: self.replay(t, ledger), admitted))
+        self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}"
+                              + (f"; {len(over_budget)} beyond the budget" if over_budget else ""))
+        return rows + over_budget
 
 
 CONCORDANCE_COLUMNS = {

@@ -1,5 +1,6 @@
 """What a replay costs, from the usage the API reports (domain §2.2: tokens and USD per replay)."""
 
+import math
 from dataclasses import dataclass
 
 
@@ -42,3 +43,16 @@ def price_for(model: str, overrides: dict[str, list[float]] | None = None) -> Pr
         return DEFAULT_PRICES[model]
     except KeyError:
         raise KeyError(f"no price for model {model!r}: add it to the concordance config `prices`") from None
+
+
+def _count(value) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def expected_tokens(system: str, user: str, input_tokens=None, output_tokens=None) -> tuple[int, int]:
+    """(input, output) tokens a replay of a captured call is expected to cost: the artifact's own
+    recorded counts (the same prompt is sent again, and its answer's size is the best guess of
+    the new one's), else prompt characters / 4 and no output."""
+    tokens_in = _count(input_tokens)
+    return (tokens_in if tokens_in is not None else (len(system or "") + len(user or "")) // 4,
+            _count(output_tokens) or 0)

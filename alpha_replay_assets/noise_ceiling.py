@@ -20,10 +20,10 @@ from alpha_replay_assets.concordance import (
     InFlight,
     concordance_frame,
     day_summary,
+    eligible_rows,
     plan,
     require_day_index,
     require_price,
-    skip_reason,
 )
 from alpha_replay_assets.partitions import day_of
 from alpha_replay_assets.run_modes import stub_result
@@ -45,7 +45,7 @@ def ceiling_key(store: ArtifactStore, day) -> str:
 def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
     """A stable sample: per family, the eligible rows with the smallest key hashes (the same
     artifacts on every re-run, so the cache answers them)."""
-    eligible = index[[skip_reason(r) is None for r in index.to_dict("records")]]
+    eligible = eligible_rows(index)
     ranked = eligible.assign(_rank=[hashlib.sha256(k.encode()).hexdigest() for k in eligible["key"]])
     return ranked.sort_values("_rank").groupby("agent_id_base").head(per_family).drop(columns="_rank")
 

@@ -1,15 +1,13 @@
 """What replaying a stretch of the corpus will cost, estimated from the index before any call.
 
 Each eligible artifact is replayed once per cheap target, and the noise-ceiling sample k times
-under its original model. The artifact's own recorded token counts are the best guess of what
-the same prompt costs again (its prompt is re-sent verbatim; its original output is the size
-of the answer); without them, prompt characters / 4.
+under its original model, each at `costs.expected_tokens`.
 """
 
 import pandas as pd
 
-from alpha_replay_assets.concordance import skip_reason
-from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.concordance import eligible_rows
+from alpha_replay_assets.costs import expected_tokens, price_for
 from alpha_replay_assets.noise_ceiling import sample_rows
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
@@ -17,16 +15,16 @@ ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_
 
 
 def _tokens(rows: pd.DataFrame) -> tuple[int, int]:
-    chars = (rows["system_prompt"].fillna("").str.len() + rows["user_prompt"].fillna("").str.len()) // 4
-    tokens_in = rows["input_tokens"].astype("float64").fillna(chars.astype("float64"))
-    return int(tokens_in.sum()), int(rows["output_tokens"].astype("float64").fillna(0).sum())
+    pairs = [expected_tokens(r["system_prompt"], r["user_prompt"], r["input_tokens"], r["output_tokens"])
+             for r in rows.to_dict("records")]
+    return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
 
 def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: int, replays_per_artifact: int,
                    prices: dict | None = None) -> pd.DataFrame:
     """One row per model to be called: replays, tokens and USD at standard and batch price.
     `index` holds ESTIMATE_COLUMNS of one or more days (a `day` column for the ceiling sample)."""
-    eligible = index[[skip_reason(r) is None for r in index.to_dict("records")]]
+    eligible = eligible_rows(index)
     calls = [(target, "concordance", eligible) for target in targets]
     days = eligible.groupby("day") if "day" in eligible else [(None, eligible)]
     ceiling = pd.concat([sample_rows(frame, samples_per_family) for _, frame in days]) if len(eligible) else eligible

@@ -78,7 +78,7 @@ def test_malformed_and_schema_breaking_replies_are_rows_not_retries(replay_resou
 
 def test_budget_stop_keeps_what_it_has_and_resumes(replay_resources, store, model_server, seeded):
     seeded()
-    result = run(replay_resources, {"budget_usd": 0.05})
+    result = run(replay_resources, {"budget_usd": 0.01})
     frame = result_frame(store)
     summary = day_summary(frame)
     assert summary["budget_skipped"] > 0 and summary["structured"] > 0 and not summary["complete"]
