@@ -66,7 +66,7 @@ def plan_forget(store: ArtifactStore, start: dt.date, end: dt.date, target: str,
 
 
 def audit_key(store: ArtifactStore, now: dt.datetime) -> str:
-    return store.analytics_key("replay_cache_audit", f"{now:%Y%m%dT%H%M%S%fZ}.json")
+    return store.analytics_key("audit", "forgotten_replies", f"{now:%Y%m%dT%H%M%S%fZ}.json")
 
 
 def forget(store: ArtifactStore, plan: ForgetPlan, now: dt.datetime, reason: str) -> str:

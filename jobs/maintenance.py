@@ -16,6 +16,8 @@ from resources.environment import resources_from_env
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    if start > end:
+        sys.exit(f"--from {start} is after --to {end}")
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
@@ -52,6 +54,7 @@ def estimate(args: argparse.Namespace) -> None:
 def replays_forget(args: argparse.Namespace) -> None:
     with dg.build_resources({k: resources_from_env()[k] for k in ("store", "replay_model")}) as resources:
         store = resources.store
+        _days(args.start, args.end)
         plan = plan_forget(store, args.start, args.end, args.target, args.outcome,
                            resources.replay_model.max_tokens, ceiling=args.ceiling)
         what = f"{'noise-ceiling' if args.ceiling else 'concordance'} replies of {args.target} " \
