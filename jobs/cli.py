@@ -129,8 +129,6 @@ run_monitoring:
 def _model_endpoint(args: argparse.Namespace) -> ModelServer | None:
     """The loopback model unless --real-model: a key in the shell never spends money by itself."""
     if args.real_model:
-        if not os.environ.get("ANTHROPIC_API_KEY"):
-            sys.exit("--real-model needs ANTHROPIC_API_KEY in the environment")
         print("--real-model: replays go to the Anthropic API and cost money")
         return None
     model_server = ModelServer()
@@ -158,12 +156,15 @@ def _confirm_spend(defs, days: list[dt.date], real_model: bool, yes: bool) -> No
 
 
 def demo(args: argparse.Namespace) -> None:
+    if args.real_model and not os.environ.get("ANTHROPIC_API_KEY"):
+        sys.exit("--real-model needs ANTHROPIC_API_KEY in the environment")
     server = local_s3.start()
     dagster_home = tempfile.mkdtemp(prefix="alpha-replay-home-")
     Path(dagster_home, "dagster.yaml").write_text(DEMO_DAGSTER_YAML)
     os.environ.update(_environment(server.endpoint_url, dagster_home))
-    model_server = _model_endpoint(args)
+    model_server = None
     try:
+        model_server = _model_endpoint(args)
         end = args.end
         days = corpus.window(end, args.days)
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")

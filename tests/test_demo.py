@@ -1,31 +1,56 @@
 """The quick start, as a user runs it: a subprocess, its own servers, twice."""
 
+import datetime as dt
 import os
 import subprocess
-import sys
+
+END = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()  # fixed: a rerun sees the same days
 
 
-def run_demo(state_dir):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "ALPHA_REPLAY_", "DAGSTER_HOME"))}
+def run_demo(state_dir, *extra, env=None, stdin=None):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "ALPHA_REPLAY_", "DAGSTER_HOME"))}
     return subprocess.run(
-        [sys.executable, "-c", "from jobs.cli import main; main()", "demo", "--days", "3", "--per-day", "80",
-         "--state-dir", str(state_dir)],
-        capture_output=True, text=True, env=env, timeout=300,
+        ["alpha-replay", "demo", "--days", "3", "--per-day", "80", "--end", END, "--state-dir", str(state_dir), *extra],
+        capture_output=True, text=True, env=base | (env or {}), input=stdin, timeout=600,
     )
 
 
-def test_quick_start_runs_end_to_end_and_never_pays_twice(tmp_path):
-    first = run_demo(tmp_path / "cache")
+def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp_path):
+    # a key in the shell does not make the demo spend money: the loopback model is the default
+    first = run_demo(tmp_path / "cache", env={"ANTHROPIC_API_KEY": "sk-ant-would-cost-money"})
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "SIMULATED" in first.stdout
+    assert "SIMULATED" in first.stdout and "estimated model spend" in first.stdout
     assert "materialised weekly_job" in first.stdout and "SUCCESS" in first.stdout
     calls = int(first.stdout.split("model calls this run: ")[1].split()[0])
     assert calls > 0
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",
-                    "counterfactual rule fits", "rule for ic_cio", "agent verdicts, window ending"):
+                    "days nominal", "counterfactual rule fits", "rule for ic_cio", "agent verdicts, window ending"):
         assert heading in first.stdout
 
     second = run_demo(tmp_path / "cache")
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"restored from {tmp_path / 'cache'}: {calls} replies" in second.stdout
     assert "model calls this run: 0 " in second.stdout
+
+
+def test_demo_rejects_an_empty_corpus_in_one_line(tmp_path):
+    for flag in ("--days", "--per-day"):
+        for value in ("0", "-1"):
+            done = subprocess.run(["alpha-replay", "demo", flag, value], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 2
+            assert done.stderr.strip().splitlines()[-1].endswith(f"argument {flag}: must be 1 or more, got {value}")
+            assert "Traceback" not in done.stderr
+
+
+def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):
+    # the real API is unreachable here either way (closed loopback port), and the answer is no
+    done = run_demo(tmp_path / "cache", "--real-model", stdin="n\n",
+                    env={"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
+    assert done.returncode == 1 and "not confirmed: nothing replayed" in done.stderr
+    assert "replays go to the Anthropic API and cost money" in done.stdout
+    estimate = done.stdout.split("estimated model spend at list prices:")[1]
+    assert "claude-haiku-4-5" in estimate and "total: $" in estimate
+    assert "materialised weekly_job" not in done.stdout
+
+    missing_key = run_demo(tmp_path / "cache", "--real-model")
+    assert missing_key.returncode == 1 and "--real-model needs ANTHROPIC_API_KEY" in missing_key.stderr
