@@ -81,6 +81,6 @@ def table() -> str:
         fitted = f"{f.fit.target} ← {f.fit.inputs}" if f.fit else f"unsupported: {f.unsupported_reason}"
         cells = [f"`{f.name}`", f"`{f.agent_ids}`", decision, scored, f.kappa_on or "—", fitted]
         lines.append("| " + " | ".join(map(_cell, cells)) + " |")
-    lines.append(f"| any other | any | any JSON | structural (recursive, see `families/structural.py`) | — | "
-                 f"unsupported: unregistered family, no declared decision |")
+    lines.append("| any other | any | any JSON | structural (recursive, see `families/structural.py`) | — | "
+                 "unsupported: unregistered family, no declared decision |")
     return "\n".join(lines)

@@ -176,11 +176,11 @@ class MeanOf:
         return sum(values) / len(values) if values else None
 
     def __str__(self) -> str:
-        kinds = {type(p) for p in self.parts}
-        if len(kinds) == 1 and all(hasattr(p, "field") for p in self.parts):  # mean tokens(a, b, c)
-            inner = ", ".join(p.field for p in self.parts)
-            extra = str(self.parts[0]).split(self.parts[0].field, 1)[1]  # e.g. ", 0–100)"
-            return f"mean {str(self.parts[0]).split('(', 1)[0]}({inner}{extra}"
+        first = self.parts[0]
+        if len({type(p) for p in self.parts}) == 1 and hasattr(first, "field"):
+            # one comparator over several fields reads as one: "mean closeness(a, b, 0–100)"
+            name, rest = str(first).split(f"({first.field}", 1)
+            return f"mean {name}({', '.join(p.field for p in self.parts)}{rest}"
         return f"mean({', '.join(map(str, self.parts))})"
 
 

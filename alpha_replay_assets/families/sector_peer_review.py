@@ -9,7 +9,7 @@ import random
 
 from alpha_replay_assets.families.comparators import Part, Scorer, TickerSet, tickers
 from alpha_replay_assets.families.fitting import candidate_rows, same_named
-from alpha_replay_assets.families.spec import Family, FitSpec, HiddenRule, ListOf, TickerList
+from alpha_replay_assets.families.spec import Family, FitSpec, HiddenRule, OfType, TickerList
 from alpha_replay_assets.families.synthetic import SECTORS, TICKERS
 
 FEATURES = same_named({"quant_score": 0.0, "qual_score": 0.0})
@@ -52,7 +52,7 @@ def post_process(raw: dict) -> dict:
 FAMILY = Family(
     name="sector_peer_review",
     agent_ids=r"sector_peer_review(:[\w-]+)?",
-    decision=(TickerList("selected_decisions|recommendations"), ListOf("additional_accepted")),
+    decision=(TickerList("selected_decisions|recommendations"), OfType("additional_accepted", list)),
     normalise=normalise,
     scorer=Scorer((Part("jaccard_accepted", 1.0, TickerSet("accepted")),)),
     fit=FitSpec("accepted vs not, per proposal", "quant score, qual score", fit_rows),

@@ -53,6 +53,9 @@ def extract_json(text: str) -> dict:
 # Each has `check(reply)` (raises SchemaError saying what is wrong) and reads as its README cell.
 
 
+JSON_TYPES = {list: "list", str: "string", dict: "object"}
+
+
 def _names(spelling: str) -> tuple[str, ...]:
     return tuple(spelling.split("|"))
 
@@ -135,29 +138,17 @@ class TickerList:
 
 
 @dataclass(frozen=True)
-class ListOf:
-    """A list (of anything), if present."""
+class OfType:
+    """A field of one JSON type (`list`, `str`), if present."""
     name: str
+    type: type
 
     def check(self, obj: dict) -> None:
-        if not isinstance(obj.get(self.name, []), list):
-            raise SchemaError(f"{self.name} must be a list")
+        if self.name in obj and not isinstance(obj[self.name], self.type):
+            raise SchemaError(f"{self.name} must be a {JSON_TYPES[self.type]}")
 
     def __str__(self) -> str:
-        return f"{self.name}: list (optional)"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A string, if present."""
-    name: str
-
-    def check(self, obj: dict) -> None:
-        if not isinstance(obj.get(self.name, ""), str):
-            raise SchemaError(f"{self.name} must be a string")
-
-    def __str__(self) -> str:
-        return f"{self.name}: text"
+        return f"{self.name}: {JSON_TYPES[self.type]}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ The score is Σ weight · score ∈ [0, 1]; the diagnostics say which fields car
 where the agreement was lost, so a reader can see what drove it.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,16 +106,16 @@ def structural(original: Any, reply: Any) -> Agreement:
     and the leaves where the most weight was lost."""
     leaves: list[Leaf] = []
     _walk(original, reply, "", 1.0, leaves)
-    fields: dict[str, list[float]] = {}
+    weight, scored = defaultdict(float), defaultdict(float)  # per top-level field
     for leaf in leaves:
-        weight, scored = fields.setdefault(_top(leaf.path), [0.0, 0.0])
-        fields[_top(leaf.path)] = [weight + leaf.weight, scored + leaf.weight * leaf.score]
+        weight[_top(leaf.path)] += leaf.weight
+        scored[_top(leaf.path)] += leaf.weight * leaf.score
     losses = sorted((leaf for leaf in leaves if leaf.score < 1), key=lambda leaf: -leaf.weight * (1 - leaf.score))
-    score = min(1.0, sum(leaf.weight * leaf.score for leaf in leaves))
+    score = min(1.0, sum(scored.values()))
     return Agreement(score, {
         "leaves": len(leaves),
-        "fields": {name: {"weight": round(w, 4), "score": round(s / w, 4) if w else None}
-                   for name, (w, s) in sorted(fields.items())},
+        "fields": {name: {"weight": round(w, 4), "score": round(scored[name] / w, 4) if w else None}
+                   for name, w in sorted(weight.items())},
         "lost": [{"path": leaf.path, "weight": round(leaf.weight, 4), "score": round(leaf.score, 4)}
                  for leaf in losses[:TOP_LOSSES]],
     }, NAME)

@@ -14,7 +14,7 @@ import random
 
 from alpha_replay_assets.families.comparators import Categorical, Closeness, ClosenessMap, Part, Scorer, Tokens
 from alpha_replay_assets.families.fitting import feature_row
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, Text
+from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType
 from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, pick_words
 
 KINDS = ("macro", "sector")
@@ -77,7 +77,7 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
 FAMILY = Family(
     name="thinktank_theme",
     agent_ids=r"thinktank_theme",
-    decision=(Choice("stance", STANCES), Number("conviction", 0, 100), Text("narrative")),
+    decision=(Choice("stance", STANCES), Number("conviction", 0, 100), OfType("narrative", str)),
     scorer=Scorer((Part("stance_match", 0.4, Categorical("stance")),
                    Part("conviction", 0.2, Closeness("conviction", 0, 100)),
                    Part("dimensions", 0.2, ClosenessMap("dimensions", 1, 10)),

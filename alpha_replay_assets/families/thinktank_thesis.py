@@ -14,7 +14,7 @@ import random
 
 from alpha_replay_assets.families.comparators import Categorical, Closeness, MeanOf, Part, Scorer, Tokens
 from alpha_replay_assets.families.fitting import feature_row
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, Text
+from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType
 from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, filler, pick_words
 
 SECTIONS = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics",
@@ -97,7 +97,7 @@ FAMILY = Family(
     name="thinktank_thesis",
     agent_ids=r"thinktank_thesis",
     decision=(Choice("stance", STANCES), Number("rating", 0, 100, required=True), Number("conviction", 0, 100),
-              *map(Text, SECTIONS)),
+              *(OfType(s, str) for s in SECTIONS)),
     scorer=Scorer((Part("stance_match", 0.4, Categorical("stance")),
                    Part("closeness", 0.3, MeanOf((Closeness("rating", 0, 100), Closeness("conviction", 0, 100)))),
                    Part("narrative", 0.3, MeanOf(tuple(map(Tokens, SECTIONS))))), missing="renormalise"),
