@@ -114,6 +114,7 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
                      {"ops": {"counterfactual_fits": {"config": {"window_days": len(args.days)}}}})
         after = server.request_counts()
         fits = resources["store"].read_parquet(fits_key(resources["store"], dt.date.fromisoformat(args.days[-1])))
+        fits = fits[fits["scope"] == "family"]  # the roll-ups: what the baseline computed
         return {"fit_step_index_gets": after.get("GET artifact_index", 0) - before.get("GET artifact_index", 0),
                 "fit_step_gets": after.get("GET", 0) - before.get("GET", 0),
                 "match_rate": dict(zip(fits["agent_id_base"], fits["match_rate"].round(4)))}
