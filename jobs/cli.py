@@ -84,16 +84,23 @@ def _print_concordance(store, end: dt.date, models: list[str]) -> None:
             print(f"thin (< 3 observations, no metric): {', '.join(doc['agents_skipped_thin_sample'])}")
 
 
-def _print_fits(store, end: dt.date) -> None:
+def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
     fits = store.read_parquet(fits_key(store, end))
+    families = fits[fits["scope"] == "family"]
     print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['days_present'].iloc[0])} days)")
     columns = ["agent_id", "status", "n_samples", "match_rate", "heldout_accuracy", "baseline", "lift", "target"]
-    print(fits[columns].round(3).to_string(index=False))
-    for row in fits[fits["reason"].notna()].itertuples():
+    print(families[columns].round(3).to_string(index=False))
+    for row in families[families["reason"].notna()].itertuples():
         print(f"  {row.agent_id}: {row.status}: {row.reason}")
-    for row in fits[(fits["status"] == "fitted") & (fits["scope"] == "family")].itertuples():
-        heldout = "n/a" if pd.isna(row.heldout_accuracy) else f"{row.heldout_accuracy:.3f}"
-        print(f"\nrule for {row.agent_id} ({row.target}; held-out {heldout} vs baseline {row.baseline:.3f}):")
+    for family, agents in fits[(fits["scope"] == "agent") & (fits["status"] == "fitted")].groupby("agent_id_base"):
+        print(f"  {family}: also fitted per agent id ({len(agents)}), held-out "
+              f"{agents['heldout_accuracy'].min():.3f}..{agents['heldout_accuracy'].max():.3f}")
+    reducible = families[(families["status"] == "fitted") & (families["heldout_accuracy"] >= rule_threshold)]
+    if len(reducible):
+        print(f"\nrules with held-out accuracy >= {rule_threshold} (a stable one demotes; all rules: tree_text)")
+    for row in reducible.itertuples():
+        print(f"\nrule for {row.agent_id} ({row.target}; held-out {row.heldout_accuracy:.3f} vs baseline "
+              f"{row.baseline:.3f}):")
         print(row.tree_text.rstrip())
 
 

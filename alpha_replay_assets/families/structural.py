@@ -126,7 +126,6 @@ class Structural:
     fields): any JSON object that shares a top-level key with the original is an answer."""
 
     name = NAME
-    judged = True
 
     def validate(self, reply: Any, original: dict | None = None) -> dict:
         if not isinstance(reply, dict) or not reply:
