@@ -154,7 +154,7 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices)
         e["status"], e["reason"] = decide(family, e, end, config)
-        if spec is None:
+        if spec is None and e["n_llm"]:
             e["reason"] += "; unregistered family, scored by the structural scorer"
         rows.append(e)
     return pd.DataFrame(rows).reindex(columns=VERDICT_COLUMNS)
