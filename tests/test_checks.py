@@ -52,6 +52,7 @@ def test_pure_helpers():
                           "agent_id_base": ["mystery_agent", "mystery_agent", "ic_cio", "thinktank_thesis", "x"],
                           "status": ["ok", "ok", "ok", "ok", "malformed_json"]})
     assert unregistered_volume(frame) == {"mystery_agent": 2, "thinktank_thesis": 1}
+    assert unregistered_volume(frame.iloc[:0]) == {}  # an empty day (an index with no rows)
     frame = pd.DataFrame({"agent_id_base": ["a"] * 5 + ["b"] * 5, "outcome": ["structured"] * 10,
                           "agreement_score": [0.0] * 5 + [0.0, 0.0, 0.0, 0.0, 0.1]})
     assert zero_scoring_families(frame, 5) == ["a"]

@@ -57,7 +57,7 @@ def silent_families(recent: list[pd.DataFrame], earlier: list[pd.DataFrame]) -> 
 def unregistered_volume(frame: pd.DataFrame) -> dict[str, int]:
     """family -> valid artifacts whose agent id no family module declares."""
     ok = frame[frame["status"] == OK]
-    unknown = ok[[lookup(a) is None for a in ok["agent_id"]]]
+    unknown = ok[ok["agent_id"].map(lambda agent_id: lookup(agent_id) is None).astype(bool)]
     return {family: int(n) for family, n in unknown["agent_id_base"].value_counts().sort_index().items()}
 
 

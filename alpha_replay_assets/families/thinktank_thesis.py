@@ -18,7 +18,7 @@ from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRul
 from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, filler, pick_words
 
 SECTIONS = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics",
-            "risks", "catalysts")
+            "risks", "catalysts")  # the narrative; NARRATIVE below writes them for the synthetic corpus
 FEATURES = {
     "attractiveness_score": ("board_row.attractiveness_score", 50.0),
     "quant_score": ("board_row.quant_score", 50.0),
@@ -76,21 +76,31 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
     rating = clip(35 + 0.4 * attractiveness + 25 * score + 20 * sentiment + rng.gauss(0, 40 * noise), 0, 100)
     tone = {"bullish": ("accelerating", "expanding", "upside"), "neutral": ("steady", "balanced", "range"),
             "bearish": ("slowing", "compressing", "downside")}[stance]
-    ticker, sector = snapshot["ticker"], board["sector"]
+    facts = {"ticker": snapshot["ticker"], "sector": board["sector"], "demand": tone[0], "trend": tone[1],
+             "valuation": tone[2], "news": "negative" if sentiment < 0 else "positive", "articles": news["articles_7d"]}
     return {
-        "ticker": ticker,
+        "ticker": snapshot["ticker"],
         "stance": stance,
         "rating": round(rating),
         "conviction": round(clip(40 + 50 * abs(score) + rng.gauss(0, 60 * noise), 0, 100)),
-        "business_summary": f"{ticker} is a {sector} business with {pick_words(rng, 'recurring', 'diversified', 'scaled', 'niche', 'global', 'regional')} revenue.",
-        "moat": f"Moat rests on {pick_words(rng, 'switching', 'costs', 'brand', 'network', 'effects', 'scale', 'patents')}.",
-        "filings_review": f"Latest filings show {tone[0]} demand and {pick_words(rng, 'margin', 'cash', 'flow', 'guidance', 'backlog', 'inventory')}.",
-        "news_sentiment": f"News flow is {'negative' if sentiment < 0 else 'positive'} over {news['articles_7d']} articles; {pick_words(rng, 'analyst', 'upgrades', 'downgrades', 'product', 'launch', 'litigation')}.",
-        "valuation": f"Valuation {tone[2]} with {pick_words(rng, 'multiple', 'discount', 'premium', 'peers', 'history', 'yield')}.",
-        "market_dynamics": f"Sector {sector} momentum is {tone[1]}; {pick_words(rng, 'rotation', 'flows', 'breadth', 'rates', 'cycle', 'pricing')}.",
-        "risks": f"Risks: {pick_words(rng, 'execution', 'regulation', 'competition', 'leverage', 'macro', 'currency')}.",
-        "catalysts": f"Catalysts: {pick_words(rng, 'earnings', 'buyback', 'launch', 'guidance', 'investor', 'day')}.",
+        **{section: f"{opening.format(**facts)} {pick_words(rng, *pool)}." for section, (opening, pool) in NARRATIVE.items()},
     }
+
+
+# section -> (what the facts say, words the writer picks four of): two theses on the same inputs
+# share the facts and most, not all, of the words.
+NARRATIVE = {
+    "business_summary": ("{ticker} is a {sector} business; revenue is", ("recurring", "diversified", "scaled", "niche",
+                                                                          "global", "regional")),
+    "moat": ("The moat rests on", ("switching", "costs", "brand", "network", "effects", "scale", "patents")),
+    "filings_review": ("Filings show {demand} demand;", ("margin", "cash", "flow", "guidance", "backlog", "inventory")),
+    "news_sentiment": ("News flow is {news} over {articles} articles;", ("analyst", "upgrades", "downgrades", "product",
+                                                                          "launch", "litigation")),
+    "valuation": ("Valuation leaves {valuation};", ("multiple", "discount", "premium", "peers", "history", "yield")),
+    "market_dynamics": ("{sector} momentum is {trend};", ("rotation", "flows", "breadth", "rates", "cycle", "pricing")),
+    "risks": ("Risks:", ("execution", "regulation", "competition", "leverage", "macro", "currency")),
+    "catalysts": ("Catalysts:", ("earnings", "buyback", "launch", "guidance", "investor", "day")),
+}
 
 
 FAMILY = Family(
