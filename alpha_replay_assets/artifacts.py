@@ -13,13 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from alpha_replay_assets import features
-from alpha_replay_assets.families import KNOWN_FAMILIES, PLACEHOLDER_MARKER
+from alpha_replay_assets import families
+from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
 
 OK = "ok"
-# Bad-row statuses, most fundamental first. `unknown_agent` rows are fully parsed but belong to
-# no known family, so nothing downstream scores or fits them.
+# Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
+# not one of them: it is `ok` with `family_registered = false` (judged by the structural scorer).
 BAD_STATUSES = (
     "bad_key",
     "oversized",
@@ -28,8 +28,8 @@ BAD_STATUSES = (
     "missing_field",
     "wrong_type",
     "key_mismatch",
-    "unknown_agent",
 )
+PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
 PARSER_VERSION = 1
@@ -45,6 +45,7 @@ INDEX_COLUMNS = {
     "timestamp": "str",
     "schema_version": "Int64",
     "is_llm": "boolean",
+    "family_registered": "boolean",
     "model_name": "str",
     "input_tokens": "Int64",
     "output_tokens": "Int64",
@@ -180,10 +181,11 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
             prompt_hash=prompt_hash(system_prompt, user_prompt),
             is_placeholder=is_placeholder(system_prompt, user_prompt),
         )
-    decision_rows = features.extract(row["agent_id_base"], snapshot, output)
-    if decision_rows is not None:
-        row["decision_features"] = json.dumps(decision_rows, sort_keys=True)
-        row["extractor_version"] = features.EXTRACTOR_VERSION
+    family = families.lookup(agent_id)
+    row["family_registered"] = family is not None
+    if family is not None and family.fit is not None:
+        row["decision_features"] = json.dumps(family.fit.rows(snapshot, output), sort_keys=True)
+        row["extractor_version"] = EXTRACTOR_VERSION
     return row
 
 
@@ -218,8 +220,6 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         row.update(_parse_document(doc, parsed_key.agent_id))
     except Invalid as exc:
         return row | {"status": exc.status, "error": str(exc)[:200]}
-    if row["agent_id_base"] not in KNOWN_FAMILIES:
-        row.update(status="unknown_agent", error=f"unknown agent family {row['agent_id_base'][:80]!r}")
     return row
 
 

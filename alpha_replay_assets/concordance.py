@@ -20,10 +20,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets import replies, scoring
+from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.costs import expected_tokens, price_for
-from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
@@ -87,7 +87,8 @@ def skip_reason(row: dict) -> str | None:
         return "skipped_placeholder"
     if row["is_truncated"]:
         return "skipped_truncated"
-    if row["agent_id_base"] not in CANONICAL_FAMILIES:
+    family = families.REGISTRY.get(row["agent_id_base"])
+    if family is not None and not family.judged:  # registered without a decision; unregistered = structural
         return "skipped_unsupported_family"
     return None
 
@@ -98,15 +99,18 @@ def eligible_rows(index: pd.DataFrame) -> pd.DataFrame:
 
 
 def outcome_for_reply(family: str, original: dict, text: str) -> dict:
-    """Validate and score one reply: `structured` with a score, or `schema_error` (no retry)."""
+    """Validate and score one reply with the family's judge (its declared scorer, or the
+    structural scorer for an unregistered family): `structured` with a score, or `schema_error`
+    (no retry). `scorer` names the judge on both."""
+    judge = families.judge_for(family, original)
     try:
-        reply = replies.parse_reply(family, text)
-    except replies.SchemaError as exc:
-        return {"outcome": "schema_error", "error": str(exc)[:200]}
-    agreement = scoring.score(family, original, reply)
-    return {"outcome": "structured", "agreement_score": agreement.score,
+        reply = judge.validate(extract_json(text), original)
+    except SchemaError as exc:
+        return {"outcome": "schema_error", "error": str(exc)[:200], "scorer": judge.name}
+    agreement = judge.score(original, reply)
+    return {"outcome": "structured", "agreement_score": agreement.score, "scorer": agreement.scorer,
             "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True),
-            "label_pairs": json.dumps(scoring.label_pairs(family, original, reply))}
+            "label_pairs": json.dumps(judge.label_pairs(original, reply))}
 
 
 def require_price(model: str, prices: dict) -> None:
@@ -323,13 +327,14 @@ CONCORDANCE_COLUMNS = {
     "outcome": "str", "agreement_score": "float64", "diagnostics": "str", "scorer_version": "int64",
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
-    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "request_digest": "str",
+    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
+    "request_digest": "str",
 }
 
 
 def concordance_frame(rows: list[dict], day) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(CONCORDANCE_COLUMNS))
-    frame = frame.assign(day=str(day), scorer_version=scoring.SCORER_VERSION, sample=frame["sample"].fillna(0))
+    frame = frame.assign(day=str(day), scorer_version=SCORER_VERSION, sample=frame["sample"].fillna(0))
     return frame.sort_values(["key", "target_model", "sample"], ignore_index=True).astype(CONCORDANCE_COLUMNS)
 
 

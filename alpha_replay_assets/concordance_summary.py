@@ -16,7 +16,7 @@ from alpha_replay_assets.concordance import (
     concordance_key,
     target_slug,
 )
-from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
@@ -141,7 +141,7 @@ def concordance_summary(
             return pd.concat(frames, ignore_index=True) if frames else None
 
         window = load_window(end, config.window_days, read_day, empty=concordance_frame([], ""))
-        per_group = summarise(window.frame, list(CANONICAL_FAMILIES), replay_model.target_models)
+        per_group = summarise(window.frame, judged_families(), replay_model.target_models)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,

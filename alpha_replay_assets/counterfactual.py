@@ -1,20 +1,29 @@
 """`counterfactual_fits`: per agent family, can a depth-3 rule on its inputs reproduce its
-decisions over the trailing window? (domain §3) Reads one index object per window day."""
+decisions over the trailing window? (domain §3) Reads one index object per window day.
+
+Every LLM family with a decision is fitted on what its module declares (`Family.fit`). Granularity:
+each family always gets one roll-up fit over all its agent ids (`scope = family`: what verdicts
+and the per-family metric use); a family with several agent ids (`sector_quant:technology`, ...)
+also gets one fit per agent id that has at least `min_rows_per_agent` decision rows in the window
+(`scope = agent`); agent ids below that (e.g. the per-ticker `thesis_update:*` ids) are covered
+by the roll-up only. Families without a decision (executors, unregistered families) get a row
+saying why they are not fitted.
+"""
 
 import datetime as dt
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
-from alpha_replay_assets.features import EXTRACTOR_VERSION
+from alpha_replay_assets.families import REGISTRY, judged_families
+from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.rule_fit import fit_rule, rule_stability
+from alpha_replay_assets.rule_fit import MIN_SAMPLES, fit_rule, rule_stability
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
@@ -30,42 +39,62 @@ from resources.run_mode import RunMode
 
 METRIC = "agent_counterfactual_rule_fit"
 METRIC_N = "agent_counterfactual_rule_fit_n_samples"
-WINDOW_COLUMNS = ["key", "agent_id_base", "status", "decision_features"]
-FIT_COLUMNS = ["agent_id_base", "status", "n_samples", "match_rate", "heldout_accuracy", "heldout_ci_low",
-               "heldout_ci_high", "baseline", "lift", "feature_coverage", "rows_excluded", "rule_stable",
-               "rule_same_features", "rule_max_threshold_delta", "rule_prediction_agreement", "tree_text",
-               "tree_json"]
+MIN_ROWS_PER_AGENT = 50
+UNREGISTERED = "unregistered family: no declared decision to fit (judged by replay concordance only)"
+WINDOW_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "decision_features"]
+FIT_COLUMNS = ["agent_id_base", "agent_id", "scope", "status", "reason", "target", "n_samples", "match_rate",
+               "heldout_accuracy", "heldout_ci_low", "heldout_ci_high", "baseline", "lift", "feature_coverage",
+               "rows_excluded", "rule_stable", "rule_same_features", "rule_max_threshold_delta",
+               "rule_prediction_agreement", "tree_text", "tree_json"]
 
 
 class FitConfig(dg.Config):
     window_days: int = Field(default=28, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
     stability_lag_days: int = Field(default=7, ge=1, description="Compare the rule with the window ending "
                                     "this many days earlier.")
+    min_rows_per_agent: int = Field(default=MIN_ROWS_PER_AGENT, ge=MIN_SAMPLES,
+                                    description="A family with several agent ids also gets a fit per agent id "
+                                                "with at least this many decision rows (the roll-up always runs).")
 
 
 def fits_key(store: ArtifactStore, end: dt.date) -> str:
     return store.analytics_key("counterfactual_fits", f"dt={end.isoformat()}", "fits.parquet")
 
 
-def agent_key(store: ArtifactStore, family: str, end: dt.date) -> str:
-    return f"{store.capture_prefix}/_counterfactual/{family}/{end:%y%m%d}0000.json"
+def agent_key(store: ArtifactStore, agent: str, end: dt.date) -> str:
+    return f"{store.capture_prefix}/_counterfactual/{agent}/{end:%y%m%d}0000.json"
 
 
-def agent_latest_key(store: ArtifactStore, family: str) -> str:
-    return f"{store.capture_prefix}/_counterfactual/{family}/latest.json"
+def agent_latest_key(store: ArtifactStore, agent: str) -> str:
+    return f"{store.capture_prefix}/_counterfactual/{agent}/latest.json"
 
 
-def fit_family(family: str, rows_frame: pd.DataFrame, previous_tree: dict | None = None,
-               previous_end: str | None = None) -> dict:
-    """Parse the window's feature rows for one family (columns day, decision_features), count
-    exclusions and defaults, fit, and compare the rule with the previous window's."""
+def decision_rows(frame: pd.DataFrame) -> tuple[list[dict], Counter]:
+    """The window's feature rows (columns day, agent_id, decision_features) with their day and
+    agent id, and the rows excluded as unreadable, counted by (agent id, feature name)."""
     rows, excluded = [], Counter()
-    for day, cell in rows_frame[["day", "decision_features"]].dropna().itertuples(index=False):
+    for day, agent_id, cell in frame[["day", "agent_id", "decision_features"]].dropna().itertuples(index=False):
         for row in json.loads(cell):
             if "error" in row:
-                excluded[row["error"].split("=")[0]] += 1  # the feature name
+                excluded[agent_id, row["error"].split("=")[0]] += 1
             else:
-                rows.append(row | {"day": day})
+                rows.append(row | {"day": day, "agent_id": agent_id})
+    return rows, excluded
+
+
+def _reason(fit: dict) -> str | None:
+    """Why a fit gave no metric, in numbers."""
+    if fit["status"] == "thin_sample":
+        return f"{fit['n_samples']} decisions < {MIN_SAMPLES}"
+    if fit["status"] == "single_class":
+        return f"all {fit['n_samples']} decisions are {next(iter(fit['class_counts']))!r}"
+    return fit.get("error")
+
+
+def fit_rows(agent: str, rows: list[dict], excluded: Counter, previous_tree: dict | None = None,
+             previous_end: str | None = None) -> dict:
+    """Fit one set of decision rows, record defaults and exclusions, and compare the rule with the
+    previous window's."""
     coverage = 1 - sum(r["all_default"] for r in rows) / len(rows) if rows else None
     try:
         fit = fit_rule([r["label"] for r in rows], [r["features"] for r in rows])
@@ -74,41 +103,67 @@ def fit_family(family: str, rows_frame: pd.DataFrame, previous_tree: dict | None
     if fit["status"] == "fitted" and previous_tree is not None:
         shared = [r for r in rows if r["day"] <= previous_end]
         fit |= rule_stability(fit["tree_json"], previous_tree, shared)
-    return fit | {"agent_id_base": family, "feature_coverage": coverage,
+    return fit | {"agent_id": agent, "reason": _reason(fit), "feature_coverage": coverage,
                   "rows_excluded": sum(excluded.values()), "excluded_reasons": dict(excluded)}
 
 
-def fit_window(frame: pd.DataFrame, previous: dict[str, dict] | None = None, previous_end: str | None = None) -> list[dict]:
-    """One result per family: fitted families are fitted, the rest say why not — never omitted.
-    `previous` maps family -> the previous window's tree, for rule stability."""
+def fit_family(family: str, frame: pd.DataFrame, previous: dict[str, dict] | None = None,
+               previous_end: str | None = None, min_rows_per_agent: int = MIN_ROWS_PER_AGENT) -> list[dict]:
+    """The family's roll-up fit, then one fit per agent id with enough rows (when it has several)."""
+    previous = previous or {}
+    rows, excluded = decision_rows(frame)
+    by_agent = defaultdict(list)
+    for row in rows:
+        by_agent[row["agent_id"]].append(row)
+    by_feature = Counter()
+    for (_, feature), n in excluded.items():
+        by_feature[feature] += n
+    base = {"agent_id_base": family, "target": REGISTRY[family].fit.target}
+    results = [base | {"scope": "family"} | fit_rows(family, rows, by_feature, previous.get(family), previous_end)]
+    for agent, agent_rows in sorted(by_agent.items()) if len(by_agent) > 1 else ():
+        if len(agent_rows) >= min_rows_per_agent:
+            mine = Counter({feature: n for (a, feature), n in excluded.items() if a == agent})
+            results.append(base | {"scope": "agent"} | fit_rows(agent, agent_rows, mine, previous.get(agent),
+                                                                previous_end))
+    return results
+
+
+def fit_window(frame: pd.DataFrame, previous: dict[str, dict] | None = None, previous_end: str | None = None,
+               min_rows_per_agent: int = MIN_ROWS_PER_AGENT) -> list[dict]:
+    """One result per family seen or judged (never omitted: the rest say why not), plus the per-agent
+    fits. `previous` maps agent id (a family's own name for its roll-up) -> the previous window's tree."""
     ok = frame[frame["status"] == OK]
     seen = set(ok["agent_id_base"].dropna())
     results = []
-    for family in sorted(seen | set(CANONICAL_FAMILIES)):
-        if family not in seen:
-            results.append({"agent_id_base": family, "status": "no_input", "n_samples": 0})
-        elif family not in FITTED_FAMILIES:
-            results.append({"agent_id_base": family, "status": "unsupported",
-                            "n_samples": int((ok["agent_id_base"] == family).sum())})
+    for family in sorted(seen | set(judged_families())):
+        spec, mine = REGISTRY.get(family), ok[ok["agent_id_base"] == family]
+        row = {"agent_id_base": family, "agent_id": family, "scope": "family", "n_samples": len(mine)}
+        if spec is None:
+            results.append(row | {"status": "unsupported", "reason": UNREGISTERED})
+        elif spec.fit is None:
+            results.append(row | {"status": "unsupported", "reason": spec.unsupported_reason})
+        elif family not in seen:
+            results.append(row | {"status": "no_input", "reason": "no valid artifact in the window",
+                                  "target": spec.fit.target})
         else:
-            results.append(fit_family(family, ok[ok["agent_id_base"] == family],
-                                      (previous or {}).get(family), previous_end))
+            results += fit_family(family, mine, previous, previous_end, min_rows_per_agent)
     return results
 
 
 def previous_trees(store: ArtifactStore, end: dt.date) -> dict[str, dict]:
-    """family -> tree of the window ending `end` (the comparison point for stability)."""
-    table = store.read_parquet(fits_key(store, end), columns=["agent_id_base", "tree_json"])
+    """agent id -> tree of the window ending `end` (the comparison point for stability)."""
+    table = store.read_parquet(fits_key(store, end))
     if table is None:
         return {}
-    return {r.agent_id_base: json.loads(r.tree_json) for r in table.itertuples() if isinstance(r.tree_json, str)}
+    agents = table["agent_id"] if "agent_id" in table else table["agent_id_base"]  # written before per-agent fits
+    return {a: json.loads(t) for a, t in zip(agents, table["tree_json"]) if isinstance(t, str)}
 
 
 def _datapoints(results: list[dict], end: dt.date) -> list[Datapoint]:
     return [
         dp for r in results if r["status"] == "fitted"
         for dp in metric_pair((METRIC, METRIC_N), r["match_rate"], r["n_samples"], end,
-                              {"judged_agent_id": r["agent_id_base"]})
+                              {"judged_agent_id": r["agent_id"]})
     ]
 
 
@@ -136,14 +191,14 @@ def counterfactual_fits(
         window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=WINDOW_COLUMNS),
                              empty=pd.DataFrame(columns=WINDOW_COLUMNS))
         previous_end = end - dt.timedelta(days=config.stability_lag_days)
-        results = fit_window(window.frame, previous_trees(store, previous_end), previous_end.isoformat())
+        results = fit_window(window.frame, previous_trees(store, previous_end), previous_end.isoformat(),
+                             config.min_rows_per_agent)
         coverage = window.coverage_metadata()
         for r in results:
             document = r | coverage | {"extractor_version": EXTRACTOR_VERSION, "computed_at": now.isoformat(),
                                        "run_id": context.run.run_id}
-            store.write_json(agent_key(store, r["agent_id_base"], end), document)
-            write_latest_pointer(store, agent_latest_key(store, r["agent_id_base"]),
-                                 agent_key(store, r["agent_id_base"], end), end)
+            store.write_json(agent_key(store, r["agent_id"], end), document)
+            write_latest_pointer(store, agent_latest_key(store, r["agent_id"]), agent_key(store, r["agent_id"], end), end)
         table = pd.DataFrame(results).reindex(columns=FIT_COLUMNS)
         table["tree_json"] = [json.dumps(t) if isinstance(t, dict) else None for t in table["tree_json"]]
         store.write_parquet(fits_key(store, end), table.assign(window_end=key, **{
@@ -166,10 +221,10 @@ def _metadata(results: list[dict], table: pd.DataFrame, window, emitted: int, ur
     }
     for r in results:
         if r["status"] == "fitted":
-            family = r["agent_id_base"]
-            metadata[f"match_rate/{family}"] = r["match_rate"]
-            metadata[f"n/{family}"] = r["n_samples"]
+            agent = r["agent_id"]
+            metadata[f"match_rate/{agent}"] = r["match_rate"]
+            metadata[f"n/{agent}"] = r["n_samples"]
             if r.get("heldout_accuracy") is not None:
-                metadata[f"heldout_accuracy/{family}"] = r["heldout_accuracy"]
-            metadata[f"rule/{family}"] = dg.MetadataValue.md(f"```\n{r['tree_text']}```")
+                metadata[f"heldout_accuracy/{agent}"] = r["heldout_accuracy"]
+            metadata[f"rule/{agent}"] = dg.MetadataValue.md(f"```\n{r['tree_text']}```")
     return metadata

@@ -11,7 +11,8 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets import artifacts, features
+from alpha_replay_assets import artifacts
+from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
@@ -23,7 +24,7 @@ PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder
 # What an index was built from, stored as S3 user metadata on the index object (HEAD reads it).
 FINGERPRINT_META, OBJECTS_META, VERSION_META = "listing-fingerprint", "listed-objects", "index-version"
 # Rows change when the parser or the fit extractors change: an index of another version is rebuilt.
-INDEX_VERSION = f"{artifacts.PARSER_VERSION}.{features.EXTRACTOR_VERSION}"
+INDEX_VERSION = f"{artifacts.PARSER_VERSION}.{EXTRACTOR_VERSION}"
 WRITE_ATTEMPTS = 3
 
 

@@ -35,7 +35,9 @@ from resources.run_mode import RunMode
 class CeilingConfig(ConcordanceConfig):
     samples_per_family: int = Field(default=10, ge=1, description="Artifacts per family and day.")
     replays_per_artifact: int = Field(default=2, ge=1, description="k replays of the original model each.")
-    budget_usd: float = Field(default=10.0, ge=0, description="Max new spend per day, this run.")
+    # At the original model's price a day's sample (10 per family, k=2) costs ~$4-13 once it holds
+    # think-tank theses (tens of KB of filings) or the large news snapshots; $10 stopped mid-day.
+    budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day, this run.")
 
 
 def ceiling_key(store: ArtifactStore, day) -> str:

@@ -18,7 +18,7 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
-from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
@@ -30,8 +30,7 @@ from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 STATUSES = ("keep", "demote_candidate", "insufficient_evidence", "no_input", "stale_input", "unsupported")
-CATEGORICAL = ("ic_cio", "macro_economist")
-VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "n_artifacts", "last_seen",
+VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer", "n_artifacts", "last_seen",
                    "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
                    "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
@@ -74,9 +73,14 @@ def kappa_evidence(cheap: pd.DataFrame) -> dict:
 
 
 def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[str, str]:
-    """(status, one-line reason naming the numbers). Pure: every branch is testable."""
-    if family not in CANONICAL_FAMILIES:
-        return "unsupported", f"not a scored family ({e['n_artifacts']} artifacts in the window): no scorer or rule"
+    """(status, one-line reason naming the numbers). Pure: every branch is testable. Judged: every
+    registered LLM family with a decision, and any unregistered family with LLM artifacts (by the
+    structural scorer); a family without an LLM decision is `unsupported`, saying why."""
+    spec = REGISTRY.get(family)
+    if spec is not None and not spec.judged:
+        return "unsupported", f"{spec.unsupported_reason} ({e['n_artifacts']} artifacts in the window)"
+    if spec is None and e["n_artifacts"] and not e.get("n_llm"):
+        return "unsupported", f"unregistered family with no LLM artifact ({e['n_artifacts']} deterministic): nothing to replay"
     if not e["n_artifacts"]:
         return "no_input", f"no valid artifact in the {config.window_days}-day window ending {end}"
     silent = (end - dt.date.fromisoformat(e["last_seen"])).days
@@ -98,6 +102,12 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
     if e["ratio_ci_high"] < config.demotion_threshold or e["diff_ci_high"] < -config.ceiling_tolerance:
         return "keep", f"cheap model clearly below the original: {numbers}"
     return "insufficient_evidence", f"the CI straddles the threshold {config.demotion_threshold}: {numbers}"
+
+
+def _scorers(replays: pd.DataFrame, default: str | None) -> str | None:
+    """Which scorer(s) scored the family's replays in the window, most used first."""
+    used = replays["scorer"].dropna().value_counts() if "scorer" in replays else pd.Series(dtype=int)
+    return "+".join(used.index) if len(used) else default
 
 
 def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict) -> dict:
@@ -123,28 +133,35 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
                    end: dt.date, model: str, config: VerdictConfig, prices: dict) -> pd.DataFrame:
     ok = index[index["status"] == OK]
     week_start = (end - dt.timedelta(days=6)).isoformat()
+    if fits is not None and "scope" in fits:  # the family roll-ups, not the per-agent fits
+        fits = fits[fits["scope"] == "family"]
     fits = fits.set_index("agent_id_base") if fits is not None else pd.DataFrame()
     rows = []
-    for family in sorted(set(CANONICAL_FAMILIES) | set(ok["agent_id_base"].dropna())):
+    for family in sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
         mine = ok[ok["agent_id_base"] == family]
+        spec = REGISTRY.get(family)
         e = {"agent_id_base": family, "target_model": model, "n_artifacts": len(mine),
-             "last_seen": mine["day"].max() if len(mine) else None}
-        if family in CANONICAL_FAMILIES and len(mine):
+             "n_llm": int(mine["is_llm"].fillna(False).sum()), "last_seen": mine["day"].max() if len(mine) else None,
+             "scorer": scorer_name(family)}
+        if (spec.judged if spec else e["n_llm"]) and len(mine):
             c, k = cheap[cheap["agent_id_base"] == family], ceiling[ceiling["agent_id_base"] == family]
+            e["scorer"] = _scorers(c, e["scorer"])
             e |= concordance_evidence(c, k)
-            if family in CATEGORICAL:
+            if spec is not None and spec.kappa_on:
                 e |= kappa_evidence(c)
             if family in fits.index and fits.loc[family, "status"] == "fitted":
                 e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices)
         e["status"], e["reason"] = decide(family, e, end, config)
+        if spec is None and e["n_llm"]:
+            e["reason"] += "; unregistered family, scored by the structural scorer"
         rows.append(e)
     return pd.DataFrame(rows).reindex(columns=VERDICT_COLUMNS)
 
 
 def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
-    columns = ["agent_id_base", "target_model", "status", "cheap_agreement", "ceiling_agreement", "kappa",
+    columns = ["agent_id_base", "target_model", "status", "scorer", "cheap_agreement", "ceiling_agreement", "kappa",
                "rule_heldout", "usd_per_week_now", "usd_saving_per_week"]
     paragraphs = [f"**{r.agent_id_base}** ({r.target_model}): **{r.status}**: {r.reason}." for r in table.itertuples()]
     return "\n\n".join([f"# Agent verdicts, window ending {end}", table[columns].round(3).to_markdown(index=False),

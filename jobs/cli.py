@@ -65,12 +65,15 @@ def _save_cache(client, state_dir: Path) -> None:
 
 
 def _print_index(store, days: list[dt.date]) -> None:
-    frame = pd.concat(read_day_index(store, d, columns=["agent_id_base", "status"]).assign(day=d.isoformat())
-                      for d in days)
+    columns = ["agent_id_base", "status", "family_registered"]
+    frame = pd.concat(read_day_index(store, d, columns=columns).assign(day=d.isoformat()) for d in days)
     table = frame.pivot_table(index="day", columns="agent_id_base", values="status", aggfunc="size", fill_value=0)
     table["bad_rows"] = frame[frame["status"] != "ok"].groupby("day").size()
     print("\nartifact_index: artifacts per day and family (bad rows counted, never dropped)")
     print(table.fillna(0).astype(int).to_string())
+    unregistered = frame[(frame["status"] == "ok") & ~frame["family_registered"].fillna(True).astype(bool)]
+    for family, n in unregistered["agent_id_base"].value_counts().sort_index().items():
+        print(f"unregistered family {family}: {n} valid artifacts, indexed ok and judged by the structural scorer")
 
 
 def window_header(doc: dict) -> str:
@@ -95,22 +98,32 @@ def _print_concordance(store, end: dt.date, models: list[str]) -> None:
             print(f"no input (nothing eligible in the window): {', '.join(doc['agents_not_replayed'])}")
 
 
-def _print_fits(store, end: dt.date) -> None:
+def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
     fits = store.read_parquet(fits_key(store, end))
+    families = fits[fits["scope"] == "family"]
     print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['window_days'].iloc[0])} days nominal, "
           f"{int(fits['days_present'].iloc[0])} present)")
-    columns = ["agent_id_base", "status", "n_samples", "match_rate", "heldout_accuracy", "baseline", "lift"]
-    print(fits[columns].round(3).to_string(index=False))
-    for row in fits[fits["status"] == "fitted"].itertuples():
-        print(f"\nrule for {row.agent_id_base} (held-out {row.heldout_accuracy:.3f} vs baseline {row.baseline:.3f}):")
+    columns = ["agent_id", "status", "n_samples", "match_rate", "heldout_accuracy", "baseline", "lift", "target"]
+    print(families[columns].round(3).to_string(index=False))
+    for row in families[families["reason"].notna()].itertuples():
+        print(f"  {row.agent_id}: {row.status}: {row.reason}")
+    for family, agents in fits[(fits["scope"] == "agent") & (fits["status"] == "fitted")].groupby("agent_id_base"):
+        print(f"  {family}: also fitted per agent id ({len(agents)}), held-out "
+              f"{agents['heldout_accuracy'].min():.3f}..{agents['heldout_accuracy'].max():.3f}")
+    reducible = families[(families["status"] == "fitted") & (families["heldout_accuracy"] >= rule_threshold)]
+    if len(reducible):
+        print(f"\nrules with held-out accuracy >= {rule_threshold} (a stable one demotes; all rules: tree_text)")
+    for row in reducible.itertuples():
+        print(f"\nrule for {row.agent_id} ({row.target}; held-out {row.heldout_accuracy:.3f} vs baseline "
+              f"{row.baseline:.3f}):")
         print(row.tree_text.rstrip())
 
 
 def _print_verdicts(store, end: dt.date) -> None:
     table = store.read_parquet(verdicts_key(store, end))
     print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
-    columns = ["agent_id_base", "status", "cheap_agreement", "ceiling_agreement", "kappa", "rule_heldout",
-               "usd_per_week_now", "usd_saving_per_week"]
+    columns = ["agent_id_base", "status", "scorer", "n_paired", "cheap_agreement", "ceiling_agreement", "kappa",
+               "rule_heldout", "usd_per_week_now", "usd_saving_per_week"]
     print(table[columns].round(3).to_string(index=False))
     for row in table.itertuples():
         print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
@@ -170,8 +183,8 @@ def demo(args: argparse.Namespace) -> None:
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")
         client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
         client.create_bucket(Bucket=DEMO_BUCKET)
-        n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day))
-        print(f"seeded {n} artifacts: {args.days} days x {args.per_day}/day, ending {end}")
+        n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day, mix=args.mix))
+        print(f"seeded {n} artifacts ({args.mix} mix): {args.days} days, ending {end}")
         state_dir = Path(args.state_dir).expanduser()
         print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir)} replies")
 
@@ -215,7 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="run the graph end to end on a local S3 server")
     demo_parser.add_argument("--days", type=positive_int, default=14)
-    demo_parser.add_argument("--per-day", type=positive_int, default=corpus.CorpusSpec.per_day)
+    demo_parser.add_argument("--per-day", type=positive_int, default=corpus.CorpusSpec.per_day,
+                             help="legacy (six graph families) artifacts a day")
+    demo_parser.add_argument("--mix", choices=corpus.MIXES, default="both",
+                             help="legacy: the six graph families; today: the think tank at its real weekly "
+                                  "volume + executors; both (default). Every mix has an unregistered family.")
     demo_parser.add_argument("--end", type=dt.date.fromisoformat,
                              default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
                              help="the newest capture day (default: yesterday, UTC)")

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
-import dagster as dg
 import pandas as pd
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (

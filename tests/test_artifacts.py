@@ -6,18 +6,19 @@ import random
 
 import pytest
 
-from alpha_replay_assets import artifacts, features
-from alpha_replay_assets.families import PLACEHOLDER_MARKER
-from alpha_replay_assets.sample import corpus
+from alpha_replay_assets import artifacts
+from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
+from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.sample import corpus, unregistered
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
 LIMIT = 100_000
 
 
-def good(family="ic_cio", agent_id=None, **spec):
+def good(family="ic_cio", **spec):
     spec = corpus.CorpusSpec(placeholder_fraction=0, truncated_fraction=0, large_fraction=0) if not spec else corpus.CorpusSpec(**spec)
-    return corpus._artifact(family, agent_id or family, "run-1", TS, random.Random(1), spec)
+    return corpus._artifact(family, "run-1", TS, random.Random(1), spec)
 
 
 def row(doc, agent_id="ic_cio", raw=None):
@@ -26,22 +27,26 @@ def row(doc, agent_id="ic_cio", raw=None):
     return artifacts.index_row(listed, body, P, LIMIT)
 
 
-@pytest.mark.parametrize("family", ["sector_quant", "sector_qual", "sector_peer_review", "macro_economist",
-                                    "ic_cio", "thesis_update", "thinktank_thesis", "thinktank_theme"])
+@pytest.mark.parametrize("family", [name for name, f in REGISTRY.items() if f.is_llm])
 def test_every_llm_family_parses(family):
-    r = row(good(family), agent_id=family)
+    doc = good(family)
+    r = row(doc, doc["agent_id"])
     assert r["status"] == "ok", r["error"]
     assert r["is_llm"] and r["model_name"] == corpus.MODEL and not r["is_placeholder"] and not r["is_truncated"]
+    assert r["family_registered"] and r["agent_id_base"] == family
     assert r["input_tokens"] > 0 and r["cost_usd"] > 0
-    assert json.loads(r["agent_output"]) == good(family)["agent_output"]
+    assert json.loads(r["agent_output"]) == doc["agent_output"]
     assert len(r["prompt_hash"]) == 64
-    assert ("decision_features" in r) == (family in ("ic_cio", "macro_economist"))
+    rows = json.loads(r["decision_features"])  # every LLM family with a decision is fitted
+    assert rows and all("label" in x for x in rows) and r["extractor_version"] == 3
 
 
 def test_deterministic_executor_and_colon_ids():
-    r = row(good("executor", "executor:risk_guard"), agent_id="executor:risk_guard")
+    doc = good("executor")
+    r = row(doc, doc["agent_id"])
     assert r["status"] == "ok" and r["is_llm"] is False and r["agent_id_base"] == "executor"
-    assert "system_prompt" not in r
+    assert r["agent_id"].startswith("executor:") and r["family_registered"]
+    assert "system_prompt" not in r and "decision_features" not in r
 
 
 def test_placeholder_and_truncated_flags():
@@ -98,10 +103,13 @@ def test_bad_bytes():
     assert row(None, raw=b"[" * 100_000)["status"] in ("malformed_json",)
 
 
-def test_unknown_agent_is_parsed_but_flagged():
-    doc = good() | {"agent_id": "mystery"}
-    r = row(doc, agent_id="mystery")
-    assert r["status"] == "unknown_agent" and r["is_llm"] and "mystery" in r["error"]
+def test_a_valid_artifact_of_an_unregistered_family_is_valid_data():
+    r = row(good(unregistered.NAME), unregistered.NAME)
+    assert r["status"] == "ok" and r["error"] is None and r["is_llm"]
+    assert r["family_registered"] is False and r["agent_id_base"] == unregistered.NAME
+    assert "decision_features" not in r  # no declared decision to fit
+    off_pattern = row(good("thinktank_thesis") | {"agent_id": "thinktank_thesis:AAPL"}, "thinktank_thesis:AAPL")
+    assert off_pattern["status"] == "ok" and off_pattern["family_registered"] is False
 
 
 def test_oversized_and_bad_keys_need_no_body():
@@ -119,20 +127,20 @@ def test_ic_cio_features_follow_candidates_by_ticker():
                                 "sector_modifier": 1.2}]}
     output = {"ic_decisions": [{"ticker": "AAA", "decision": "ADVANCE"}, {"ticker": "ZZZ", "decision": "REJECT"},
                                {"ticker": "AAA", "decision": "NO_ADVANCE_DEADLOCK"}]}
-    rows = features.ic_cio_rows(snapshot, output)
+    rows = REGISTRY["ic_cio"].fit.rows(snapshot, output)
     assert [r["label"] for r in rows] == ["ADVANCE", "REJECT"]
     assert rows[0]["features"] == {"composite_score": 80.0, "quant_score": 70.0, "qual_score": 60.0,
                                    "conviction": 0.0, "sector_modifier": 1.2}
     assert rows[0]["all_default"] is False and rows[1]["all_default"] is True
-    bad = features.ic_cio_rows({"candidates": [{"ticker": "AAA", "quant_score": "high"}]},
-                               {"decisions": [{"ticker": "AAA", "decision": "REJECT"}]})
+    bad = REGISTRY["ic_cio"].fit.rows({"candidates": [{"ticker": "AAA", "quant_score": "high"}]},
+                                      {"decisions": [{"ticker": "AAA", "decision": "REJECT"}]})
     assert "quant_score" in bad[0]["error"]
 
 
 def test_macro_features_read_macro_data():
-    rows = features.macro_economist_rows({"macro_data": {"vix": 31.5, "sp500_30d_return": -0.04}},
-                                         {"market_regime": "bear"})
+    macro_rows = REGISTRY["macro_economist"].fit.rows
+    rows = macro_rows({"macro_data": {"vix": 31.5, "sp500_30d_return": -0.04}}, {"market_regime": "bear"})
     assert rows[0]["label"] == "bear" and rows[0]["features"]["vix"] == 31.5
     assert rows[0]["features"]["sp500_30d_return"] == -0.04 and not rows[0]["all_default"]
-    assert features.macro_economist_rows({}, {"market_regime": "bull"})[0]["all_default"]
-    assert features.macro_economist_rows({}, {"market_regime": "sideways"}) == []
+    assert macro_rows({}, {"market_regime": "bull"})[0]["all_default"]
+    assert macro_rows({}, {"market_regime": "sideways"}) == []

@@ -5,11 +5,11 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, volume_drop
+from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, unregistered_volume, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.concordance_summary import METRIC, concordance_summary
+from alpha_replay_assets.concordance_summary import METRIC, concordance_summary, summary_key
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.sample import corpus
@@ -30,20 +30,29 @@ def run(resources, instance, selection, partition=DAY, run_config=None):
                           partition_key=partition.isoformat(), run_config=run_config or {}, raise_on_error=False)
 
 
-def run_checks(resources, instance, checks, partition=DAY):
+def run_checks(resources, instance, checks, partition=DAY, run_config=None):
     """Evaluate checks alone, as the UI's "execute checks" does (no materialisation)."""
     defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=resources,
                           jobs=[dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks(*checks))])
     return defs.resolve_job_def("checks_only").execute_in_process(
-        instance=instance, tags={"dagster/partition": partition.isoformat()}, raise_on_error=False)
+        instance=instance, tags={"dagster/partition": partition.isoformat()}, raise_on_error=False,
+        run_config=run_config or {})
 
 
 def test_pure_helpers():
     assert volume_drop(100, [200, 210, 190], 0.5) is None
     assert "trailing median 200" in volume_drop(90, [200, 210, 190], 0.5)
     assert volume_drop(5, [], 0.5) is None
-    frames = [pd.DataFrame({"agent_id_base": ["ic_cio", "macro_economist"], "status": ["ok", "malformed_json"]})]
-    assert "macro_economist" in silent_families(frames) and "ic_cio" not in silent_families(frames)
+    earlier = [pd.DataFrame({"agent_id_base": ["ic_cio", "macro_economist"], "status": ["ok", "ok"]})]
+    recent = [pd.DataFrame({"agent_id_base": ["ic_cio", "macro_economist", "thinktank_thesis"],
+                            "status": ["ok", "malformed_json", "ok"]})]
+    assert silent_families(recent, earlier) == ["macro_economist"]  # a bad row is not a sign of life
+    assert silent_families(recent, []) == []  # never seen in the lookback: not watched
+    frame = pd.DataFrame({"agent_id": ["mystery_agent", "mystery_agent", "ic_cio", "thinktank_thesis:AAPL", "x"],
+                          "agent_id_base": ["mystery_agent", "mystery_agent", "ic_cio", "thinktank_thesis", "x"],
+                          "status": ["ok", "ok", "ok", "ok", "malformed_json"]})
+    assert unregistered_volume(frame) == {"mystery_agent": 2, "thinktank_thesis": 1}
+    assert unregistered_volume(frame.iloc[:0]) == {}  # an empty day (an index with no rows)
     frame = pd.DataFrame({"agent_id_base": ["a"] * 5 + ["b"] * 5, "outcome": ["structured"] * 10,
                           "agreement_score": [0.0] * 5 + [0.0, 0.0, 0.0, 0.0, 0.1]})
     assert zero_scoring_families(frame, 5) == ["a"]
@@ -72,6 +81,44 @@ def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volum
     assert checks["family_input_freshness"].partition == days[-1].isoformat()
 
 
+def test_family_freshness_watches_families_seen_in_the_lookback_and_lets_a_gone_corpus_go(all_resources, s3_client,
+                                                                                          bucket):
+    days = [DAY - dt.timedelta(days=n) for n in range(7, -1, -1)]
+    legacy, today = corpus.CorpusSpec(per_day=40, bad_fraction=0, mix="legacy"), corpus.CorpusSpec(mix="today")
+    corpus.seed(s3_client, bucket, days[:3], legacy)  # the six graph families stop ...
+    corpus.seed(s3_client, bucket, days[3:], today)  # ... and the think tank carries on
+    freshness = "artifact_index_family_input_freshness"
+    with dg.instance_for_test() as instance:
+        dg.materialize([artifact_index], resources=all_resources, instance=instance, tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat()})
+        dead = evaluations(run_checks(all_resources, instance, [CAPTURE_CHECKS[2]], days[-1]))["family_input_freshness"]
+        gone = evaluations(run_checks(all_resources, instance, [CAPTURE_CHECKS[2]], days[-1], run_config={
+            "ops": {freshness: {"config": {"family_watch_days": 2}}}}))["family_input_freshness"]
+    assert not dead.passed  # silent for 5 days after producing: loud, each one named
+    assert {k.split("/")[1] for k in dead.metadata["failures"].value} == {
+        "sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio", "thesis_update"}
+    assert {"ic_cio", "executor"} <= set(dead.metadata["families_watched"].value)
+    assert gone.passed  # once outside the watch lookback, an intentionally gone corpus stops failing
+    assert "executor" in gone.metadata["families_watched"].value
+    assert "ic_cio" not in gone.metadata["families_watched"].value
+
+
+def test_unregistered_family_seen_passes_on_a_clean_corpus_and_names_the_family(all_resources, s3_client, bucket):
+    corpus.seed(s3_client, bucket, [DAY], corpus.CorpusSpec(per_day=40, bad_fraction=0.05, unregistered_per_day=0))
+    selection = dg.AssetSelection.assets(artifact_index)
+    with dg.instance_for_test() as instance:
+        clean = evaluations(run(all_resources, instance, selection))
+        assert clean["unregistered_family_seen"].passed  # bad rows are not unregistered families
+        corpus.seed(s3_client, bucket, [DAY], corpus.CorpusSpec(per_day=0, mix="legacy", unregistered_per_day=4))
+        seen = evaluations(run(all_resources, instance, selection))
+    check = seen["unregistered_family_seen"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "4 valid artifacts of unregistered family 'mystery_agent'" in check.description
+    assert check.metadata["unregistered_artifacts"].value == {"mystery_agent": 4}
+    assert seen["bad_row_rate_below_bound"].passed  # the new family's rows are ok rows, not bad ones
+
+
 def test_replay_checks_catch_an_incomplete_replay(all_resources, seeded):
     seeded(spec=corpus.CorpusSpec(per_day=60, bad_fraction=0.0))
     selection = dg.AssetSelection.assets(artifact_index, concordance)
@@ -86,7 +133,7 @@ def test_replay_checks_catch_an_incomplete_replay(all_resources, seeded):
     assert not starved["replay_complete"].passed and "stopped by budget" in starved["replay_complete"].description
 
 
-def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources, metrics, seeded):
+def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources, store, metrics, seeded):
     seeded()
     with dg.instance_for_test() as instance:
         run(all_resources, instance, dg.AssetSelection.assets(artifact_index, concordance).without_checks())
@@ -101,11 +148,12 @@ def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources,
         assert checks["concordance_summary", "inputs_current"].passed
         assert checks["counterfactual_fits", "inputs_current"].passed
 
-        # every expected series fresh except one, which is 10 days old
+        # every series the summary says it published fresh except one, which is 10 days old
         now = dt.datetime.now(dt.UTC)
+        published = [a["agent_id_base"] for a in store.read_json(summary_key(store, DAY, "claude-haiku-4-5"))["per_agent"]]
+        assert {"thesis_update", "ic_cio", "mystery_agent"} <= set(published)
         points = [Datapoint(m, 0.5, "None", now - dt.timedelta(days=1), {"judged_agent_id": f, "target_model": "claude-haiku-4-5"})
-                  for m in (METRIC, METRIC + "_n_observations")
-                  for f in ("sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio")]
+                  for m in (METRIC, METRIC + "_n_observations") for f in published if f != "thesis_update"]
         points.append(Datapoint(METRIC, 0.5, "None", now - dt.timedelta(days=10),
                                 {"judged_agent_id": "thesis_update", "target_model": "claude-haiku-4-5"}))
         points.append(Datapoint(METRIC + "_n_observations", 5, "Count", now - dt.timedelta(days=1),

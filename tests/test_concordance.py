@@ -33,7 +33,11 @@ def test_replays_scores_and_never_pays_twice(replay_resources, store, model_serv
     summary = day_summary(frame)
     assert summary["complete"] and summary["structured"] == len(structured) > 0
     assert model_server.counts()["messages"] == len(structured)
-    assert {"skipped_deterministic", "skipped_unsupported_family", "skipped_invalid"} <= set(frame["outcome"])
+    assert {"skipped_deterministic", "skipped_invalid"} <= set(frame["outcome"])
+    assert "skipped_unsupported_family" not in set(frame["outcome"])  # an unregistered family is replayed too
+    # every structured row names its scorer: the family's own, or the structural one for the unregistered family
+    expected = structured["agent_id_base"].where(structured["agent_id_base"] != "mystery_agent", "structural")
+    assert (structured["scorer"] == expected).all() and "structural" in set(structured["scorer"])
     # same hidden rules, different noise: high agreement, but not identical
     assert 0.6 < structured["agreement_score"].mean() < 1.0
     assert structured["agreement_score"].between(0, 1).all()

@@ -18,7 +18,7 @@ from alpha_replay_assets.counterfactual import (
     fit_window,
     fits_key,
 )
-from alpha_replay_assets.features import MACRO_DEFAULTS
+from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.rule_fit import fit_rule
 from conftest import DAY
@@ -60,18 +60,54 @@ def _window(rows):
 def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
     good = [{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 3} for i in range(20)]
     frame = _window([
-        {"key": "k1", "agent_id_base": "macro_economist", "status": "ok",
+        {"key": "k1", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
          "decision_features": json.dumps(good + [{"label": "bull", "error": "vix='high' is not a finite number"}])},
-        {"key": "k2", "agent_id_base": "thinktank_theme", "status": "ok", "decision_features": None},
-        {"key": "k3", "agent_id_base": "ic_cio", "status": "malformed_json", "decision_features": None},
+        {"key": "k2", "agent_id": "executor:risk_guard", "agent_id_base": "executor", "status": "ok",
+         "decision_features": None},
+        {"key": "k3", "agent_id": "mystery_agent", "agent_id_base": "mystery_agent", "status": "ok",
+         "decision_features": None},
+        {"key": "k4", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "malformed_json",
+         "decision_features": None},
+        {"key": "k5", "agent_id": "thinktank_theme", "agent_id_base": "thinktank_theme", "status": "ok",
+         "decision_features": json.dumps(good[:4])},
     ])
-    results = {r["agent_id_base"]: r for r in fit_window(frame)}
-    assert results["macro_economist"]["status"] == "fitted"
+    results = {r["agent_id"]: r for r in fit_window(frame)}
+    assert results["macro_economist"]["status"] == "fitted" and results["macro_economist"]["reason"] is None
     assert results["macro_economist"]["rows_excluded"] == 1 and results["macro_economist"]["excluded_reasons"] == {"vix": 1}
     assert results["macro_economist"]["feature_coverage"] == pytest.approx(1 - 3 / 20)
-    assert results["thinktank_theme"]["status"] == "unsupported"
+    assert results["executor"]["status"] == "unsupported" and "deterministic" in results["executor"]["reason"]
+    assert results["mystery_agent"]["status"] == "unsupported" and "unregistered" in results["mystery_agent"]["reason"]
+    assert results["thinktank_theme"]["status"] == "thin_sample" and results["thinktank_theme"]["reason"] == "4 decisions < 10"
     assert results["ic_cio"]["status"] == "no_input"  # only a bad row: no input, said out loud
-    assert {"sector_quant", "thesis_update"} <= {f for f, r in results.items() if r["status"] == "no_input"}
+    assert {"sector_quant", "thesis_update", "thinktank_thesis"} <= {f for f, r in results.items() if r["status"] == "no_input"}
+    assert all(r["scope"] == "family" for r in results.values())
+
+
+def test_per_agent_fits_where_the_sample_allows_and_the_roll_up_always():
+    rng = random.Random(5)
+
+    def rows(n):
+        features = [{"momentum": rng.gauss(0, 1)} for _ in range(n)]
+        return json.dumps([{"label": "picked" if f["momentum"] > 0 else "not_picked", "features": f,
+                            "all_default": False} for f in features])
+    frame = _window([
+        {"key": "a", "agent_id": "sector_quant:technology", "agent_id_base": "sector_quant", "status": "ok",
+         "decision_features": rows(60)},
+        {"key": "b", "agent_id": "sector_quant:energy", "agent_id_base": "sector_quant", "status": "ok",
+         "decision_features": rows(20)},
+        {"key": "c", "agent_id": "sector_quant:energy", "agent_id_base": "sector_quant", "status": "ok",
+         "decision_features": rows(20)},
+        {"key": "d", "agent_id": "sector_quant:utilities", "agent_id_base": "sector_quant", "status": "ok",
+         "decision_features": rows(5)},
+    ])
+    results = {r["agent_id"]: r for r in fit_window(frame, min_rows_per_agent=40)}
+    assert set(results) >= {"sector_quant", "sector_quant:technology", "sector_quant:energy"}
+    assert "sector_quant:utilities" not in results  # 5 rows: only in the roll-up
+    assert results["sector_quant"]["scope"] == "family" and results["sector_quant"]["n_samples"] == 105
+    assert results["sector_quant:energy"]["scope"] == "agent" and results["sector_quant:energy"]["n_samples"] == 40
+    assert results["sector_quant:technology"]["status"] == "fitted"
+    assert results["sector_quant:technology"]["heldout_accuracy"] > 0.9
+    assert results["sector_quant:technology"]["target"] == "picked vs not, per universe candidate"
 
 
 def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
@@ -81,9 +117,9 @@ def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
         return {"status": "fitted", "n_samples": len(labels)}
     monkeypatch.setattr(counterfactual, "fit_rule", fragile)
     frame = _window([
-        {"key": "a", "agent_id_base": "ic_cio", "status": "ok",
+        {"key": "a", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "ok",
          "decision_features": json.dumps([{"label": "ADVANCE", "features": {}, "all_default": True}])},
-        {"key": "b", "agent_id_base": "macro_economist", "status": "ok",
+        {"key": "b", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
          "decision_features": json.dumps([{"label": "bull", "features": {}, "all_default": True}])},
     ])
     results = {r["agent_id_base"]: r for r in fit_window(frame)}
@@ -93,7 +129,8 @@ def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
 
 def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, metrics, seeded, s3_server):
     from conftest import SMALL
-    days = seeded(days=[DAY - dt.timedelta(days=n) for n in (3, 1, 0)], spec=SMALL.__class__(per_day=150, bad_fraction=0.02))
+    days = seeded(days=[DAY - dt.timedelta(days=n) for n in (3, 1, 0)],
+                  spec=SMALL.__class__(per_day=150, bad_fraction=0.02, mix="legacy"))
     with dg.instance_for_test() as instance:
         dg.materialize([artifact_index], resources=all_resources, instance=instance, tags={
             "dagster/asset_partition_range_start": days[0].isoformat(),
@@ -102,16 +139,23 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
         result = dg.materialize([counterfactual_fits], resources=all_resources, instance=instance,
                                 partition_key=DAY.isoformat(),
                                 run_config={"ops": {"counterfactual_fits": {"config": {"window_days": 5}}}})
-    assert s3_server.request_counts()["GET"] <= 5 + 20  # one index object per window day (+ latest pointers)
-    table = store.read_parquet(fits_key(store, DAY)).set_index("agent_id_base")
+    table = store.read_parquet(fits_key(store, DAY)).set_index("agent_id")
+    # one index object per window day, plus a latest pointer and the previous window per result
+    assert s3_server.request_counts()["GET"] <= 5 + len(table) + 2
     assert table.loc["ic_cio", "status"] == "fitted" and table.loc["ic_cio", "n_samples"] > 50
     assert table.loc["ic_cio", "heldout_accuracy"] > table.loc["ic_cio", "baseline"]
-    assert table.loc["thinktank_theme", "status"] == "unsupported"
+    assert table.loc["executor", "status"] == "unsupported" and table.loc["mystery_agent", "status"] == "unsupported"
+    assert table.loc["thinktank_thesis", "status"] == "no_input"  # a legacy corpus: said, not omitted
+    newly_fitted = table.loc[["sector_quant", "sector_qual", "sector_peer_review", "thesis_update"]]
+    assert (newly_fitted["status"] == "fitted").all()
+    assert (newly_fitted["heldout_accuracy"] > newly_fitted["baseline"] + 0.1).all()  # the hidden rules are found
+    per_sector = table[table["scope"] == "agent"]
+    assert len(per_sector) >= 7 and per_sector.index.str.startswith("sector_").all()
     assert (table["days_present"] == 4).all()  # the range indexed DAY-2 too (an empty day is present)
     macro = store.read_json(agent_key(store, "macro_economist", DAY))
     assert macro["status"] == "fitted" and macro["coverage"] == pytest.approx(0.8)
     assert macro["days_missing"] == [(DAY - dt.timedelta(days=4)).isoformat()]  # never indexed: missing
-    assert set(macro["split_features"]) <= set(MACRO_DEFAULTS) and "vix" in macro["split_features"]
+    assert set(macro["split_features"]) <= set(MACRO_FEATURES) and "vix" in macro["split_features"]
     assert macro["feature_coverage"] == 1.0  # the fixed mapping reads macro_data: no all-default rows
     assert store.read_json(agent_latest_key(store, "ic_cio"))["key"] == agent_key(store, "ic_cio", DAY)
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import re
 import subprocess
 
 END = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()  # fixed: a rerun sees the same days
@@ -23,8 +24,14 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
     assert "materialised weekly_job" in first.stdout and "SUCCESS" in first.stdout
     calls = int(first.stdout.split("model calls this run: ")[1].split()[0])
     assert calls > 0
+    verdicts = first.stdout.split("agent verdicts, window ending")[1]
+    for family in ("thinktank_thesis", "thinktank_theme", "mystery_agent"):  # judged, with their numbers
+        assert re.search(rf"{family}: (keep|demote_candidate|insufficient_evidence): .*[0-9]", verdicts), family
+    assert re.search(r"mystery_agent: .*scored by the structural scorer", verdicts)
+    assert "executor: unsupported" in verdicts
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",
-                    "days nominal", "counterfactual rule fits", "rule for ic_cio", "agent verdicts, window ending"):
+                    "days nominal", "counterfactual rule fits", "rule for ", "agent verdicts, window ending",
+                    "unregistered family mystery_agent", "thinktank_thesis"):
         assert heading in first.stdout
 
     second = run_demo(tmp_path / "cache")

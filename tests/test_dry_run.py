@@ -13,6 +13,7 @@ from resources.metrics import CloudWatchMetrics
 from resources.replay_model import ReplayModel
 from resources.run_mode import DRY_RUN_TAG, DryRunViolation
 
+
 @pytest.fixture
 def real_data(all_resources, s3_client, bucket, seeded):
     """Two days indexed, replayed and judged for real: the data a dry run must not touch."""

@@ -3,8 +3,13 @@ import pandas as pd
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.index import artifact_index, index_key, read_day_index
+from alpha_replay_assets.sample import corpus
 from conftest import DAY, SMALL
 from resources.artifact_store import ArtifactStore
+
+
+def n_objects(day):
+    return sum(1 for _ in corpus.day_objects(day, "decision_artifacts", SMALL))
 
 
 def _materialize(resources, **kwargs):
@@ -21,17 +26,21 @@ def test_one_row_per_object_bad_ones_included(resources, store, s3_client, bucke
 
     frame = read_day_index(store, DAY)
     assert sorted(frame["key"]) == sorted(o["Key"] for o in listed)
-    assert len(frame) == SMALL.per_day
+    assert len(frame) == n_objects(DAY)
     statuses = set(frame["status"])
-    assert {"ok", "malformed_json", "not_utf8", "missing_field", "wrong_type", "unknown_agent", "bad_key", "oversized"} <= statuses
+    assert {"ok", "malformed_json", "not_utf8", "missing_field", "wrong_type", "bad_key", "oversized"} <= statuses
     bad = frame[frame["status"] != "ok"]
     assert bad["error"].notna().all() and (bad["error"].str.len() > 0).all()
-    assert mat.metadata["dagster/row_count"].value == SMALL.per_day
+    unregistered = frame[frame["agent_id_base"] == "mystery_agent"]
+    assert len(unregistered) == SMALL.unregistered_per_day  # valid data of an unknown family, not bad rows
+    assert (unregistered["status"] == "ok").all() and not unregistered["family_registered"].any()
+    assert frame.loc[frame["status"] == "ok"].drop(unregistered.index)["family_registered"].all()
+    assert mat.metadata["dagster/row_count"].value == n_objects(DAY)
     assert mat.metadata["bad_rows"].value == len(bad)
     assert sum(mat.metadata["bad_rows_by_reason"].value.values()) == len(bad)
     assert mat.metadata["rows/ic_cio"].value == int((frame["agent_id_base"] == "ic_cio").sum())
     ok = frame[frame["status"] == "ok"]
-    assert set(ok["agent_id_base"]) >= {"sector_quant", "ic_cio", "macro_economist", "executor", "thinktank_theme"}
+    assert set(ok["agent_id_base"]) >= {"sector_quant", "ic_cio", "macro_economist", "executor", "mystery_agent"}
     # the oversized object was judged on its listing and never downloaded
     assert mat.metadata["bytes_read"].value < sum(o["Size"] for o in listed)
 
@@ -53,7 +62,7 @@ def test_range_run_writes_one_file_per_day(resources, store, seeded):
     assert sorted(m.partition for m in mats) == [d.isoformat() for d in days]
     for day in days:
         frame = read_day_index(store, day)
-        assert len(frame) == SMALL.per_day
+        assert len(frame) == n_objects(day)
         assert set(frame["key"].str.slice(19, 29)) == {f"{day:%Y/%m/%d}"}
 
 

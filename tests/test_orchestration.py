@@ -216,7 +216,8 @@ def test_preflight_makes_zero_calls_and_changes_nothing(all_resources, s3_server
 
 def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, tmp_path):
     days = [DAY - dt.timedelta(days=1), DAY]
-    corpus.seed(s3_client, bucket, days, corpus.CorpusSpec(per_day=30))
+    spec = corpus.CorpusSpec(per_day=30)
+    corpus.seed(s3_client, bucket, days, spec)
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = os.environ | {"ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url, "ALPHA_REPLAY_BUCKET": bucket,
                         "DAGSTER_HOME": str(tmp_path)}
@@ -225,4 +226,4 @@ def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, 
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     for day in days:
-        assert len(store.read_parquet(index_key(store, day))) == 30
+        assert len(store.read_parquet(index_key(store, day))) == sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))

@@ -41,7 +41,11 @@ def _evidence(**kw):
 
 
 @pytest.mark.parametrize("family, evidence, status", [
-    ("thinktank_theme", _evidence(), "unsupported"),
+    ("executor", _evidence(), "unsupported"),  # deterministic: no LLM decision to judge
+    ("mystery_agent", _evidence(n_llm=0), "unsupported"),  # unregistered and deterministic
+    ("mystery_agent", _evidence(n_llm=50), "demote_candidate"),  # unregistered LLM family: judged structurally
+    ("thinktank_thesis", _evidence(cheap_agreement=0.5, diff=-0.3, diff_ci_low=-0.35, diff_ci_high=-0.25,
+                                   ratio_ci_low=0.55, ratio_ci_high=0.7), "keep"),
     ("ic_cio", _evidence(n_artifacts=0, last_seen=None), "no_input"),
     ("ic_cio", _evidence(last_seen=(END - dt.timedelta(days=5)).isoformat()), "stale_input"),
     ("ic_cio", _evidence(), "demote_candidate"),  # as good as the original's own noise
@@ -93,7 +97,9 @@ def test_crafted_window_yields_demote_keep_insufficient_stale_and_no_input():
     assert table.loc["thesis_update", "status"] == "insufficient_evidence"
     assert table.loc["sector_peer_review", "status"] == "stale_input"  # stopped producing 6 days ago
     assert table.loc["ic_cio", "status"] == "no_input" and table.loc["macro_economist", "status"] == "no_input"
-    assert table.loc["thinktank_theme", "status"] == "unsupported"
+    assert table.loc["thinktank_theme", "status"] == "insufficient_evidence"  # judged now, but nothing replayed
+    assert table.loc["thinktank_theme", "scorer"] == "thinktank_theme"
+    assert table.loc["thinktank_thesis", "status"] == "no_input"  # a judged family always has a row
     mean = f"{sum(noise) / len(noise):.3f}"
     assert f"cheap {mean} vs ceiling {mean} (n=40)" in table.loc["sector_quant", "reason"]
     assert "CI [1.000, 1.000]" in table.loc["sector_quant", "reason"]
@@ -138,10 +144,13 @@ def test_asset_gives_every_family_a_verdict_and_writes_the_report(all_resources,
     assert result.success
     table = store.read_parquet(verdicts_key(store, END_DAY)).set_index("agent_id_base")
     assert {"sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio", "thesis_update",
-            "thinktank_theme", "executor"} <= set(table.index)
+            "thinktank_thesis", "thinktank_theme", "executor", "mystery_agent"} <= set(table.index)
     assert set(table["status"]) <= {"keep", "demote_candidate", "insufficient_evidence", "no_input",
                                     "stale_input", "unsupported"}
-    assert table.loc["executor", "status"] == "unsupported"
+    assert table.loc["executor", "status"] == "unsupported" and "deterministic" in table.loc["executor", "reason"]
+    assert table.loc["mystery_agent", "scorer"] == "structural" and "structural scorer" in table.loc["mystery_agent", "reason"]
+    assert table.loc["mystery_agent", "status"] in ("keep", "demote_candidate", "insufficient_evidence")
+    assert table.loc["ic_cio", "scorer"] == "ic_cio"
     assert table["reason"].str.len().gt(10).all()
     assert table.loc["ic_cio", "kappa"] == table.loc["ic_cio", "kappa"]  # computed (not NaN)
     report = store.get_bytes(verdicts_key(store, END_DAY, "report.md")).decode()

@@ -9,20 +9,22 @@ from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.checks.common import not_evaluated, result
-from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.families import lookup
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
 from resources.artifact_store import ArtifactStore
 from resources.run_mode import RunMode
 
-COLUMNS = ["agent_id_base", "status"]
+COLUMNS = ["agent_id", "agent_id_base", "status"]
 
 
 class CaptureCheckConfig(dg.Config):
     max_bad_row_rate: float = Field(default=0.05, description="Share of rows that are not `ok`.")
     min_volume_ratio: float = Field(default=0.5, description="Day volume / trailing median below this = outage.")
     volume_lookback_days: int = Field(default=14, ge=1)
-    family_freshness_days: int = Field(default=3, ge=1, description="A canonical family silent this long is dead.")
+    family_freshness_days: int = Field(default=3, ge=1, description="A watched family silent this long is dead.")
+    family_watch_days: int = Field(default=28, ge=1, description="Families seen in this many days before the "
+                                   "freshness window are watched.")
 
 
 def bad_row_rate(frame: pd.DataFrame) -> float:
@@ -39,10 +41,24 @@ def volume_drop(count: int, history: list[int], min_ratio: float) -> str | None:
     return None
 
 
-def silent_families(frames: list[pd.DataFrame]) -> list[str]:
-    """Canonical families with no valid artifact in any of `frames` (the dead-producer case)."""
-    seen = set().union(*(set(f.loc[f["status"] == OK, "agent_id_base"].dropna()) for f in frames))
-    return [f for f in CANONICAL_FAMILIES if f not in seen]
+def _families(frames: list[pd.DataFrame]) -> set[str]:
+    return set().union(*(set(f.loc[f["status"] == OK, "agent_id_base"].dropna()) for f in frames))
+
+
+def silent_families(recent: list[pd.DataFrame], earlier: list[pd.DataFrame]) -> list[str]:
+    """Families that produced valid artifacts in `earlier` (the watch lookback) and none in
+    `recent` (the freshness window): the dead-producer case. The watched set is explicit: a
+    family is watched while it was alive within the lookback, so its death is loud for that long
+    and a corpus that is intentionally gone (the six graph families since mid-2026) does not fail
+    the check forever."""
+    return sorted(_families(earlier) - _families(recent))
+
+
+def unregistered_volume(frame: pd.DataFrame) -> dict[str, int]:
+    """family -> valid artifacts whose agent id no family module declares."""
+    ok = frame[frame["status"] == OK]
+    unknown = ok[ok["agent_id"].map(lambda agent_id: lookup(agent_id) is None).astype(bool)]
+    return {family: int(n) for family, n in unknown["agent_id_base"].value_counts().sort_index().items()}
 
 
 def _frame(store: ArtifactStore, day: dt.date) -> pd.DataFrame | None:
@@ -89,18 +105,47 @@ def volume_vs_trailing_median(context: dg.AssetCheckExecutionContext, config: Ca
 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
-                description="Every canonical family produced a valid artifact in the last N days.")
+                description="Every family seen in the trailing watch window (default 28 days) produced a "
+                            "valid artifact in the last N days (default 3): a producer that stops is named.")
 def family_input_freshness(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
                            store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
     if run_mode.dry:
         return not_evaluated("family_input_freshness")
-    failures = {}
+    failures, watched, frames = {}, set(), {}
+
+    def read(days):
+        for d in days:
+            if d not in frames:
+                frames[d] = _frame(store, d)
+        return [frames[d] for d in days if frames[d] is not None]
+
     for key in context.partition_keys:
-        days = trailing_days(day_of(key), config.family_freshness_days)
-        frames = [f for d in days if (f := _frame(store, d)) is not None]
-        for family in silent_families(frames):
-            failures[f"{key}/{family}"] = f"no valid {family} artifact in the {config.family_freshness_days} days to {key}"
-    return result(failures, {"families_checked": len(CANONICAL_FAMILIES)})
+        recent = trailing_days(day_of(key), config.family_freshness_days)
+        earlier = trailing_days(recent[0] - dt.timedelta(days=1), config.family_watch_days)
+        watched |= _families(read(earlier))
+        for family in silent_families(read(recent), read(earlier)):
+            failures[f"{key}/{family}"] = (f"no valid {family} artifact in the {config.family_freshness_days} days to "
+                                           f"{key} (seen in the {config.family_watch_days} days before)")
+    return result(failures, {"families_watched": dg.MetadataValue.json(sorted(watched))})
 
 
-CAPTURE_CHECKS = [bad_row_rate_below_bound, volume_vs_trailing_median, family_input_freshness]
+@dg.asset_check(asset=artifact_index, partitions_def=DAILY,
+                description="Valid artifacts of a family no module in alpha_replay_assets/families/ declares: "
+                            "indexed ok, replayed and scored by the structural scorer, and named here.")
+def unregistered_family_seen(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
+                             run_mode: RunMode) -> dg.AssetCheckResult:
+    if run_mode.dry_run:
+        return not_evaluated("unregistered_family_seen")
+    failures, volume = {}, {}
+    for key in context.partition_keys:
+        frame = _frame(store, day_of(key))
+        for family, n in (unregistered_volume(frame) if frame is not None else {}).items():
+            volume[family] = volume.get(family, 0) + n
+            failures[f"{key}/{family}"] = (f"{n} valid artifacts of unregistered family {family!r}: judged by the "
+                                           "structural scorer until a family module declares it")
+    return result(failures, {"unregistered_artifacts": dg.MetadataValue.json(volume)},
+                  severity=dg.AssetCheckSeverity.WARN)
+
+
+CAPTURE_CHECKS = [bad_row_rate_below_bound, volume_vs_trailing_median, family_input_freshness,
+                  unregistered_family_seen]

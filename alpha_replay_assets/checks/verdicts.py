@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.checks.common import not_evaluated, result
-from alpha_replay_assets.families import CANONICAL_FAMILIES
+from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
 from resources.artifact_store import ArtifactStore
@@ -28,7 +28,7 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
 
 
 @dg.asset_check(asset=agent_verdicts, partitions_def=DAILY, blocking=True,
-                description="Every canonical family has a verdict row for every target model.")
+                description="Every registered LLM family has a verdict row for every target model.")
 def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
                            replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
     if run_mode.dry:
@@ -37,7 +37,7 @@ def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: Artifa
     for key in context.partition_keys:
         table = store.read_parquet(verdicts_key(store, day_of(key)))
         have = set() if table is None else set(zip(table["agent_id_base"], table["target_model"]))
-        for family in CANONICAL_FAMILIES:
+        for family in judged_families():
             for model in replay_model.target_models:
                 if (family, model) not in have:
                     failures[f"{key}/{family}/{model}"] = "no verdict row"

@@ -12,7 +12,6 @@ from alpha_replay_assets import concordance_summary as summary_module
 from alpha_replay_assets import counterfactual as fits_module
 from alpha_replay_assets.checks.common import latest_real_materialization, not_evaluated, result
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.families import CANONICAL_FAMILIES, FITTED_FAMILIES
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS
@@ -32,8 +31,10 @@ class WindowAsset:
     asset: dg.AssetsDefinition
     metrics: tuple[str, ...]
     input_asset: dg.AssetsDefinition
-    # (store, replay_model) -> the dimension sets of every series this asset must keep fresh
-    expected_series: Callable[[ReplayModel], list[dict[str, str]]]
+    # (store, replay_model, window end) -> the dimension sets of every series the asset's result for
+    # that window says it published (None: no result written). Which families must be alive is
+    # the capture checks' question (family_input_freshness), not a fixed list here.
+    expected_series: Callable[[ArtifactStore, ReplayModel, dt.date], list[dict[str, str]] | None]
     # (store, replay_model, window end) -> [(days_present, window_days)] of what was written
     coverage: Callable[[ArtifactStore, ReplayModel, dt.date], list[tuple[int, int] | None]]
 
@@ -41,6 +42,21 @@ class WindowAsset:
 def _summary_coverage(store, replay_model, end):
     docs = [store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.target_models]
     return [None if d is None else (d["days_present"], d["days_present"] + len(d["days_missing"])) for d in docs]
+
+
+def _summary_series(store, replay_model, end):
+    docs = {m: store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.target_models}
+    if any(d is None for d in docs.values()):
+        return None
+    return [{"judged_agent_id": a["agent_id_base"], "target_model": m} for m, d in docs.items() for a in d["per_agent"]]
+
+
+def _fits_series(store, replay_model, end):
+    table = store.read_parquet(fits_module.fits_key(store, end))
+    if table is None:
+        return None
+    agents = table["agent_id"] if "agent_id" in table else table["agent_id_base"]
+    return [{"judged_agent_id": a} for a, status in zip(agents, table["status"]) if status == "fitted"]
 
 
 def _fits_coverage(store, replay_model, end):
@@ -51,13 +67,11 @@ def _fits_coverage(store, replay_model, end):
 WINDOW_ASSETS = (
     WindowAsset(
         summary_module.concordance_summary, (summary_module.METRIC, summary_module.METRIC_N), concordance,
-        lambda rm: [{"judged_agent_id": f, "target_model": m} for m in rm.target_models for f in CANONICAL_FAMILIES],
-        _summary_coverage,
+        _summary_series, _summary_coverage,
     ),
     WindowAsset(
         fits_module.counterfactual_fits, (fits_module.METRIC, fits_module.METRIC_N), artifact_index,
-        lambda rm: [{"judged_agent_id": f} for f in FITTED_FAMILIES],
-        _fits_coverage,
+        _fits_series, _fits_coverage,
     ),
 )
 
@@ -80,15 +94,21 @@ def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
     name = spec.asset.key.to_user_string()
 
     @dg.asset_check(asset=spec.asset, name="metrics_fresh", partitions_def=DAILY,
-                    description=f"Every expected {', '.join(spec.metrics)} series has a datapoint newer than "
-                                "the max age in CloudWatch (read back, not assumed).")
-    def metrics_fresh(config: WindowCheckConfig, metrics: CloudWatchMetrics, replay_model: ReplayModel,
-                      run_mode: RunMode) -> dg.AssetCheckResult:
+                    description=f"Every {', '.join(spec.metrics)} series the result says it published has a "
+                                "datapoint newer than the max age in CloudWatch (read back, not assumed).")
+    def metrics_fresh(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
+                      metrics: CloudWatchMetrics, replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
         if run_mode.dry:
             return not_evaluated(f"{name}_metrics_fresh")
-        stale = stale_series(metrics, spec.metrics, spec.expected_series(replay_model),
-                             dt.timedelta(days=config.max_metric_age_days), dt.datetime.now(dt.UTC))
-        return result(stale, {"series_checked": len(spec.metrics) * len(spec.expected_series(replay_model))})
+        stale, expected = {}, []
+        for key in context.partition_keys:
+            series = spec.expected_series(store, replay_model, day_of(key))
+            if series is None:
+                stale[key] = "no result written"
+            expected += [s for s in series or [] if s not in expected]
+        stale |= stale_series(metrics, spec.metrics, expected, dt.timedelta(days=config.max_metric_age_days),
+                              dt.datetime.now(dt.UTC))
+        return result(stale, {"series_checked": len(spec.metrics) * len(expected)})
 
     @dg.asset_check(asset=spec.asset, name="window_coverage", partitions_def=DAILY,
                     description="The window's days are present (indexed / replayed) above the bound.")

@@ -1,7 +1,11 @@
 """Seed a realistic synthetic decision-artifact corpus into any S3 endpoint.
 
-Deterministic for a seed: the same (seed, day, per_day) always yields the same objects, so tests,
-the quick start and the benchmark can all rebuild the corpus they describe.
+Deterministic for a seed: the same (seed, day, spec) always yields the same objects, so tests,
+the quick start and the benchmark can all rebuild the corpus they describe. `--mix` says which
+era: `legacy` (the six graph families at ~585 a day, until mid-2026), `today` (the think tank at
+its real weekly volume, weekend runs filed under Friday, plus the executors) or `both`. Every mix
+carries a few valid artifacts of `mystery_agent`, a family alpha-replay does not know, and the
+legacy part 1% of really bad objects.
 """
 
 
@@ -16,29 +20,39 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config as BotoConfig
 
-from alpha_replay_assets.families import PLACEHOLDER_MARKER
+from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
+from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.families.synthetic import filler
 from alpha_replay_assets.keys import day_prefix
-from alpha_replay_assets.sample import rules
+from alpha_replay_assets.sample import rules, unregistered
 
-# Production mix, ~585 artifacts a day (agent_id prefix, weight).
-MIX = (
+MIXES = ("legacy", "today", "both")
+# legacy: the six graph families' production mix until mid-2026 (weights, scaled to `per_day`).
+LEGACY_MIX = (
     ("sector_quant", 90),
     ("sector_qual", 90),
     ("sector_peer_review", 60),
     ("macro_economist", 25),
     ("ic_cio", 40),
     ("thesis_update", 150),
-    ("thinktank_thesis", 40),
-    ("thinktank_theme", 30),
     ("executor", 60),
 )
+# today: the live producers at their measured volume (domain §1.4: 71 theses + 12 themes in 7
+# days), runs per weekday Mon..Sun; weekend runs are filed in Friday's folder.
+THINK_TANK_RUNS = {
+    "thinktank_thesis": (10, 10, 10, 10, 11, 10, 10),
+    "thinktank_theme": (2, 2, 2, 2, 1, 2, 1),
+}
+TODAY_EXECUTORS_PER_DAY = 12
 MODEL = "claude-opus-4-1"
-BAD_KINDS = ("malformed_json", "not_utf8", "missing_field", "wrong_type", "unknown_agent", "bad_key", "oversized")
+BAD_KINDS = ("malformed_json", "not_utf8", "missing_field", "wrong_type", "bad_key", "oversized")
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    per_day: int = 585
+    per_day: int = 585  # legacy artifacts a day, bad objects included
+    mix: str = "both"  # legacy | today | both
+    unregistered_per_day: int = 3  # valid artifacts of `mystery_agent`, a family alpha-replay does not know
     seed: int = 7
     bad_fraction: float = 0.01
     placeholder_fraction: float = 0.02
@@ -48,21 +62,20 @@ class CorpusSpec:
     oversized_bytes: int = 5 * 1024 * 1024
     noise: float = 0.08
 
-
-def _agent_id(family: str, rng: random.Random) -> str:
-    if family.startswith("sector_"):
-        return f"{family}:{rng.choice(rules.SECTORS)}"
-    if family == "thesis_update":
-        return f"thesis_update:{rng.choice(rules.SECTORS)[:4]}:{rng.choice(rules.TICKERS)}"
-    if family == "executor":
-        return f"executor:{rng.choice(['risk_guard', 'order_router'])}"
-    return family
+    def __post_init__(self):
+        if self.mix not in MIXES:
+            raise ValueError(f"mix must be one of {MIXES}, not {self.mix!r}")
 
 
-def _artifact(family: str, agent_id: str, run_id: str, ts: dt.datetime, rng: random.Random, spec: CorpusSpec) -> dict:
-    snapshot = rules.make_snapshot(family, rng)
+def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spec: CorpusSpec) -> dict:
+    """One artifact of `family` made by its hidden rule; the rule names the agent id and may
+    extend the pipeline's run id (think tank: ticker and version)."""
+    rule = rules.RULES[family]
+    snapshot = rule.snapshot(rng)
+    agent_id = rule.agent_id(snapshot) if rule.agent_id else family
+    run_id += rule.run_suffix(snapshot) if rule.run_suffix else ""
     if rng.random() < spec.large_fraction:
-        snapshot["news_bodies"] = ["".join(rng.choices("abcdefgh ", k=1000)) for _ in range(spec.large_bytes // 1000)]
+        snapshot["news_bodies"] = [filler(rng, 1000) for _ in range(spec.large_bytes // 1000)]
     doc = {
         "schema_version": 2,
         "run_id": run_id,
@@ -73,16 +86,16 @@ def _artifact(family: str, agent_id: str, run_id: str, ts: dt.datetime, rng: ran
         "code_sha": "3f9c2ab",
         "data_snapshot_id": f"px-{ts:%Y%m%d}",
     }
-    if family == "executor":
+    if family in REGISTRY and not REGISTRY[family].is_llm:
         return doc | {"model_metadata": None, "full_prompt_context": None, "input_data_snapshot": snapshot,
-                      "agent_output": {"orders_blocked": rng.randint(0, 3), "limit_breaches": []}}
-    raw = rules.decide(family, snapshot, rng, spec.noise)
+                      "agent_output": rule.decide(snapshot, rng, 0.0)}
+    raw = rule.decide(snapshot, rng, spec.noise)
     system, user = rules.system_prompt(family), rules.user_prompt(snapshot)
     if rng.random() < spec.placeholder_fraction:
         system, user = f"[{PLACEHOLDER_MARKER}]", ""
     if rng.random() < spec.truncated_fraction:
         snapshot = dict(snapshot)
-        field = next(iter(snapshot))
+        field = max(snapshot, key=lambda k: len(json.dumps(snapshot[k])))  # the producer truncates the largest
         snapshot[field] = {"_truncated": True, "original_field": field, "original_size_bytes": 1_200_000}
         doc["input_data_truncated_at"] = 1_000_000
     input_tokens = len(system + user) // 4
@@ -97,12 +110,16 @@ def _artifact(family: str, agent_id: str, run_id: str, ts: dt.datetime, rng: ran
         "full_prompt_context": {"system_prompt": system, "user_prompt": user, "tool_definitions": [],
                                 "prompt_version_hash": None},
         "input_data_snapshot": snapshot,
-        "agent_output": rules.post_process(family, raw),
+        "agent_output": rule.post_process(raw),
     }
 
 
+def _object(prefix: str, doc: dict) -> tuple[str, bytes]:
+    return f"{prefix}{doc['agent_id']}/{doc['run_id']}.json", json.dumps(doc).encode()
+
+
 def _bad(kind: str, prefix: str, day: dt.datetime, i: int, rng: random.Random, spec: CorpusSpec) -> tuple[str, bytes]:
-    good = _artifact("ic_cio", "ic_cio", f"bad-{i}", day, rng, spec)
+    good = _artifact("ic_cio", f"bad-{i}", day, rng, spec)
     key = f"{prefix}ic_cio/bad-{kind}-{i}.json"
     if kind == "malformed_json":
         return key, json.dumps(good).encode()[:-20]
@@ -112,8 +129,6 @@ def _bad(kind: str, prefix: str, day: dt.datetime, i: int, rng: random.Random, s
         return key, json.dumps({k: v for k, v in good.items() if k != "agent_output"}).encode()
     if kind == "wrong_type":
         return key, json.dumps(good | {"schema_version": "two"}).encode()
-    if kind == "unknown_agent":
-        return f"{prefix}mystery_agent/bad-{i}.json", json.dumps(good | {"agent_id": "mystery_agent"}).encode()
     if kind == "bad_key":
         return f"{prefix}ic_cio/{i}/../notes-{i}.txt", b"{}"
     if kind == "oversized":
@@ -121,22 +136,59 @@ def _bad(kind: str, prefix: str, day: dt.datetime, i: int, rng: random.Random, s
     raise ValueError(kind)
 
 
-def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
-    """(key, body) for every object of one day folder."""
-    rng = random.Random(f"{spec.seed}:{day.isoformat()}")
-    prefix = day_prefix(capture_prefix, day)
-    total = sum(w for _, w in MIX)
-    families = [f for f, w in MIX for _ in range(w)]
+def filing_day(run_day: dt.date, trading_day_filing: bool) -> dt.date:
+    """The day folder a run lands in: its own day, or for a trading-day producer a weekend run's Friday."""
+    return run_day - dt.timedelta(days=run_day.weekday() - 4) if trading_day_filing and run_day.weekday() > 4 else run_day
+
+
+def _legacy(day: dt.date, prefix: str, rng: random.Random, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
+    total = sum(w for _, w in LEGACY_MIX)
+    families = [f for f, w in LEGACY_MIX for _ in range(w)]
     start = dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC)
     n_bad = round(spec.per_day * spec.bad_fraction)
     for i in range(spec.per_day - n_bad):
         family = families[(i * total // max(1, spec.per_day - n_bad)) % total]
-        agent_id = _agent_id(family, rng)
         run_id = f"{day:%Y%m%d}-{i:04d}-{rng.getrandbits(32):08x}"
-        ts = start + dt.timedelta(seconds=i * 97)
-        yield f"{prefix}{agent_id}/{run_id}.json", json.dumps(_artifact(family, agent_id, run_id, ts, rng, spec)).encode()
+        yield _object(prefix, _artifact(family, run_id, start + dt.timedelta(seconds=i * 97), rng, spec))
     for i in range(n_bad):
         yield _bad(BAD_KINDS[i % len(BAD_KINDS)], prefix, start, i, rng, spec)
+
+
+def _today(day: dt.date, prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
+    """The think tank's runs filed in this folder (on a Friday: Friday's, Saturday's and
+    Sunday's), then the day's executors."""
+    for run_day in (day + dt.timedelta(days=n) for n in range(3)):
+        rng = random.Random(f"{spec.seed}:{run_day.isoformat()}:thinktank")
+        base = f"tt{run_day:%Y%m%d}-{rng.getrandbits(32):08x}"
+        start, keys = dt.datetime.combine(run_day, dt.time(13), tzinfo=dt.UTC), set()
+        for family, weekly in THINK_TANK_RUNS.items():
+            if filing_day(run_day, rules.RULES[family].trading_day_filing) != day:
+                continue
+            for j in range(weekly[run_day.weekday()]):
+                key = None
+                while key is None or key in keys:  # one artifact per (ticker, version): draw again on a repeat
+                    key, body = _object(prefix, _artifact(family, base, start + dt.timedelta(seconds=j * 173), rng, spec))
+                keys.add(key)
+                yield key, body
+    rng = random.Random(f"{spec.seed}:{day.isoformat()}:executors")
+    start = dt.datetime.combine(day, dt.time(14), tzinfo=dt.UTC)
+    for i in range(TODAY_EXECUTORS_PER_DAY):
+        run_id = f"{day:%Y%m%d}-x{i:03d}-{rng.getrandbits(32):08x}"
+        yield _object(prefix, _artifact("executor", run_id, start + dt.timedelta(seconds=i * 300), rng, spec))
+
+
+def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
+    """(key, body) for every object of one day folder."""
+    prefix = day_prefix(capture_prefix, day)
+    if spec.mix in ("legacy", "both"):
+        yield from _legacy(day, prefix, random.Random(f"{spec.seed}:{day.isoformat()}"), spec)
+    if spec.mix in ("today", "both"):
+        yield from _today(day, prefix, spec)
+    rng = random.Random(f"{spec.seed}:{day.isoformat()}:{unregistered.NAME}")
+    start = dt.datetime.combine(day, dt.time(7), tzinfo=dt.UTC)
+    for i in range(spec.unregistered_per_day):
+        run_id = f"{day:%Y%m%d}-u{i:03d}-{rng.getrandbits(32):08x}"
+        yield _object(prefix, _artifact(unregistered.NAME, run_id, start + dt.timedelta(seconds=i * 613), rng, spec))
 
 
 def seed(client, bucket: str, days: list[dt.date], spec: CorpusSpec, capture_prefix: str = "decision_artifacts",
@@ -159,11 +211,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date.today() - dt.timedelta(days=1))
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--per-day", type=int, default=CorpusSpec.per_day)
+    parser.add_argument("--mix", choices=MIXES, default=CorpusSpec.mix,
+                        help="legacy: the six graph families (until mid-2026); today: the think tank at its "
+                             "real weekly volume + executors; both (default)")
+    parser.add_argument("--per-day", type=int, default=CorpusSpec.per_day, help="legacy artifacts a day")
+    parser.add_argument("--unregistered-per-day", type=int, default=CorpusSpec.unregistered_per_day)
     parser.add_argument("--seed", type=int, default=CorpusSpec.seed)
     parser.add_argument("--bad-fraction", type=float, default=CorpusSpec.bad_fraction)
     args = parser.parse_args(argv)
     client = boto3.client("s3", endpoint_url=args.endpoint_url, config=BotoConfig(max_pool_connections=16))
-    spec = CorpusSpec(per_day=args.per_day, seed=args.seed, bad_fraction=args.bad_fraction)
+    spec = CorpusSpec(per_day=args.per_day, mix=args.mix, unregistered_per_day=args.unregistered_per_day,
+                      seed=args.seed, bad_fraction=args.bad_fraction)
     n = seed(client, args.bucket, window(args.end, args.days), spec)
-    print(f"wrote {n} objects to s3://{args.bucket}/ for {args.days} days ending {args.end}")
+    print(f"wrote {n} objects ({args.mix} mix) to s3://{args.bucket}/ for {args.days} days ending {args.end}")

@@ -43,11 +43,11 @@ class ModelServerState:
             repeat = self.seen[request]
             self.seen[request] += 1
         parsed = rules.parse_prompt(system, user)
-        if parsed is None:
+        if parsed is None or parsed[0] not in rules.RULES:
             return "{}"
         family, snapshot = parsed
         rng = random.Random(f"{request}:{repeat}")
-        return json.dumps(rules.decide(family, snapshot, rng, self.noise_for(model)))
+        return json.dumps(rules.RULES[family].decide(snapshot, rng, self.noise_for(model)))
 
     def noise_for(self, model: str) -> float:
         """Cheaper models decide less consistently: haiku-class replies carry twice the noise."""

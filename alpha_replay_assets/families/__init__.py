@@ -1,0 +1,86 @@
+"""Agent families: one module per family, each declaring one `FAMILY` (see `spec.Family`).
+
+The registry is discovered, not listed: every module of this package that defines a `FAMILY`
+(named like the module) is registered, so adding a family is one new file plus its test.
+Families nobody declared are data too: they are judged by the structural scorer.
+"""
+
+import importlib
+import pkgutil
+
+from alpha_replay_assets.families.spec import Family
+from alpha_replay_assets.families.structural import STRUCTURAL, Structural
+from alpha_replay_assets.keys import agent_id_base
+
+MACHINERY = frozenset({"spec", "comparators", "fitting", "structural", "synthetic"})
+
+
+def discover() -> dict[str, Family]:
+    """name -> Family for every family module on this package's path, in name order."""
+    registry = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name in MACHINERY:
+            continue
+        family = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FAMILY", None)
+        if not isinstance(family, Family) or family.name != info.name:
+            raise TypeError(f"{__name__}.{info.name} must define FAMILY = Family(name={info.name!r}, ...)")
+        registry[family.name] = family
+    return registry
+
+
+REGISTRY: dict[str, Family] = discover()
+
+
+def lookup(agent_id: str) -> Family | None:
+    """The registered family of an agent id (its base is registered and the id matches the
+    family's declared pattern), or None: an unregistered family."""
+    family = REGISTRY.get(agent_id_base(agent_id))
+    return family if family is not None and family.matches(agent_id) else None
+
+
+def judged_families() -> list[str]:
+    """Registered families that are replayed, scored and get a keep/demote verdict (LLM with a decision)."""
+    return [name for name, family in REGISTRY.items() if family.judged]
+
+
+def judge_for(family_name: str, original: dict) -> Family | Structural | None:
+    """Who validates and scores replies of this family's artifact: the family's declared scorer,
+    the structural scorer (unregistered family, or an original without the declared fields of a
+    family that allows the fallback), or None (a family with no decision: never replayed)."""
+    family = REGISTRY.get(family_name)
+    if family is None:
+        return STRUCTURAL
+    if not family.judged:
+        return None
+    if family.structural_fallback and not family.declares(original):
+        return STRUCTURAL
+    return family
+
+
+def scorer_name(family_name: str) -> str | None:
+    """The scorer a family's rows are normally scored by (the family's own or `structural`)."""
+    family = REGISTRY.get(family_name)
+    if family is None:
+        return STRUCTURAL.name
+    return family.name if family.judged else None
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def table() -> str:
+    """README's family table, generated from the declarations (a test keeps README in step)."""
+    lines = ["| family | agent ids | decision fields | scored by | κ on | fitted: target ← inputs |",
+             "|---|---|---|---|---|---|"]
+    for f in REGISTRY.values():
+        decision = "; ".join(f"`{d}`" for d in f.decision) or "none (deterministic)"
+        scored = str(f.scorer) if f.scorer else "not replayed"
+        if f.structural_fallback:
+            scored += "; structural when the original lacks the declared fields"
+        fitted = f"{f.fit.target} ← {f.fit.inputs}" if f.fit else f"unsupported: {f.unsupported_reason}"
+        cells = [f"`{f.name}`", f"`{f.agent_ids}`", decision, scored, f.kappa_on or "—", fitted]
+        lines.append("| " + " | ".join(map(_cell, cells)) + " |")
+    lines.append("| any other | any | any JSON | structural (recursive, see `families/structural.py`) | — | "
+                 "unsupported: unregistered family, no declared decision |")
+    return "\n".join(lines)
