@@ -195,3 +195,11 @@ def fault_matrix(request):
             head, rest = readme.split(start, 1)
             with open(readme_path, "w") as out:
                 out.write(head + start + "\n" + table + end + rest.split(end, 1)[1])
+
+
+def check_evaluations(instance, run_id) -> list:
+    """Every asset check evaluation a run recorded, from the instance: a blocking check that
+    failed its step logged its evaluations there, not in the in-process result's step events."""
+    from dagster._core.events import DagsterEventType
+
+    return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
