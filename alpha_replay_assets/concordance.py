@@ -400,10 +400,11 @@ def concordance(
         return stub_result(context)
     for model in replay_model.target_models:
         require_price(model, config.prices)
-    summaries, per_family, in_flight = [], [], InFlight()
+    in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
         index = require_day_index(store, key, INDEX_COLUMNS)
+        summaries, frames = [], []
         for model in replay_model.target_models:
             skipped, tasks = plan(index, model, replay_model.max_tokens)
             rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
@@ -421,18 +422,20 @@ def concordance(
                 )
             store.write_parquet(concordance_key(store, day, model), frame)
             summaries.append(summary)
-            per_family.append(frame)
-    return dg.MaterializeResult(metadata=_metadata(summaries, pd.concat(per_family), store))
+            frames.append(frame)
+        context.add_asset_metadata(_metadata(summaries, pd.concat(frames), store, day), partition_key=key)
+    return dg.MaterializeResult(metadata={"dagster/column_schema": dg.TableSchema(
+        columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()])})
 
 
-def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) -> dict:
+def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
+    """One day's replays, every target: counts, spend, and per family and target the mean
+    agreement as a numeric series the UI plots over partitions."""
     table = pd.DataFrame(summaries)
     scored = frame[frame["outcome"] == "structured"]
     means = scored.groupby(["target_model", "agent_id_base"])["agreement_score"].mean().round(4)
     metadata = {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
         "complete": bool(table["complete"].all()),
         "eligible": int(table["eligible"].sum()),
         "replayed": int(table["replayed"].sum()),
@@ -446,8 +449,8 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) 
         "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,
         "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
         "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),
-        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance"))),
+        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance", "target=*", f"dt={day}"))),
     }
     for (model, family), mean in means.items():
-        metadata[f"mean/{family}/{target_slug(model)}"] = float(mean)
+        metadata[f"concordance/{family}/{target_slug(model)}/mean"] = float(mean)
     return metadata

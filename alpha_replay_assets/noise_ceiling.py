@@ -61,7 +61,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
                   replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
-    frames, in_flight = [], InFlight()
+    in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
@@ -72,8 +72,12 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
             rows += DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
-        frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
+        context.add_asset_metadata(_metadata(frame), partition_key=key)
+    return dg.MaterializeResult()
+
+
+def _metadata(frame: pd.DataFrame) -> dict:
+    """One day's ceiling: per family the original model's agreement with itself, plotted by the UI."""
     scored = frame[frame["outcome"] == "structured"]
     summary = day_summary(frame)
     metadata = {
@@ -84,4 +88,4 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
