@@ -13,6 +13,7 @@ from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.stats import cohen_kappa
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, decide, verdicts_key
 from conftest import DAY as END_DAY
+from jobs.catalog import ALL_ASSETS
 
 END = dt.date(2026, 11, 27)
 CONFIG = VerdictConfig()
