@@ -2,9 +2,15 @@
 for the session, a fresh bucket per test) and, for replay tests, the loopback Messages API."""
 
 import datetime as dt
+import getpass
 import itertools
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -152,8 +158,6 @@ def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
 @pytest.fixture
 def dg_launch(launch_env):
     """`dg launch ARGS...` as a user runs it: a subprocess in the project directory."""
-    import subprocess
-
     def launch(*args, env=None, timeout=600):
         return subprocess.run(["dg", "launch", *args], cwd=ROOT, env=env or launch_env, capture_output=True,
                               text=True, timeout=timeout)
@@ -203,3 +207,35 @@ def check_evaluations(instance, run_id) -> list:
     from dagster._core.events import DagsterEventType
 
     return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's server package; .ci/run installs it).
+    As root, the server runs as the `postgres` user, in a directory that user owns."""
+    bindir = next(Path("/usr/lib/postgresql").glob("*/bin"), None)
+    assert bindir is not None, "PostgreSQL server binaries missing: apt-get install postgresql"
+    root, port = Path(tempfile.mkdtemp(prefix="alpha-replay-pg-")), free_port()
+    data = root / "data"
+    data.mkdir()
+    as_user = ["runuser", "-u", "postgres", "--"] if getpass.getuser() == "root" else []
+    if as_user:
+        for path in (root, data):
+            shutil.chown(path, "postgres")
+    subprocess.run([*as_user, bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust"], check=True,
+                   capture_output=True)
+    subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-w", "-l", data / "log", "-o",
+                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([*as_user, bindir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                        "dagster"], check=True, capture_output=True)
+        yield port
+    finally:
+        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
