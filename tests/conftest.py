@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -140,19 +141,33 @@ def dagster_home(tmp_path):
     return home
 
 
-@pytest.fixture
-def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
+def server_env(s3_endpoint: str, bucket: str, model_url: str, dagster_home, scratch) -> dict[str, str]:
     """The environment a user's shell would have: the code location pointed at the loopback
     servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own."""
     return os.environ | {
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_server.endpoint_url,
+        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
+        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
         "ALPHA_REPLAY_BUCKET": bucket,
-        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_server.base_url,
+        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_url,
         "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_CONFIG_DIR": str(tmp_path / "anthropic"),
+        "ANTHROPIC_CONFIG_DIR": str(Path(scratch) / "anthropic"),
         "DAGSTER_HOME": str(dagster_home),
     }
+
+
+@pytest.fixture
+def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
+    return server_env(s3_server.endpoint_url, bucket, model_server.base_url, dagster_home, tmp_path)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    """Poll `predicate` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+    return value
 
 
 @pytest.fixture

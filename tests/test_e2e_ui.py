@@ -5,9 +5,7 @@ schedule's requests, and what the UI then shows (per-partition check results, gr
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import yaml
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import DAY
+from conftest import DAY, free_port, server_env, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = {"repositoryLocationName": "alpha_replay", "repositoryName": "__repository__"}
@@ -65,20 +63,6 @@ STOP_SENSOR = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
 IN_FLIGHT = "{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) { ... on Runs { count } } }"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-    return value
-
-
 class UI:
     """A running `dagster dev` and the GraphQL calls the UI makes."""
 
@@ -101,7 +85,7 @@ class UI:
         def done():
             run = self.gql(RUN, id=run_id)["runOrError"]
             return run if run["status"] in ("SUCCESS", "FAILURE", "CANCELED") else None
-        run = _wait(done, timeout, f"run {run_id}")
+        run = wait_for(done, timeout, f"run {run_id}")
         assert run["status"] == "SUCCESS", self.log.read_text()[-3000:]
         return run
 
@@ -113,7 +97,7 @@ class UI:
             backfill = self.gql(BACKFILL, id=launched["backfillId"])["partitionBackfillOrError"]
             return backfill if backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED",
                                                       "FAILED", "CANCELED") else None
-        backfill = _wait(done, timeout, "the backfill")
+        backfill = wait_for(done, timeout, "the backfill")
         return [self.finished(r["runId"]) for r in backfill["runs"]]
 
     def check_executions(self, asset: str, check: str) -> list[dict]:
@@ -130,16 +114,8 @@ def ui(s3_server, s3_client, tmp_path_factory):
     home = root / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    model_server, port = ModelServer(), _free_port()
-    env = os.environ | {
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_BUCKET": bucket,
-        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_server.base_url,
-        "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_CONFIG_DIR": str(root / "anthropic"),
-        "DAGSTER_HOME": str(home),
-    }
+    model_server, port = ModelServer(), free_port()
+    env = server_env(s3_server.endpoint_url, bucket, model_server.base_url, home, root)
     log_path = root / "dagster-dev.log"
     log = open(log_path, "w")
     process = subprocess.Popen(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
@@ -152,7 +128,7 @@ def ui(s3_server, s3_client, tmp_path_factory):
                 return requests.get(f"{ui.base}/server_info", timeout=2).json()
             except (requests.RequestException, ValueError):
                 assert process.poll() is None, log_path.read_text()[-3000:]
-        ui.server_info = _wait(up, 180, "the webserver")
+        ui.server_info = wait_for(up, 180, "the webserver")
         yield ui
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # dagster dev ignores SIGTERM when backgrounded
@@ -213,7 +189,7 @@ def test_preflight_from_the_ui_a_backfill_and_a_schedule_makes_zero_requests(ui)
     for sensor in ("new_artifacts_sensor", "check_alert_sensor"):  # they list S3 on their own ticks
         found = ui.gql(SENSOR, s=LOCATION | {"sensorName": sensor})["sensorOrError"]
         assert ui.gql(STOP_SENSOR, id=found["id"])["stopSensor"]["__typename"] == "StopSensorMutationResult"
-    _wait(lambda: ui.gql(IN_FLIGHT)["runsOrError"]["count"] == 0, 300, "runs the sensors launched")
+    wait_for(lambda: ui.gql(IN_FLIGHT)["runsOrError"]["count"] == 0, 300, "runs the sensors launched")
     ui.s3_server.reset_counts()
     calls = ui.model_server.counts()["messages"]
 

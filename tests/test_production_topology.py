@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +18,7 @@ import requests
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, server_env, wait_for
 
 DEPLOY = Path(ROOT) / "deploy"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"
@@ -30,13 +29,12 @@ STOP_SENSOR = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
 
 
 def _wait(predicate, timeout: float, what: str, logs: list[Path]):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            tails = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in logs if p.exists())
-            pytest.fail(f"timed out waiting for {what}\n{tails}")
-        time.sleep(2)
-    return value
+    """`wait_for`, failing with the tail of every process's log."""
+    try:
+        return wait_for(predicate, timeout, what, interval=2)
+    except pytest.fail.Exception as exc:
+        tails = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in logs if p.exists())
+        pytest.fail(f"{exc}\n{tails}")
 
 
 @pytest.mark.e2e
@@ -51,15 +49,8 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
         f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {grpc_port}\n"
         "      location_name: alpha_replay\n")
     model_server = ModelServer()
-    env = os.environ | {
-        "DAGSTER_HOME": str(home),
+    env = server_env(s3_server.endpoint_url, bucket, model_server.base_url, home, tmp_path) | {
         "DAGSTER_PG_URL": PG_URL.format(port=postgres),  # the instance in this process reads it too
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_BUCKET": bucket,
-        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_server.base_url,
-        "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_CONFIG_DIR": str(tmp_path / "anthropic"),
         "ALPHA_REPLAY_WEEKLY_CRON": "* * * * *",  # the weekly tick, every minute: the first one counts
         "ALPHA_REPLAY_PREFLIGHT_CRON": "0 0 1 1 *",
     }
