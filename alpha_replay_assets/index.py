@@ -171,7 +171,7 @@ def _run_metadata(days: list[IndexedDay], read_retries: int) -> dict:
     backfill_policy=dg.BackfillPolicy.single_run(),
     # A reset connection or a throttled listing is retried per request (botocore) and per object
     # (the store); what still fails the step is retried here, cheaply: unchanged days are skipped.
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     description=(
         "One Parquet file per capture day: one row per object in the day folder (bad objects "
         "included, with a status and an error), prompts, original decisions and fit features."

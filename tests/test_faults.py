@@ -3,6 +3,7 @@ loopback Messages API), one scenario per fault. Each scenario asserts what must 
 records a row of the README's fault matrix (fault -> outcome -> data state -> what the user sees):
 `python -m pytest tests/test_faults.py --fault-matrix docs/fault-matrix.md` rewrites it."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 import dagster as dg
@@ -30,9 +31,9 @@ class Scenario:
     expect_success: bool = True
 
 
-def _store(endpoint: str, bucket: str) -> ArtifactStore:
+def _store(endpoint: str, bucket: str, max_attempts: int = 4) -> ArtifactStore:
     s3 = S3Resource(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                    aws_secret_access_key="testing", max_attempts=4)
+                    aws_secret_access_key="testing", max_attempts=max_attempts)
     return ArtifactStore(s3=s3, bucket=bucket, max_workers=8, max_object_bytes=256 * 1024, read_timeout_s=2.0)
 
 
@@ -46,8 +47,13 @@ def _run(assets, resources, selection=None, config=None):
 
 
 def _failure(result) -> str:
+    """The first line of the step failure and of each error that caused it."""
     failures = result.get_step_failure_events()
-    return str(failures[0].event_specific_data.error.message).split("\n")[0][:160] if failures else ""
+    error, lines = failures[0].event_specific_data.error if failures else None, []
+    while error is not None:
+        lines.append(error.message.split("\n")[0][:160])
+        error = error.cause
+    return " <- ".join(lines)
 
 
 S3_SCENARIOS = [
@@ -151,4 +157,36 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
         "outcome": outcome, "data": data,
         "user_sees": f"`replay_failure_rate` {'passed' if check.passed else 'FAILED (blocking: no summary)'} "
                      f"at {summary['failure_rate']:.1%} of {eligible}",
+    })
+
+
+def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_server, bucket, s3_client,
+                                                                           replay_resources, fault_matrix):
+    """One day's listing answers 500 for good: botocore retries each request, the step retry
+    policy retries the step, then the run fails loudly, and the other days of the range are
+    indexed (each day is its own object, written as soon as it is built)."""
+    days = [DAY - dt.timedelta(days=n) for n in (2, 1, 0)]
+    corpus.seed(s3_client, bucket, days, SPEC)
+    broken = days[1]
+    rule = FaultRule("http_500", 1.0, "GET", rf"prefix=decision_artifacts(/|%2F){broken:%Y}(/|%2F){broken:%m}(/|%2F){broken:%d}")
+    with FaultProxy(s3_server.endpoint_url, [rule], seed=1, max_faults=1000) as proxy:
+        with dg.instance_for_test() as instance:
+            store = _store(proxy.url, bucket, max_attempts=1)  # one botocore retry per request: a quick test
+            result = dg.materialize([artifact_index], resources=replay_resources | {"store": store},
+                                    instance=instance, raise_on_error=False, tags={
+                                        "dagster/asset_partition_range_start": days[0].isoformat(),
+                                        "dagster/asset_partition_range_end": days[-1].isoformat()})
+            attempts = len([e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]) + 1
+        faults = proxy.counts().get("faults", 0)
+    assert not result.success and "InternalError" in _failure(result)
+    direct = _store(s3_server.endpoint_url, bucket)
+    indexed = {d: read_day_index(direct, d) is not None for d in days}
+    assert indexed == {days[0]: True, broken: False, days[2]: True}
+    assert attempts == 3  # the first try and the step retry policy's two retries
+    fault_matrix.append({
+        "fault": "500 InternalError for good (http_500, rate 1)", "where": "S3 listing of one day of a 3-day range",
+        "outcome": f"botocore retries each request, the step is retried twice ({faults} faults), then the run "
+                   "fails loudly naming the S3 error",
+        "data": "the other 2 days indexed and kept (one object per day); the broken day has no index",
+        "user_sees": "run FAILURE with the error; run-failure alert; `latest_partition_arrived` for that day",
     })
