@@ -7,6 +7,7 @@ decision. A cheap model cannot be expected to beat that ceiling; `agent_verdicts
 """
 
 import hashlib
+import itertools
 
 import dagster as dg
 import pandas as pd
@@ -22,6 +23,7 @@ from alpha_replay_assets.concordance import (
     day_summary,
     eligible_rows,
     plan,
+    prefill_with_batches,
     require_day_index,
     require_price,
 )
@@ -61,15 +63,21 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
                   replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
+
+    def day_plans():  # (day, original model, tasks); read again after a batch prefill
+        for key in context.partition_keys:
+            index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
+            for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
+                require_price(model, config.prices)
+                yield day_of(key), model, plan(group, model, replay_model.max_tokens,
+                                                samples=config.replays_per_artifact)[1]
+
+    batch = replay_model.batch_for(len(context.partition_keys))
+    batched = prefill_with_batches(context, store, replay_model, config, day_plans()) if batch else 0
     frames, in_flight = [], InFlight()
-    for key in context.partition_keys:
-        day = day_of(key)
-        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
-        rows = []
-        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            require_price(model, config.prices)
-            _, tasks = plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)
-            rows += DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
+    for day, plans in itertools.groupby(day_plans(), key=lambda item: item[0]):
+        rows = [row for _, model, tasks in plans
+                for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
         frames.append(frame)
@@ -81,6 +89,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         "replayed": summary["replayed"],
         "model_calls": summary["model_calls"],
         "usd_new": summary["usd_new"],
+        "batch_requests": batched,
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)
