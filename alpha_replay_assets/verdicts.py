@@ -111,19 +111,22 @@ def _scorers(replays: pd.DataFrame, default: str | None) -> str | None:
 
 
 def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict) -> dict:
-    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls."""
+    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls: at
+    standard price with every input token paid in full, at batch price, and with the prompt
+    cache as the replays actually got it (reads 0.1x, writes 1.25x; no cache for short prompts)."""
     price = price_for(model, prices)
     done = cheap_week[cheap_week["outcome"].isin(("structured", "schema_error"))]
-    tokens_in, tokens_out = done["input_tokens"].sum(), done["output_tokens"].sum()
+    uncached, tokens_out, read, written = (
+        int(done[c].sum()) for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"))
     replayed_share = len(done) / max(1, int(index_week["is_llm"].fillna(False).sum()))
     now = float(index_week["cost_usd"].sum())
     # scale the replayed calls up to all of the week's LLM calls (skips are not free to run)
-    cheap = price.usd(tokens_in, tokens_out) / replayed_share if replayed_share else None
+    cheap = price.usd(uncached + read + written, tokens_out) / replayed_share if replayed_share else None
     return {
         "usd_per_week_now": now,
         "usd_per_week_cheap": cheap,
         "usd_per_week_cheap_batch": cheap * price.BATCH if cheap is not None else None,
-        "usd_per_week_cheap_cached": (price.usd(0, tokens_out, cache_read=tokens_in) / replayed_share
+        "usd_per_week_cheap_cached": (price.usd(uncached, tokens_out, read, written) / replayed_share
                                       if replayed_share else None),
         "usd_saving_per_week": now - cheap if cheap is not None else None,
     }
