@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key
+from alpha_replay_assets.concordance import concordance, concordance_key
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
@@ -24,7 +24,7 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_replays, load_window, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -171,11 +171,6 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
                         *paragraphs]) + "\n"
 
 
-def _replays(store: ArtifactStore, end: dt.date, window_days: int, key_for) -> pd.DataFrame:
-    return load_window(end, window_days, lambda d: store.read_parquet(key_for(d)),
-                       empty=concordance_frame([], "")).frame
-
-
 @dg.asset(
     partitions_def=DAILY,
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
@@ -198,9 +193,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         index = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
                             empty=pd.DataFrame(columns=columns)).frame
         fits = store.read_parquet(fits_key(store, end))
-        ceiling = _replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
+        ceiling = load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
         tables = [
-            build_verdicts(index, _replays(store, end, config.window_days, lambda d: concordance_key(store, d, model)),
+            build_verdicts(index, load_replays(store, end, config.window_days, lambda d: concordance_key(store, d, model)),
                            ceiling, fits, end, model, config, config.prices)
             for model in replay_model.target_models
         ]

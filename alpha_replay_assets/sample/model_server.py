@@ -88,6 +88,7 @@ class ModelServerState:
         self.batches: dict[str, dict] = {}
         self.ids = itertools.count(1)
         self.prompt_cache: dict[str, float] = {}  # (model, prefix) digest -> expiry (monotonic)
+        self.cache_ttl_s = CACHE_TTL_S
         self.limits: dict[str, TokenBucket] = {}  # dimension -> bucket, when a rate limit is scripted
         self.admitted: list[float] = []  # when each request under a rate limit was let through
 
@@ -105,7 +106,7 @@ class ModelServerState:
         tokens, now = estimate_tokens(prefix), time.monotonic()
         with self.lock:
             warm = self.prompt_cache.get(entry, 0.0) > now
-            self.prompt_cache[entry] = now + CACHE_TTL_S
+            self.prompt_cache[entry] = now + self.cache_ttl_s
             self.counts["cache_reads" if warm else "cache_writes"] += 1
             self.counts["cache_read_input_tokens" if warm else "cache_creation_input_tokens"] += tokens
         return (tokens, 0) if warm else (0, tokens)
