@@ -9,6 +9,7 @@ system prompt the caller marks as a reused prefix is sent for the prompt cache
 (`resources.prompt_cache`). Nothing here logs the API key.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
 
     _client: Any = PrivateAttr(default=None)
     _governor: Governor | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per step
     _watch: RunWorkerWatch | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -112,12 +114,13 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         self.refuse_in_dry_run("build a model provider client")
         if self._watch is not None:
             self._watch.check()
-        if self._client is None:
-            self._governor = Governor(self.max_concurrency)
-            self._client = anthropic.Anthropic(
-                api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries,
-                middleware=[GovernorMiddleware(self._governor)],
-            )
+        with self._lock:  # the replay workers ask at once: they must share one governor
+            if self._client is None:
+                self._governor = Governor(self.max_concurrency)
+                self._client = anthropic.Anthropic(
+                    api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s,
+                    max_retries=self.max_retries, middleware=[GovernorMiddleware(self._governor)],
+                )
         return self._client
 
     @property
