@@ -296,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.batches[batch_id] = batch
             state.counts["batch_create"] += 1
+            state.counts["batch_requests"] += len(results)
         return self._send(200, self._batch_object(batch))
 
 
