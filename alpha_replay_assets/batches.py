@@ -14,6 +14,7 @@ record names and nobody collected are collected first.
 
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import anthropic
@@ -56,8 +57,10 @@ class RangeBatch:
         answer; system prompts in `shared_prefixes` go to the prompt cache (hits in a batch are
         best effort)."""
         self._resume(day)
-        for task in tasks:
-            if self.cache.get(task.digest) is None:
+        with ThreadPoolExecutor(self.store.max_workers, thread_name_prefix="batch-check") as pool:
+            cached = list(pool.map(lambda task: self.cache.has(task.digest), tasks))
+        for task, hit in zip(tasks, cached):
+            if not hit:
                 self._queue(day, BatchRequest(task.digest, self.model, task.system, task.user,
                                               cache_system=task.system in shared_prefixes))
 
@@ -106,10 +109,11 @@ class RangeBatch:
         for batch_id in batch_ids:
             try:
                 self.model_res.wait_for_batch(batch_id)
-                for custom_id, result in self.model_res.batch_results(batch_id):
-                    if isinstance(result, Reply) and DIGEST.fullmatch(custom_id):
-                        self.cache.put(custom_id, result)
+                replies = [(custom_id, result) for custom_id, result in self.model_res.batch_results(batch_id)
+                           if isinstance(result, Reply) and DIGEST.fullmatch(custom_id)]
             except anthropic.NotFoundError:  # gone (results expire after 29 days): asked again
                 self.log.warning(f"{self.model}: batch {batch_id} not found; its requests are asked again")
                 continue
+            with ThreadPoolExecutor(self.store.max_workers, thread_name_prefix="batch-collect") as pool:
+                list(pool.map(lambda reply: self.cache.put(*reply), replies))
             self.collected.add(batch_id)

@@ -39,6 +39,9 @@ class ReplyCache:
     def __init__(self, store: ArtifactStore, model: str):
         self.store, self.model = store, model
 
+    def has(self, digest: str) -> bool:
+        return self.store.head(cache_key(self.store, self.model, digest)) is not None
+
     def get(self, digest: str) -> Reply | None:
         entry = self.store.read_json(cache_key(self.store, self.model, digest))
         return None if entry is None else Reply(**entry)
