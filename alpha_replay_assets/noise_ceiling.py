@@ -7,7 +7,6 @@ decision. A cheap model cannot be expected to beat that ceiling; `agent_verdicts
 """
 
 import hashlib
-import itertools
 
 import dagster as dg
 import pandas as pd
@@ -64,19 +63,19 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     if run_mode.dry:
         return stub_result(context)
 
-    def day_plans():  # (day, original model, tasks); read again after a batch prefill
-        for key in context.partition_keys:
-            index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
-            for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-                require_price(model, config.prices)
-                yield day_of(key), model, plan(group, model, replay_model.max_tokens,
-                                                samples=config.replays_per_artifact)[1]
+    def day_plans(key):  # (original model, tasks) of one day; read again after a batch prefill
+        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
+        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
+            require_price(model, config.prices)
+            yield model, plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)[1]
 
     batch = replay_model.batch_for(len(context.partition_keys))
-    batched = prefill_with_batches(context, store, replay_model, config, day_plans()) if batch else 0
+    batched = prefill_with_batches(context, store, replay_model, config, (
+        (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plans(key))) if batch else 0
     frames, in_flight = [], InFlight()
-    for day, plans in itertools.groupby(day_plans(), key=lambda item: item[0]):
-        rows = [row for _, model, tasks in plans
+    for key in context.partition_keys:
+        day = day_of(key)
+        rows = [row for model, tasks in day_plans(key)
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
