@@ -93,7 +93,7 @@ class RangeBatch:
 
     def _submit(self) -> None:
         batch_id = self.model_res.submit_batch(self.pending.requests)
-        for day in sorted(self.pending.days):  # recorded first: a retried step resumes, never resubmits
+        for day in sorted(self.pending.days):  # recorded before any wait: a retried step resumes, never resubmits
             key = batch_record_key(self.store, day, self.model)
             record = self.store.read_json(key)
             earlier = record.get("batch_ids", []) if record and not record.get("collected") else []

@@ -3,9 +3,11 @@ uncached replays as Message Batches first (one set for the whole range), recorde
 step collects instead of paying again; the weekly tick and single days stay interactive."""
 
 import datetime as dt
+import math
 
 import dagster as dg
 
+from alpha_replay_assets import batches
 from alpha_replay_assets.batches import batch_record_key
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.costs import DEFAULT_PRICES
@@ -64,4 +66,17 @@ def test_a_backfill_is_replayed_in_one_batch_at_half_price_and_a_retry_collects_
     _run(resources)
     counts = model_server.counts()
     assert counts["batch_create"] == 1 and counts["messages"] == 0  # collected again, never resubmitted
+    assert all(day_summary(store.read_parquet(concordance_key(store, d, MODEL)))["complete"] for d in DAYS)
+
+
+def test_a_range_too_large_for_one_batch_is_split_and_every_day_names_its_batches(
+        replay_resources, make_replay_model, store, model_server, seeded, monkeypatch):
+    seeded(DAYS)
+    monkeypatch.setattr(batches, "MAX_REQUESTS", 25)  # the API's limit is 100,000 requests (or 256 MB)
+    result = _run(replay_resources | {"replay_model": make_replay_model(batch_threshold_days=1)})
+    batched = result.asset_materializations_for_node("concordance")[0].metadata["batch_requests"].value
+    assert model_server.counts()["batch_create"] == math.ceil(batched / 25) > 2
+    assert model_server.counts()["batch_requests"] == batched and model_server.counts()["messages"] == 0
+    named = [set(store.read_json(batch_record_key(store, day, MODEL))["batch_ids"]) for day in DAYS]
+    assert len(named[0] | named[1]) == model_server.counts()["batch_create"]
     assert all(day_summary(store.read_parquet(concordance_key(store, d, MODEL)))["complete"] for d in DAYS)
