@@ -411,46 +411,50 @@ def concordance(
     for model in replay_model.target_models:
         require_price(model, config.prices)
 
-    def day_plans():  # (partition, model, skipped rows, tasks); read again after a batch prefill
-        for key in context.partition_keys:
-            index = require_day_index(store, key, INDEX_COLUMNS)
-            for model in replay_model.target_models:
-                yield key, model, *plan(index, model, replay_model.max_tokens)
+    def day_plans(key):  # (model, skipped rows, tasks) of one day; read again after a batch prefill
+        index = require_day_index(store, key, INDEX_COLUMNS)
+        for model in replay_model.target_models:
+            yield model, *plan(index, model, replay_model.max_tokens)
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched = prefill_with_batches(context, store, replay_model, config, (
-        (day_of(key), model, tasks) for key, model, _, tasks in day_plans())) if batch else 0
-    summaries, per_family, in_flight = [], [], InFlight()
-    for key, model, skipped, tasks in day_plans():
+        (day_of(key), model, tasks) for key in context.partition_keys for model, _, tasks in day_plans(key))) if batch else 0
+    in_flight = InFlight()
+    for key in context.partition_keys:
         day = day_of(key)
-        rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)
-        frame = concordance_frame(rows, day)
-        summary = day_summary(frame) | {"day": key, "target_model": model}
-        provider_failed = summary["transport_errors"] + summary["bad_responses"]
-        attempted = summary["replayed"] + provider_failed
-        if attempted and provider_failed / attempted > config.max_failure_rate:
-            raise dg.Failure(
-                f"{key} {model}: {provider_failed} of {attempted} replays failed at the provider "
-                f"({summary['transport_errors']} transport errors, {summary['bad_responses']} bad responses; "
-                f"> {config.max_failure_rate:.0%}); replies received so far are cached",
-                metadata={k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
-                allow_retries=False,  # a provider outage needs a person, not three more bursts
-            )
-        store.write_parquet(concordance_key(store, day, model), frame)
-        summaries.append(summary)
-        per_family.append(frame)
-    return dg.MaterializeResult(metadata=_metadata(summaries, pd.concat(per_family), store)
-                                | {"batch_requests": batched, "rate_limited_429s": replay_model.rate_limited})
+        summaries, frames = [], []
+        for model, skipped, tasks in day_plans(key):
+            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)
+            frame = concordance_frame(rows, day)
+            summary = day_summary(frame) | {"day": key, "target_model": model}
+            provider_failed = summary["transport_errors"] + summary["bad_responses"]
+            attempted = summary["replayed"] + provider_failed
+            if attempted and provider_failed / attempted > config.max_failure_rate:
+                raise dg.Failure(
+                    f"{key} {model}: {provider_failed} of {attempted} replays failed at the provider "
+                    f"({summary['transport_errors']} transport errors, {summary['bad_responses']} bad responses; "
+                    f"> {config.max_failure_rate:.0%}); replies received so far are cached",
+                    metadata={k: v for k, v in summary.items() if isinstance(v, (int, float, str))},
+                    allow_retries=False,  # a provider outage needs a person, not three more bursts
+                )
+            store.write_parquet(concordance_key(store, day, model), frame)
+            summaries.append(summary)
+            frames.append(frame)
+        context.add_asset_metadata(_metadata(summaries, pd.concat(frames), store, day), partition_key=key)
+    return dg.MaterializeResult(metadata={
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
+        "batch_requests": batched, "rate_limited_429s": replay_model.rate_limited,  # this run's, every partition
+    })
 
 
-def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) -> dict:
+def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
+    """One day's replays, every target: counts, spend, and per family and target the mean
+    agreement as a numeric series the UI plots over partitions."""
     table = pd.DataFrame(summaries)
     scored = frame[frame["outcome"] == "structured"]
     means = scored.groupby(["target_model", "agent_id_base"])["agreement_score"].mean().round(4)
     metadata = {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
         "complete": bool(table["complete"].all()),
         "eligible": int(table["eligible"].sum()),
         "replayed": int(table["replayed"].sum()),
@@ -466,8 +470,8 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore) 
         "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,
         "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
         "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),
-        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance"))),
+        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance", "target=*", f"dt={day}"))),
     }
     for (model, family), mean in means.items():
-        metadata[f"mean/{family}/{target_slug(model)}"] = float(mean)
+        metadata[f"concordance/{family}/{target_slug(model)}/mean"] = float(mean)
     return metadata

@@ -131,7 +131,6 @@ def concordance_summary(
     if run_mode.dry:
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
-    metadata = {}
     for key in context.partition_keys:
         end = day_of(key)
 
@@ -153,16 +152,16 @@ def concordance_summary(
             key_out = summary_key(store, end, model)
             store.write_json(key_out, document)
             write_latest_pointer(store, latest_key(store, model), key_out, end)
-        metadata = _metadata(window, per_group, emitted, run_mode.emit_metrics)
+        context.add_asset_metadata(_metadata(window, per_group, emitted, run_mode.emit_metrics), partition_key=key)
         context.log.info(f"window ending {key}: {len(per_group)} groups, {emitted} datapoints emitted")
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult()
 
 
 def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool) -> dict:
-    """Metadata of the newest window in the run (a range run's earlier windows are in S3)."""
+    """One window's metadata: per (family, target) mean with its 95% CI and n as numeric series,
+    which the UI plots over partitions (each window end its own point)."""
     metadata = {
-        **{k: v for k, v in window.coverage_metadata().items() if k != "days_missing"},
-        "days_missing": dg.MetadataValue.json(window.coverage_metadata()["days_missing"]),
+        **window.ui_metadata(),
         "groups": len(per_group),
         "thin_groups": int(per_group["thin"].sum()),
         "datapoints_emitted": emitted,
@@ -170,7 +169,9 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
         "total_usd": round(float(window.frame["cost_usd"].sum()), 6),
         "summary": dg.MetadataValue.md(per_group.round(4).to_markdown(index=False) if len(per_group) else "(empty)"),
     }
-    for row in per_group.itertuples():
-        if not row.thin:
-            metadata[f"mean/{row.agent_id_base}/{target_slug(row.target_model)}"] = float(row.mean)
+    for row in per_group[~per_group["thin"]].itertuples():
+        series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}"
+        metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}
+        if pd.notna(row.ci_low):
+            metadata |= {f"{series}/ci_low": float(row.ci_low), f"{series}/ci_high": float(row.ci_high)}
     return metadata

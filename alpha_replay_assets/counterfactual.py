@@ -204,16 +204,17 @@ def counterfactual_fits(
         store.write_parquet(fits_key(store, end), table.assign(window_end=key, **{
             "days_present": coverage["days_present"], "window_days": config.window_days}))
         emitted = emit_window_metrics(metrics, run_mode, _datapoints(results, end), end, now)
+        context.add_asset_metadata(_metadata(results, table, window, emitted, store.uri(fits_key(store, end))),
+                                   partition_key=key)
         context.log.info(f"window ending {key}: {len(results)} agents, {emitted} datapoints emitted")
-    return dg.MaterializeResult(metadata=_metadata(results, table, window, emitted, store.uri(fits_key(store, end))))
+    return dg.MaterializeResult()
 
 
 def _metadata(results: list[dict], table: pd.DataFrame, window, emitted: int, uri: str) -> dict:
-    """Metadata of the newest window in the run: numeric per-agent entries are plotted by the UI."""
-    coverage = window.coverage_metadata()
+    """One window's metadata: per agent, held-out accuracy next to its majority baseline (and the
+    in-sample match rate) as numeric series the UI plots over partitions, and the rule itself."""
     metadata = {
-        **{k: v for k, v in coverage.items() if k != "days_missing"},
-        "days_missing": dg.MetadataValue.json(coverage["days_missing"]),
+        **window.ui_metadata(),
         "dagster/row_count": len(table),
         "datapoints_emitted": emitted,
         "uri": dg.MetadataValue.url(uri),
@@ -221,10 +222,10 @@ def _metadata(results: list[dict], table: pd.DataFrame, window, emitted: int, ur
     }
     for r in results:
         if r["status"] == "fitted":
-            agent = r["agent_id"]
-            metadata[f"match_rate/{agent}"] = r["match_rate"]
-            metadata[f"n/{agent}"] = r["n_samples"]
+            series = f"fit/{r['agent_id']}"
+            metadata |= {f"{series}/match_rate": r["match_rate"], f"{series}/baseline": r["baseline"],
+                         f"{series}/n": r["n_samples"]}
             if r.get("heldout_accuracy") is not None:
-                metadata[f"heldout_accuracy/{agent}"] = r["heldout_accuracy"]
-            metadata[f"rule/{agent}"] = dg.MetadataValue.md(f"```\n{r['tree_text']}```")
+                metadata[f"{series}/heldout_accuracy"] = r["heldout_accuracy"]
+            metadata[f"{series}/rule"] = dg.MetadataValue.md(f"```\n{r['tree_text']}```")
     return metadata

@@ -128,37 +128,34 @@ def read_day_index(store: ArtifactStore, day: dt.date, columns: list[str] | None
     return store.read_parquet(index_key(store, day), columns=columns)
 
 
-def _metadata(days: list[IndexedDay], read_retries: int) -> dict:
-    rows = sum(d.rows for d in days)
-    families = sum((d.families for d in days), Counter())
-    bad = sum((d.bad_reasons for d in days), Counter())
-    per_day = pd.DataFrame({"day": [d.day.isoformat() for d in days], "rows": [d.rows for d in days],
-                            "bad_rows": [d.bad_reasons.total() for d in days]})
+def _day_metadata(day: IndexedDay) -> dict:
+    """One day's index: rows per family and bad rows per reason (plotted by the UI), and what was read."""
+    bad = day.bad_reasons.total()
     metadata = {
-        "dagster/row_count": rows,
+        "dagster/row_count": day.rows,
+        "uri": dg.MetadataValue.url(day.uri),
+        "rebuilt": day.rebuilt,
+        "bytes_read": day.bytes_read,
+        "listing_fingerprint": day.fingerprint,
+        "bad_rows": bad,
+        "bad_row_rate": round(bad / day.rows, 4) if day.rows else 0.0,
+        "rows_per_family": dg.MetadataValue.json(dict(sorted(day.families.items()))),
+        "bad_rows_by_reason": dg.MetadataValue.json(dict(sorted(day.bad_reasons.items()))),
+        "preview": dg.MetadataValue.md(day.preview.to_markdown(index=False)),
+    }
+    return metadata | {f"rows/{family}": n for family, n in sorted(day.families.items()) if family != "<no agent>"}
+
+
+def _run_metadata(days: list[IndexedDay], read_retries: int) -> dict:
+    """What the whole run did (on every partition it materialised)."""
+    return {
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, dtype) for name, dtype in artifacts.INDEX_COLUMNS.items()]
-        ),
-        "uri": dg.MetadataValue.url(days[-1].uri) if len(days) == 1 else dg.MetadataValue.text(
-            f"{days[0].uri} … {days[-1].uri}"
-        ),
-        "bytes_read": sum(d.bytes_read for d in days),
+            columns=[dg.TableColumn(name, dtype) for name, dtype in artifacts.INDEX_COLUMNS.items()]),
         "days_rebuilt": sum(d.rebuilt for d in days),
         "days_unchanged": sum(not d.rebuilt for d in days),
         "write_conflicts": sum(d.conflicts for d in days),
         "read_retries": read_retries,
-        "listing_fingerprint": days[-1].fingerprint,
-        "bad_rows": bad.total(),
-        "bad_row_rate": round(bad.total() / rows, 4) if rows else 0.0,
-        "rows_per_family": dg.MetadataValue.json(dict(sorted(families.items()))),
-        "bad_rows_by_reason": dg.MetadataValue.json(dict(sorted(bad.items()))),
-        "per_day": dg.MetadataValue.md(per_day.to_markdown(index=False)),
-        "preview": dg.MetadataValue.md(days[-1].preview.to_markdown(index=False)),
     }
-    for family, n in sorted(families.items()):
-        if family != "<no agent>":
-            metadata[f"rows/{family}"] = n
-    return metadata
 
 
 @dg.asset(
@@ -193,9 +190,10 @@ def artifact_index(
             for indexed in pool.map(lambda key: index_day(store, day_of(key), config.force), context.partition_keys):
                 state = "rebuilt" if indexed.rebuilt else "unchanged since its index, not read again"
                 context.log.info(f"indexed {indexed.day}: {indexed.rows} rows ({state}) -> {indexed.uri}")
+                context.add_asset_metadata(_day_metadata(indexed), partition_key=indexed.day.isoformat())
                 days.append(indexed)
         except Exception as exc:
             if is_permanent(exc):  # no retry will make a missing bucket appear
                 raise dg.Failure(f"S3 refused: {exc}", allow_retries=False) from exc
             raise
-    return dg.MaterializeResult(metadata=_metadata(days, store.read_retries))
+    return dg.MaterializeResult(metadata=_run_metadata(days, store.read_retries))

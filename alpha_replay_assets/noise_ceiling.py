@@ -72,15 +72,19 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     batch = replay_model.batch_for(len(context.partition_keys))
     batched = prefill_with_batches(context, store, replay_model, config, (
         (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plans(key))) if batch else 0
-    frames, in_flight = [], InFlight()
+    in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
         rows = [row for model, tasks in day_plans(key)
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
-        frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
+        context.add_asset_metadata(_metadata(frame), partition_key=key)
+    return dg.MaterializeResult(metadata={"batch_requests": batched})  # this run's, every partition
+
+
+def _metadata(frame: pd.DataFrame) -> dict:
+    """One day's ceiling: per family the original model's agreement with itself, plotted by the UI."""
     scored = frame[frame["outcome"] == "structured"]
     summary = day_summary(frame)
     metadata = {
@@ -88,8 +92,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         "replayed": summary["replayed"],
         "model_calls": summary["model_calls"],
         "usd_new": summary["usd_new"],
-        "batch_requests": batched,
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata

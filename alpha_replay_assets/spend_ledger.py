@@ -62,8 +62,17 @@ def ledger_table(rows: pd.DataFrame, prices: dict) -> pd.DataFrame:
     return table.assign(usd_saving=table["usd_list"] - table["usd_paid"])
 
 
-def _metadata(table: pd.DataFrame) -> dict:
-    metadata = {f"total/{c}": round(float(table[c].sum()), 6) for c in USD}
+def _metadata(table: pd.DataFrame, start: str, end: str) -> dict:
+    """One window's ledger: the table, totals, and per purpose, family and model what was paid and
+    saved as numeric series the UI plots over partitions."""
+    metadata = {
+        "dagster/row_count": len(table),
+        "window_start": start,
+        "window_end": end,
+        "ledger": dg.MetadataValue.md(table.drop(columns=["window_start", "window_end"]).round(4)
+                                      .to_markdown(index=False)),
+        **{f"total/{c}": round(float(table[c].sum()), 6) for c in USD},
+    }
     for row in table.itertuples():
         where = f"{row.purpose}/{row.agent_id_base}/{target_slug(row.target_model)}"
         metadata[f"usd_paid/{where}"] = round(float(row.usd_paid), 6)
@@ -98,10 +107,5 @@ def spend_ledger(context: dg.AssetExecutionContext, config: LedgerConfig, store:
         table = ledger_table(rows, config.prices).assign(window_start=start, window_end=key).reindex(
             columns=LEDGER_COLUMNS)
         store.write_parquet(ledger_key(store, end), table)
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(table),
-        "window_end": key,
-        "ledger": dg.MetadataValue.md(table.drop(columns=["window_start", "window_end"]).round(4)
-                                      .to_markdown(index=False)),
-        **_metadata(table),
-    })
+        context.add_asset_metadata(_metadata(table, start, key), partition_key=key)
+    return dg.MaterializeResult()

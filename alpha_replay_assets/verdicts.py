@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.concordance import concordance, concordance_key
+from alpha_replay_assets.concordance import concordance, concordance_key, target_slug
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
@@ -190,12 +190,13 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     for key in context.partition_keys:
         end = day_of(key)
         columns = ["key", "agent_id_base", "status", "is_llm", "cost_usd"]
-        index = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
-                            empty=pd.DataFrame(columns=columns)).frame
+        window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
+                             empty=pd.DataFrame(columns=columns))
         fits = store.read_parquet(fits_key(store, end))
         ceiling = load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
         tables = [
-            build_verdicts(index, load_replays(store, end, config.window_days, lambda d: concordance_key(store, d, model)),
+            build_verdicts(window.frame, load_replays(store, end, config.window_days,
+                                                      lambda d: concordance_key(store, d, model)),
                            ceiling, fits, end, model, config, config.prices)
             for model in replay_model.target_models
         ]
@@ -203,13 +204,49 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         store.write_parquet(verdicts_key(store, end), table)
         report = report_markdown(table, end)
         store.put_bytes(verdicts_key(store, end, "report.md"), report.encode(), "text/markdown")
+        context.add_asset_metadata(_metadata(table, window, report, store.uri(verdicts_key(store, end, "report.md"))),
+                                   partition_key=key)
+    return dg.MaterializeResult()
+
+
+# What the UI's verdict table shows per agent: the call, why, and the numbers behind it.
+TABLE_COLUMNS = {"agent_id_base": "string", "target_model": "string", "status": "string", "reason": "string",
+                 "scorer": "string", "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float",
+                 "kappa": "float", "rule_heldout": "float", "usd_per_week_now": "float",
+                 "usd_saving_per_week": "float"}
+
+
+def _cell(value, kind: str):
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return round(float(value), 4) if kind == "float" else int(value) if kind == "int" else str(value)
+
+
+def verdict_table(table: pd.DataFrame) -> dg.TableMetadataValue:
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({c: _cell(row[c], kind) for c, kind in TABLE_COLUMNS.items()})
+                 for row in table.to_dict("records")],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, kind) for c, kind in TABLE_COLUMNS.items()]),
+    )
+
+
+def _metadata(table: pd.DataFrame, window, report: str, report_uri: str) -> dict:
+    """One window's verdicts: the table (one row per agent and target), the report, status counts,
+    and per agent the agreements and dollars as numeric series the UI plots over partitions."""
     counts = table["status"].value_counts()
     metadata = {
+        **window.ui_metadata(),
         "dagster/row_count": len(table),
-        "window_end": key,
-        "verdicts": dg.MetadataValue.md(report),
-        "report_uri": dg.MetadataValue.url(store.uri(verdicts_key(store, end, "report.md"))),
+        "verdict_table": verdict_table(table),
+        "report": dg.MetadataValue.md(report),
+        "report_uri": dg.MetadataValue.url(report_uri),
+        **{f"verdicts/{status}": int(counts.get(status, 0)) for status in STATUSES},
     }
-    for status in STATUSES:
-        metadata[f"verdicts/{status}"] = int(counts.get(status, 0))
-    return dg.MaterializeResult(metadata=metadata)
+    for row in table.itertuples():
+        series = f"{row.agent_id_base}/{target_slug(row.target_model)}"
+        for name in ("cheap_agreement", "ceiling_agreement", "usd_per_week_now", "usd_per_week_cheap",
+                     "usd_saving_per_week"):
+            value = getattr(row, name)
+            if pd.notna(value):
+                metadata[f"{name}/{series}"] = float(value)
+    return metadata

@@ -38,15 +38,23 @@ class Window:
         return [d for d in self.days if d not in self.present]
 
     def coverage_metadata(self) -> dict:
+        """The nominal window and the days actually present in it (never one without the other)."""
         return {
             "window_start": self.days[0].isoformat() if self.days else None,
             "window_end": self.end.isoformat(),
+            "window_days": len(self.days),
             "first_day_present": self.present[0].isoformat() if self.present else None,
             "last_day_present": self.present[-1].isoformat() if self.present else None,
             "days_present": len(self.present),
             "days_missing": [d.isoformat() for d in self.missing],
             "coverage": round(len(self.present) / len(self.days), 4) if self.days else 0.0,
         }
+
+    def ui_metadata(self) -> dict:
+        """`coverage_metadata` for the Dagster UI: the missing days as one JSON value, not a list
+        of entries that drowns the numeric series the UI plots."""
+        coverage = self.coverage_metadata()
+        return coverage | {"days_missing": dg.MetadataValue.json(coverage["days_missing"])}
 
 
 def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],

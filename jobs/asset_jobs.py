@@ -44,10 +44,11 @@ weekly_job = dg.define_asset_job(
 preflight_job = dg.define_asset_job(
     "preflight_job",
     selection=dg.AssetSelection.assets(*ALL_ASSETS).without_checks(),
-    # The tag, not a default run config, makes it dry: every launch path keeps a job's run tags
-    # (`dg launch --partition` replaces its default config with `{}`), and the resources refuse
-    # to reach the network for any run of this job (`resources.run_mode`).
-    run_tags={DRY_RUN_TAG: "true"},
+    # The tag, not a default run config, makes it dry: every launch path puts a job's tags on its
+    # runs (`dg launch --partition` replaces its default config with `{}`; GraphQL launches and
+    # job backfills copy `tags`, schedules and sensors `run_tags`, which default to `tags`), and
+    # the resources refuse to reach the network for any run of this job (`resources.run_mode`).
+    tags={DRY_RUN_TAG: "true"},
     description="Dry run of everything: boots resources and imports, materialises stubs marked "
                 "`stub: true`; no S3, model or CloudWatch traffic. Run it before the weekly tick.",
 )

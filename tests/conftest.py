@@ -2,9 +2,16 @@
 for the session, a fresh bucket per test) and, for replay tests, the loopback Messages API."""
 
 import datetime as dt
+import getpass
 import itertools
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
@@ -134,26 +141,38 @@ def dagster_home(tmp_path):
     return home
 
 
-@pytest.fixture
-def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
+def server_env(s3_endpoint: str, bucket: str, model_url: str, dagster_home, scratch) -> dict[str, str]:
     """The environment a user's shell would have: the code location pointed at the loopback
     servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own."""
     return os.environ | {
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_server.endpoint_url,
+        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
+        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
         "ALPHA_REPLAY_BUCKET": bucket,
-        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_server.base_url,
+        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_url,
         "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_CONFIG_DIR": str(tmp_path / "anthropic"),
+        "ANTHROPIC_CONFIG_DIR": str(Path(scratch) / "anthropic"),
         "DAGSTER_HOME": str(dagster_home),
     }
 
 
 @pytest.fixture
+def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
+    return server_env(s3_server.endpoint_url, bucket, model_server.base_url, dagster_home, tmp_path)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
+    """Poll `predicate` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+    return value
+
+
+@pytest.fixture
 def dg_launch(launch_env):
     """`dg launch ARGS...` as a user runs it: a subprocess in the project directory."""
-    import subprocess
-
     def launch(*args, env=None, timeout=600):
         return subprocess.run(["dg", "launch", *args], cwd=ROOT, env=env or launch_env, capture_output=True,
                               text=True, timeout=timeout)
@@ -195,3 +214,43 @@ def fault_matrix(request):
             head, rest = readme.split(start, 1)
             with open(readme_path, "w") as out:
                 out.write(head + start + "\n" + table + end + rest.split(end, 1)[1])
+
+
+def check_evaluations(instance, run_id) -> list:
+    """Every asset check evaluation a run recorded, from the instance: a blocking check that
+    failed its step logged its evaluations there, not in the in-process result's step events."""
+    from dagster._core.events import DagsterEventType
+
+    return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's server package; .ci/run installs it).
+    As root, the server runs as the `postgres` user, in a directory that user owns."""
+    bindir = next(Path("/usr/lib/postgresql").glob("*/bin"), None)
+    assert bindir is not None, "PostgreSQL server binaries missing: apt-get install postgresql"
+    root, port = Path(tempfile.mkdtemp(prefix="alpha-replay-pg-")), free_port()
+    data = root / "data"
+    data.mkdir()
+    as_user = ["runuser", "-u", "postgres", "--"] if getpass.getuser() == "root" else []
+    if as_user:
+        for path in (root, data):
+            shutil.chown(path, "postgres")
+    subprocess.run([*as_user, bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust"], check=True,
+                   capture_output=True)
+    subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-w", "-l", data / "log", "-o",
+                    f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([*as_user, bindir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                        "dagster"], check=True, capture_output=True)
+        yield port
+    finally:
+        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

@@ -45,7 +45,7 @@ def test_replays_scores_and_never_pays_twice(replay_resources, store, model_serv
     assert not structured["cache_hit"].any()
     [mat] = result.asset_materializations_for_node("concordance")
     assert mat.metadata["model_calls"].value == len(structured)
-    assert any(k.startswith("mean/ic_cio/") for k in mat.metadata)
+    assert any(k.startswith("concordance/ic_cio/") and k.endswith("/mean") for k in mat.metadata)
 
     before = model_server.counts()["messages"]
     run(replay_resources)

@@ -63,7 +63,7 @@ def test_summary_emits_metrics_and_writes_the_legacy_json(all_resources, store, 
     for thin in doc["agents_skipped_thin_sample"]:  # thin groups: reported, never emitted
         assert metrics.newest(METRIC, {"judged_agent_id": thin, "target_model": MODEL}, dt.timedelta(days=14), now) is None
     [mat] = result.asset_materializations_for_node("concordance_summary")
-    assert mat.metadata["mean/ic_cio/claude-haiku-4-5"].value == pytest.approx(per_agent["ic_cio"]["mean"])
+    assert mat.metadata["concordance/ic_cio/claude-haiku-4-5/mean"].value == pytest.approx(per_agent["ic_cio"]["mean"])
     assert mat.metadata["days_present"].value == 3
 
 

@@ -164,5 +164,5 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     assert value == pytest.approx(table.loc["ic_cio", "match_rate"])
     assert metrics.newest(METRIC_N, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)[1] == table.loc["ic_cio", "n_samples"]
     [mat] = result.asset_materializations_for_node("counterfactual_fits")
-    assert mat.metadata["heldout_accuracy/ic_cio"].value == pytest.approx(table.loc["ic_cio", "heldout_accuracy"])
-    assert "composite_score" in mat.metadata["rule/ic_cio"].value
+    assert mat.metadata["fit/ic_cio/heldout_accuracy"].value == pytest.approx(table.loc["ic_cio", "heldout_accuracy"])
+    assert "composite_score" in mat.metadata["fit/ic_cio/rule"].value

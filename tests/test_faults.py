@@ -14,7 +14,7 @@ from alpha_replay_assets.concordance import concordance, concordance_key, day_su
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
-from conftest import DAY
+from conftest import DAY, check_evaluations
 from resources.artifact_store import ArtifactStore
 
 SPEC = corpus.CorpusSpec(per_day=40, bad_fraction=0, large_bytes=20_000)
@@ -37,10 +37,12 @@ def _store(endpoint: str, bucket: str) -> ArtifactStore:
 
 
 def _run(assets, resources, selection=None, config=None):
+    """(result, the check evaluations it recorded)."""
     with dg.instance_for_test() as instance:
-        return dg.materialize([artifact_index, concordance, replay_failure_rate], resources=resources,
-                              instance=instance, partition_key=DAY.isoformat(), raise_on_error=False,
-                              selection=selection or assets, run_config={"ops": config or {}})
+        result = dg.materialize([artifact_index, concordance, replay_failure_rate], resources=resources,
+                                instance=instance, partition_key=DAY.isoformat(), raise_on_error=False,
+                                selection=selection or assets, run_config={"ops": config or {}})
+        return result, check_evaluations(instance, result.run_id)
 
 
 def _failure(result) -> str:
@@ -68,7 +70,7 @@ def test_s3_fault_is_retried_and_the_index_is_complete(scenario, s3_server, buck
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     with FaultProxy(s3_server.endpoint_url, [scenario.rule], seed=1, hang_s=5) as proxy:
         store = _store(proxy.url, bucket)
-        result = _run([artifact_index], resources | {"store": store})
+        result, _ = _run([artifact_index], resources | {"store": store})
         faults = proxy.counts().get("faults", 0)
     assert faults > 0, "the scenario injected nothing"
     assert result.success, _failure(result)
@@ -106,10 +108,10 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
                                                              make_replay_model, model_server, fault_matrix):
     resources = replay_resources
     corpus.seed(s3_client, bucket, [DAY], SPEC)
-    assert _run([artifact_index], resources).success
+    assert _run([artifact_index], resources)[0].success
     with FaultProxy(model_server.base_url, [scenario.rule], seed=3, hang_s=5, max_faults=500) as proxy:
         replay_model = make_replay_model(base_url=proxy.url, timeout_s=1.0, max_retries=3)
-        result = _run([concordance], resources | {"replay_model": replay_model},
+        result, evaluations = _run([concordance], resources | {"replay_model": replay_model},
                       selection=dg.AssetSelection.assets(concordance),
                       config={"concordance": {"config": {"max_failure_rate": 0.3}}})
         faults = proxy.counts().get("faults", 0)
@@ -131,7 +133,7 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
     eligible, failed = summary["eligible"], frame[frame["outcome"].isin(["transport_error", "bad_response"])]
     # every artifact has its row: an answer, or a failure with its reason
     assert summary["replayed"] + len(failed) == eligible and failed["error"].str.len().gt(0).all()
-    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "replay_failure_rate"]
+    [check] = [e for e in evaluations if e.check_name == "replay_failure_rate"]
     assert summary["failure_rate"] == pytest.approx(len(failed) / eligible, abs=1e-4)
     assert check.passed == (summary["failure_rate"] <= 0.1)  # the blocking check counts them
     if scenario.rule.kind in ("non_json_200", "wrong_shape_200"):

@@ -11,17 +11,9 @@ import time
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from conftest import DAY, ROOT
+from conftest import DAY, ROOT, wait_for
 
 REPLY_LATENCY_MS = 1500
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-    return value
 
 
 def test_sigkill_of_dg_launch_stops_replaying_and_fails_the_run(launch_env, dagster_home, model_server, seeded):
@@ -33,7 +25,7 @@ def test_sigkill_of_dg_launch_stops_replaying_and_fails_the_run(launch_env, dags
          "--config-json", json.dumps(config)],
         cwd=ROOT, env=launch_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_for(lambda: model_server.counts()["messages"] >= 2, 300, "the first replays")
+        wait_for(lambda: model_server.counts()["messages"] >= 2, 300, "the first replays")
         os.kill(launcher.pid, signal.SIGKILL)  # the launcher only: its step process is orphaned
         launcher.wait()
 
@@ -41,7 +33,7 @@ def test_sigkill_of_dg_launch_stops_replaying_and_fails_the_run(launch_env, dags
             def failed_run():
                 [run] = instance.get_runs()
                 return run if run.status == dg.DagsterRunStatus.FAILURE else None
-            run = _wait_for(failed_run, 120, "the run to be marked failed")
+            run = wait_for(failed_run, 120, "the run to be marked failed")
             messages = [e.message for e in instance.all_logs(run.run_id) if e.is_dagster_event
                         and e.dagster_event.event_type_value == "PIPELINE_FAILURE"]
         assert any("run worker" in (m or "") and "died" in m for m in messages), messages

@@ -146,7 +146,7 @@ def test_alert_sensor_sends_each_new_failure_and_recovery_once(all_resources, al
         assert alert["status"] == "FAILED" and alert["asset"] == "artifact_index"
         assert alert["partition"] == DAY.isoformat() and alert["severity"] == "WARN"
         assert alert["link"] == "http://ui.test/assets/artifact_index?view=checks"
-        assert alert["metadata"]["max_bad_row_rate"] > 0.05
+        assert alert["metadata"]["bad_row_rate"] > 0.05
 
         materialise(0.05)  # still failing: no second alert
         cursor = tick(cursor)

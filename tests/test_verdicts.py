@@ -13,6 +13,7 @@ from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.stats import cohen_kappa
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, decide, verdicts_key
 from conftest import DAY as END_DAY
+from jobs.catalog import ALL_ASSETS
 
 END = dt.date(2026, 11, 27)
 CONFIG = VerdictConfig()
@@ -162,3 +163,25 @@ def test_asset_gives_every_family_a_verdict_and_writes_the_report(all_resources,
     [mat] = [m for m in result.asset_materializations_for_node("agent_verdicts") if m.partition == END_DAY.isoformat()]
     assert sum(mat.metadata[f"verdicts/{s}"].value for s in ("keep", "demote_candidate", "insufficient_evidence",
                "no_input", "stale_input", "unsupported")) == len(table)
+
+
+def test_range_run_gives_each_window_its_own_metadata_and_a_verdict_table(all_resources, seeded):
+    """The UI plots numeric metadata over partitions: in a range run each window end must carry its
+    own numbers (not the newest window's copied onto every partition), and the verdicts a table."""
+    days = seeded([END_DAY - dt.timedelta(days=1), END_DAY])
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(ALL_ASSETS, resources=all_resources, instance=instance, tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat()})
+    assert result.success
+    fits = {m.partition: m.metadata for m in result.asset_materializations_for_node("counterfactual_fits")}
+    assert [fits[d.isoformat()]["window_end"].value for d in days] == [d.isoformat() for d in days]
+    assert [fits[d.isoformat()]["days_present"].value for d in days] == [1, 2]
+    verdicts = {m.partition: m.metadata for m in result.asset_materializations_for_node("agent_verdicts")}
+    table = verdicts[days[-1].isoformat()]["verdict_table"]
+    assert {c.name for c in table.schema.columns} >= {"agent_id_base", "status", "reason", "cheap_agreement"}
+    rows = {r.data["agent_id_base"]: r.data for r in table.records}
+    assert {"ic_cio", "thinktank_thesis", "executor"} <= set(rows)
+    assert rows["executor"]["status"] == "unsupported" and rows["ic_cio"]["reason"]
+    assert verdicts[days[-1].isoformat()]["report_uri"].value.endswith("report.md")
+    assert any(k.startswith("cheap_agreement/ic_cio/") for k in verdicts[days[-1].isoformat()])

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.checks.common import not_evaluated, result
+from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.families import lookup
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
@@ -67,51 +67,40 @@ def _frame(store: ArtifactStore, day: dt.date) -> pd.DataFrame | None:
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY, description="Bad rows (any non-ok status) stay rare.")
 def bad_row_rate_below_bound(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
-                             store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("bad_row_rate_below_bound")
-    failures, rates = {}, {}
-    for key in context.partition_keys:
+                             store: ArtifactStore, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
         frame = _frame(store, day_of(key))
         if frame is None:
-            failures[key] = "no index for this day"
-            continue
-        rates[key] = bad_row_rate(frame)
-        if rates[key] > config.max_bad_row_rate:
-            failures[key] = f"{rates[key]:.1%} bad rows > {config.max_bad_row_rate:.0%}"
-    return result(failures, {"max_bad_row_rate": max(rates.values(), default=0.0)},
-                  severity=dg.AssetCheckSeverity.WARN)
+            return {key: "no index for this day"}, {}
+        rate = bad_row_rate(frame)
+        problems = {key: f"{rate:.1%} bad rows > {config.max_bad_row_rate:.0%}"} if rate > config.max_bad_row_rate else {}
+        return problems, {"bad_row_rate": rate, "rows": len(frame)}
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
                 description="Day volume vs the trailing median: a sudden drop is a capture outage.")
 def volume_vs_trailing_median(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
-                              store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("volume_vs_trailing_median")
-    failures, counts = {}, {}
-    for key in context.partition_keys:
+                              store: ArtifactStore, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
         day = day_of(key)
+        today = _frame(store, day)
+        if today is None:
+            return {key: "no index for this day"}, {}
         history_days = trailing_days(day - dt.timedelta(days=1), config.volume_lookback_days)
         history = [len(f) for d in history_days if (f := _frame(store, d)) is not None]
-        today = _frame(store, day)
-        counts[key] = 0 if today is None else len(today)
-        if today is None:
-            failures[key] = "no index for this day"
-        elif reason := volume_drop(counts[key], history, config.min_volume_ratio):
-            failures[key] = reason
+        reason = volume_drop(len(today), history, config.min_volume_ratio)
+        return ({key: reason} if reason else {}), {"artifacts": len(today)}
     # WARN, not blocking: quiet days (holidays) happen; the alert sensor still reports it.
-    return result(failures, {"artifacts": dg.MetadataValue.json(counts)}, severity=dg.AssetCheckSeverity.WARN)
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
                 description="Every family seen in the trailing watch window (default 28 days) produced a "
                             "valid artifact in the last N days (default 3): a producer that stops is named.")
 def family_input_freshness(context: dg.AssetCheckExecutionContext, config: CaptureCheckConfig,
-                           store: ArtifactStore, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("family_input_freshness")
-    failures, watched, frames = {}, set(), {}
+                           store: ArtifactStore, run_mode: RunMode) -> None:
+    frames = {}
 
     def read(days):
         for d in days:
@@ -119,32 +108,28 @@ def family_input_freshness(context: dg.AssetCheckExecutionContext, config: Captu
                 frames[d] = _frame(store, d)
         return [frames[d] for d in days if frames[d] is not None]
 
-    for key in context.partition_keys:
+    def judge(key: str) -> Judgement:
         recent = trailing_days(day_of(key), config.family_freshness_days)
         earlier = trailing_days(recent[0] - dt.timedelta(days=1), config.family_watch_days)
-        watched |= _families(read(earlier))
-        for family in silent_families(read(recent), read(earlier)):
-            failures[f"{key}/{family}"] = (f"no valid {family} artifact in the {config.family_freshness_days} days to "
-                                           f"{key} (seen in the {config.family_watch_days} days before)")
-    return result(failures, {"families_watched": dg.MetadataValue.json(sorted(watched))})
+        problems = {family: (f"no valid {family} artifact in the {config.family_freshness_days} days to {key} "
+                             f"(seen in the {config.family_watch_days} days before)")
+                    for family in silent_families(read(recent), read(earlier))}
+        return problems, {"families_watched": dg.MetadataValue.json(sorted(_families(read(earlier))))}
+    evaluate_partitions(context, run_mode, judge)
 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
                 description="Valid artifacts of a family no module in alpha_replay_assets/families/ declares: "
                             "indexed ok, replayed and scored by the structural scorer, and named here.")
 def unregistered_family_seen(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
-                             run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry_run:
-        return not_evaluated("unregistered_family_seen")
-    failures, volume = {}, {}
-    for key in context.partition_keys:
+                             run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
         frame = _frame(store, day_of(key))
-        for family, n in (unregistered_volume(frame) if frame is not None else {}).items():
-            volume[family] = volume.get(family, 0) + n
-            failures[f"{key}/{family}"] = (f"{n} valid artifacts of unregistered family {family!r}: judged by the "
-                                           "structural scorer until a family module declares it")
-    return result(failures, {"unregistered_artifacts": dg.MetadataValue.json(volume)},
-                  severity=dg.AssetCheckSeverity.WARN)
+        volume = unregistered_volume(frame) if frame is not None else {}
+        problems = {family: (f"{n} valid artifacts of unregistered family {family!r}: judged by the structural "
+                             "scorer until a family module declares it") for family, n in volume.items()}
+        return problems, {"unregistered_artifacts": dg.MetadataValue.json(volume)}
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
 CAPTURE_CHECKS = [bad_row_rate_below_bound, volume_vs_trailing_median, family_input_freshness,

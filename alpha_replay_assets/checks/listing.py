@@ -3,7 +3,7 @@ think-tank weekend runs filed under Friday), and an index that misses them is si
 
 import dagster as dg
 
-from alpha_replay_assets.checks.common import not_evaluated, result
+from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
 from alpha_replay_assets.partitions import DAILY, day_of
 from resources.artifact_store import ArtifactStore
@@ -23,22 +23,18 @@ def listing_drift(indexed: dict[str, str], listed: dict[str, str]) -> dict[str, 
 
 @dg.asset_check(asset=artifact_index, partitions_def=DAILY,
                 description="The day's index holds exactly the objects (keys and ETags) its folder holds now.")
-def index_matches_listing(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
-                          run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("index_matches_listing")
-    failures, drift_by_day = {}, {}
-    for key in context.partition_keys:
+def index_matches_listing(context: dg.AssetCheckExecutionContext, store: ArtifactStore, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
         day = day_of(key)
         index = read_day_index(store, day, columns=["key", "etag"])
         if index is None:
-            failures[key] = "no index for this day"
-            continue
+            return {key: "no index for this day"}, {}
         listed = {o.key: o.etag for o in list_day(store, day)}
         drift = listing_drift(dict(zip(index["key"], index["etag"])), listed)
-        if any(drift.values()):
-            drift_by_day[key] = drift
-            named = ", ".join((drift["missing"] + drift["changed"] + drift["deleted"])[:NAMED_KEYS])
-            failures[key] = (f"folder changed after its index: {len(drift['missing'])} missing, "
-                             f"{len(drift['changed'])} changed, {len(drift['deleted'])} deleted ({named})")
-    return result(failures, {"drift": dg.MetadataValue.json(drift_by_day)} if drift_by_day else {})
+        if not any(drift.values()):
+            return {}, {"objects": len(listed)}
+        named = ", ".join((drift["missing"] + drift["changed"] + drift["deleted"])[:NAMED_KEYS])
+        return ({key: f"folder changed after its index: {len(drift['missing'])} missing, {len(drift['changed'])} "
+                      f"changed, {len(drift['deleted'])} deleted ({named})"},
+                {"objects": len(listed), "drift": dg.MetadataValue.json(drift)})
+    evaluate_partitions(context, run_mode, judge)

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets.checks.common import not_evaluated, result
+from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.partitions import DAILY, day_of
 from resources.artifact_store import ArtifactStore
@@ -18,11 +18,10 @@ class ReplayCheckConfig(dg.Config):
                                            "observations means a scorer reads a field the reply never has.")
 
 
-def _frames(context, store: ArtifactStore, replay_model: ReplayModel):
-    """(partition/target, frame) for every day and target of the run; a missing file is a failure."""
-    for key in context.partition_keys:
-        for model in replay_model.target_models:
-            yield f"{key}/{model}", store.read_parquet(concordance_key(store, day_of(key), model))
+def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
+    """(target, frame or None) for every target model of one day."""
+    for model in replay_model.target_models:
+        yield model, store.read_parquet(concordance_key(store, day_of(key), model))
 
 
 def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
@@ -33,51 +32,52 @@ def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
 @dg.asset_check(asset=concordance, partitions_def=DAILY, blocking=True,
                 description="Replay failures (schema, transport, bad responses) stay below the bound; blocks the summary.")
 def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCheckConfig, store: ArtifactStore,
-                        replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("replay_failure_rate")
-    failures, rates = {}, {}
-    for name, frame in _frames(context, store, replay_model):
-        if frame is None:
-            failures[name] = "no concordance file"
-            continue
-        rates[name] = day_summary(frame)["failure_rate"]
-        if rates[name] > config.max_failure_rate:
-            failures[name] = f"failure rate {rates[name]:.1%} > {config.max_failure_rate:.0%}"
-    return result(failures, {"failure_rates": dg.MetadataValue.json(rates)})
+                        replay_model: ReplayModel, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        problems, rates = {}, {}
+        for model, frame in _frames(store, replay_model, key):
+            if frame is None:
+                problems[model] = "no concordance file"
+                continue
+            rates[model] = day_summary(frame)["failure_rate"]
+            if rates[model] > config.max_failure_rate:
+                problems[model] = f"failure rate {rates[model]:.1%} > {config.max_failure_rate:.0%}"
+        return problems, {f"failure_rate/{m}": r for m, r in rates.items()}
+    evaluate_partitions(context, run_mode, judge)
 
 
 @dg.asset_check(asset=concordance, partitions_def=DAILY,
                 description="Every eligible artifact was replayed (a budget stop fails this).")
 def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore, replay_model: ReplayModel,
-                    run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("replay_complete")
-    failures, done = {}, {}
-    for name, frame in _frames(context, store, replay_model):
-        if frame is None:
-            failures[name] = "no concordance file"
-            continue
-        summary = day_summary(frame)
-        done[name] = f"{summary['replayed']}/{summary['eligible']}"
-        if not summary["complete"]:
-            failures[name] = (f"replayed {done[name]} ({summary['budget_skipped']} stopped by budget, "
-                              f"{summary['transport_errors']} transport errors)")
-    return result(failures, {"replayed/eligible": dg.MetadataValue.json(done)})
+                    run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        problems, done = {}, {}
+        for model, frame in _frames(store, replay_model, key):
+            if frame is None:
+                problems[model] = "no concordance file"
+                continue
+            summary = day_summary(frame)
+            done[model] = f"{summary['replayed']}/{summary['eligible']}"
+            if not summary["complete"]:
+                problems[model] = (f"replayed {done[model]} ({summary['budget_skipped']} stopped by budget, "
+                                   f"{summary['transport_errors']} transport errors, "
+                                   f"{summary['bad_responses']} bad responses)")
+        return problems, {"replayed/eligible": dg.MetadataValue.json(done)}
+    evaluate_partitions(context, run_mode, judge)
 
 
 @dg.asset_check(asset=concordance, partitions_def=DAILY, blocking=True,
                 description="No family scores exactly 0 over many observations (a scorer reading a field "
                             "the reply schema never has, as the old ic_cio/peer-review scorers did).")
 def scorer_fields_readable(context: dg.AssetCheckExecutionContext, config: ReplayCheckConfig,
-                           store: ArtifactStore, replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("scorer_fields_readable")
-    failures = {}
-    for name, frame in _frames(context, store, replay_model):
-        for family in zero_scoring_families(frame, config.min_observations_for_zero) if frame is not None else []:
-            failures[f"{name}/{family}"] = "mean agreement exactly 0"
-    return result(failures, {})
+                           store: ArtifactStore, replay_model: ReplayModel, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        problems = {}
+        for model, frame in _frames(store, replay_model, key):
+            for family in zero_scoring_families(frame, config.min_observations_for_zero) if frame is not None else []:
+                problems[f"{model}/{family}"] = "mean agreement exactly 0"
+        return problems, {}
+    evaluate_partitions(context, run_mode, judge)
 
 
 REPLAY_CHECKS = [replay_failure_rate, replay_complete, scorer_fields_readable]

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from alpha_replay_assets.checks.common import not_evaluated, result
+from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
@@ -30,34 +30,26 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
 @dg.asset_check(asset=agent_verdicts, partitions_def=DAILY, blocking=True,
                 description="Every registered LLM family has a verdict row for every target model.")
 def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
-                           replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("every_family_has_a_row")
-    failures = {}
-    for key in context.partition_keys:
-        table = store.read_parquet(verdicts_key(store, day_of(key)))
+                           replay_model: ReplayModel, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        table = store.read_parquet(verdicts_key(store, day_of(key)), columns=["agent_id_base", "target_model"])
         have = set() if table is None else set(zip(table["agent_id_base"], table["target_model"]))
-        for family in judged_families():
-            for model in replay_model.target_models:
-                if (family, model) not in have:
-                    failures[f"{key}/{family}/{model}"] = "no verdict row"
-    return result(failures, {})
+        return {f"{family}/{model}": "no verdict row" for family in judged_families()
+                for model in replay_model.target_models if (family, model) not in have}, {"rows": len(have)}
+    evaluate_partitions(context, run_mode, judge)
 
 
 @dg.asset_check(asset=agent_verdicts, partitions_def=DAILY,
                 description="A verdict that flips between keep and demote across consecutive weekly windows.")
-def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
-                  run_mode: RunMode) -> dg.AssetCheckResult:
-    if run_mode.dry:
-        return not_evaluated("verdict_flips")
-    failures = {}
-    for key in context.partition_keys:
+def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
         end = day_of(key)
         current = store.read_parquet(verdicts_key(store, end))
         previous = store.read_parquet(verdicts_key(store, end - FLIP_LAG))
-        if current is not None and previous is not None:
-            failures |= {f"{key}/{k}": v for k, v in flips(current, previous).items()}
-    return result(failures, {}, severity=dg.AssetCheckSeverity.WARN)
+        if current is None or previous is None:
+            return {}, {"compared_with": None}
+        return flips(current, previous), {"compared_with": (end - FLIP_LAG).isoformat()}
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
 VERDICT_CHECKS = [every_family_has_a_row, verdict_flips]

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from alpha_replay_assets import concordance_summary as summary_module
 from alpha_replay_assets import counterfactual as fits_module
-from alpha_replay_assets.checks.common import latest_real_materialization, not_evaluated, result
+from alpha_replay_assets.checks.common import Judgement, evaluate_partitions, latest_real_materialization
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
@@ -91,58 +91,53 @@ def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timede
 
 
 def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
-    name = spec.asset.key.to_user_string()
-
     @dg.asset_check(asset=spec.asset, name="metrics_fresh", partitions_def=DAILY,
                     description=f"Every {', '.join(spec.metrics)} series the result says it published has a "
                                 "datapoint newer than the max age in CloudWatch (read back, not assumed).")
     def metrics_fresh(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
-                      metrics: CloudWatchMetrics, replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry:
-            return not_evaluated(f"{name}_metrics_fresh")
-        stale, expected = {}, []
-        for key in context.partition_keys:
+                      metrics: CloudWatchMetrics, replay_model: ReplayModel, run_mode: RunMode) -> None:
+        def judge(key: str) -> Judgement:
             series = spec.expected_series(store, replay_model, day_of(key))
             if series is None:
-                stale[key] = "no result written"
-            expected += [s for s in series or [] if s not in expected]
-        stale |= stale_series(metrics, spec.metrics, expected, dt.timedelta(days=config.max_metric_age_days),
-                              dt.datetime.now(dt.UTC))
-        return result(stale, {"series_checked": len(spec.metrics) * len(expected)})
+                return {key: "no result written"}, {}
+            stale = stale_series(metrics, spec.metrics, series, dt.timedelta(days=config.max_metric_age_days),
+                                 dt.datetime.now(dt.UTC))
+            return stale, {"series_checked": len(spec.metrics) * len(series)}
+        evaluate_partitions(context, run_mode, judge)
 
     @dg.asset_check(asset=spec.asset, name="window_coverage", partitions_def=DAILY,
                     description="The window's days are present (indexed / replayed) above the bound.")
     def window_coverage(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
-                        replay_model: ReplayModel, run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry:
-            return not_evaluated(f"{name}_window_coverage")
-        failures = {}
-        for key in context.partition_keys:
+                        replay_model: ReplayModel, run_mode: RunMode) -> None:
+        def judge(key: str) -> Judgement:
+            problems, metadata = {}, {}
             for i, cov in enumerate(spec.coverage(store, replay_model, day_of(key))):
                 if cov is None:
-                    failures[f"{key}#{i}"] = "no result written"
-                elif cov[0] / cov[1] < config.min_coverage:
-                    failures[f"{key}#{i}"] = f"{cov[0]}/{cov[1]} window days present < {config.min_coverage:.0%}"
-        return result(failures, {}, severity=dg.AssetCheckSeverity.WARN)
+                    problems[f"result {i}"] = "no result written"
+                    continue
+                metadata[f"days_present/{i}"], metadata[f"window_days/{i}"] = cov
+                if cov[0] / cov[1] < config.min_coverage:
+                    problems[f"result {i}"] = f"{cov[0]}/{cov[1]} window days present < {config.min_coverage:.0%}"
+            return problems, metadata
+        evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
     @dg.asset_check(asset=spec.asset, name="inputs_current", partitions_def=DAILY,
                     description="Results were computed after the newest materialisation of every input "
                                 "partition in their window (no metric over a stale corpus).")
-    def inputs_current(context: dg.AssetCheckExecutionContext, run_mode: RunMode) -> dg.AssetCheckResult:
-        if run_mode.dry:
-            return not_evaluated(f"{name}_inputs_current")
-        instance, failures = context.instance, {}
-        for key in context.partition_keys:
+    def inputs_current(context: dg.AssetCheckExecutionContext, run_mode: RunMode) -> None:
+        instance = context.instance
+
+        def judge(key: str) -> Judgement:
             computed = latest_real_materialization(instance, spec.asset.key, key)
             if computed is None:
-                failures[key] = "never computed from real data"
-                continue
+                return {key: "never computed from real data"}, {}
             for day in trailing_days(day_of(key), MAX_WINDOW_DAYS):
                 updated = latest_real_materialization(instance, spec.input_asset.key, day.isoformat())
                 if updated is not None and updated > computed:
-                    failures[key] = f"{spec.input_asset.key.to_user_string()} {day} changed after this window was computed"
-                    break
-        return result(failures, {})
+                    return {key: f"{spec.input_asset.key.to_user_string()} {day} changed after this window "
+                                 "was computed"}, {}
+            return {}, {}
+        evaluate_partitions(context, run_mode, judge)
 
     return [metrics_fresh, window_coverage, inputs_current]
 
