@@ -2,16 +2,20 @@
 how often it agrees with the original decision (domain §2).
 
 Never pay twice: every reply is cached in S3 under a content address (target model, prompts,
-max tokens, request schema version) *as soon as it arrives*. The cache is the journal: a
-re-materialisation, a backfill over replayed days, or a retry after a killed run replays only
-what is not cached yet.
+max tokens, request schema version; `replay_cache`) *as soon as it arrives*, and identical
+requests in flight are made once (`InFlight`). The cache is the journal: a re-materialisation, a
+backfill over replayed days, or a retry after a killed run replays only what is not cached yet.
+
+Pay less for the rest: a system prompt several replays share is sent for the provider's prompt
+cache, and each such prefix's first call runs before the others so they read a warm cache; a
+backfill (a run over more than `replay_model.batch_threshold_days` days) sends its uncached
+replays as Message Batches first (`batches`), at half price.
 """
 
-import dataclasses
-import hashlib
 import json
 import threading
 import time
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,16 +26,18 @@ from pydantic import Field
 
 from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.costs import expected_tokens, price_for
+from alpha_replay_assets.batches import RangeBatch
+from alpha_replay_assets.costs import Price, expected_tokens, price_for
 from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.replay_cache import ReplyCache, request_hash, target_slug
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
-from resources.replay_model import BadResponse, BatchRequest, ReplayModel, Reply
+from resources.prompt_cache import reaches_minimum
+from resources.replay_model import BadResponse, ReplayModel, Reply
 from resources.run_mode import RunMode
 
-REQUEST_SCHEMA_VERSION = 1  # bump when the request we send changes: old cache entries stop matching
 INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
                  "system_prompt", "user_prompt", "agent_output", "input_tokens", "output_tokens"]
 # Actual spend may exceed the planned budget by this factor (cheap replies longer than expected)
@@ -54,27 +60,8 @@ class ConcordanceConfig(dg.Config):
     prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
 
 
-def target_slug(model: str) -> str:
-    """`:` and `/` in a model id are not safe in keys (domain §2.2)."""
-    return model.replace(":", "-").replace("/", "-")
-
-
-def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0) -> str:
-    """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling)."""
-    payload = [model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
-    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
-
-
-def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
-    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
-
-
 def concordance_key(store: ArtifactStore, day, model: str) -> str:
     return store.analytics_key("concordance", f"target={target_slug(model)}", f"dt={day}", "concordance.parquet")
-
-
-def batch_record_key(store: ArtifactStore, day, model: str) -> str:
-    return store.analytics_key("replay_batches", target_slug(model), f"dt={day}.json")
 
 
 def skip_reason(row: dict) -> str | None:
@@ -212,31 +199,49 @@ class InFlight:
         return future.result(), True
 
 
+def admit_within(tasks: list[Task], price: Price, budget_usd: float, batch: bool) -> tuple[list[Task], list[Task]]:
+    """The budget as a plan: tasks in key order while their expected cost (at standard or batch
+    price, never discounted for caches) fits, cached or not. Which artifacts are replayed is
+    then a function of the data and the configuration alone, never of timing or of what an
+    earlier run happened to cache. Returns (admitted, over budget)."""
+    admitted, over, planned = [], [], 0.0
+    for task in tasks:
+        cost = price.usd(*task.expected_tokens, batch=batch)
+        if planned + cost > budget_usd:
+            over.append(task)
+        else:
+            planned += cost
+            admitted.append(task)
+    return admitted, over
+
+
+def shared_prefixes(tasks: list[Task], model: str) -> set[str]:
+    """System prompts worth the provider's prompt cache: used by more than one task (a prefix
+    asked once only pays the 1.25x write) and long enough for the model's minimum."""
+    uses = Counter(t.system for t in tasks)
+    return {system for system, n in uses.items() if n > 1 and reaches_minimum(model, system)}
+
+
 class DayReplay:
-    """Replays one day under one target model."""
+    """Replays one day under one target model; `batch` plans at batch price (a backfill whose
+    uncached requests went to Message Batches first, see `prefill_with_batches`)."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
-                 day, model: str, in_flight: InFlight):
+                 day, model: str, in_flight: InFlight, batch: bool = False):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
-        self.day, self.model, self.in_flight = day, model, in_flight
+        self.day, self.model, self.in_flight, self.batch = day, model, in_flight, batch
         self.price = price_for(model, config.prices)
+        self.cache = ReplyCache(store, model)
+        self.shared: set[str] = set()
 
     def _cost(self, reply: Reply) -> float:
         return self.price.usd(reply.input_tokens, reply.output_tokens, reply.cache_read_tokens,
                               reply.cache_create_tokens, batch=reply.batch)
 
     def admit(self, tasks: list[Task]) -> tuple[list[Task], list[dict]]:
-        """The day's budget as a plan: tasks in key order while their expected cost fits, cached or
-        not. Which artifacts are replayed is then a function of the data and the budget alone,
-        never of timing or of what an earlier run happened to cache."""
-        admitted, over, planned = [], [], 0.0
-        for task in tasks:
-            cost = self.price.usd(*task.expected_tokens, batch=self.model_res.use_batches)
-            if planned + cost > self.config.budget_usd:
-                over.append(task)
-            else:
-                planned += cost
-                admitted.append(task)
+        """`admit_within` the day's budget; the rest as `skipped_budget` rows."""
+        admitted, over = admit_within(tasks, self.price, self.config.budget_usd, self.batch)
+        planned = sum(self.price.usd(*t.expected_tokens, batch=self.batch) for t in admitted)
         reason = (f"beyond the day's budget of ${self.config.budget_usd:g} ({len(admitted)} replays "
                   f"planned at ${planned:.4f})")
         return admitted, [self._row(t) | {"outcome": "skipped_budget", "error": reason} for t in over]
@@ -245,20 +250,13 @@ class DayReplay:
         return {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
                 "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
 
-    def _cached(self, task: Task) -> Reply | None:
-        entry = self.store.read_json(cache_key(self.store, self.model, task.digest))
-        return None if entry is None else Reply(**entry)
-
-    def _remember(self, task: Task, reply: Reply) -> None:
-        self.store.write_json(cache_key(self.store, self.model, task.digest), dataclasses.asdict(reply))
-
     def _ask(self, task: Task, ledger: "Ledger") -> Reply | dict:
         """One paid call, journalled the moment it returns; or a failure row."""
         if not ledger.may_call():
             return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
         try:
-            reply = self.model_res.create(self.model, task.system, task.user)
+            reply = self.model_res.create(self.model, task.system, task.user, cache_system=task.system in self.shared)
         except anthropic.APIStatusError as exc:
             outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
             return {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
@@ -266,13 +264,13 @@ class DayReplay:
             return {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
         except BadResponse as exc:
             return {"outcome": "bad_response", "error": str(exc)[:200]}
-        self._remember(task, reply)  # journal first: a kill after this line loses nothing paid
+        self.cache.put(task.digest, reply)  # journal first: a kill after this line loses nothing paid
         ledger.settle(self._cost(reply))
         return reply
 
     def replay(self, task: Task, ledger: "Ledger") -> dict:
         row = self._row(task)
-        reply, called = self._cached(task), False
+        reply, called = self.cache.get(task.digest), False
         if reply is None:
             reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
             if isinstance(reply, dict):  # not answered: the row says why (an in-flight twin shares it)
@@ -287,39 +285,51 @@ class DayReplay:
             "batch": reply.batch,
         }
 
-    def prefill_with_batch(self, tasks: list[Task]) -> None:
-        """Batch mode: submit uncached requests in one Message Batch (half price) and collect the
-        results into the cache. The batch id is recorded first, so a retried step resumes
-        polling the same batch instead of submitting (and paying for) a new one."""
-        record_key = batch_record_key(self.store, self.day, self.model)
-        record = self.store.read_json(record_key)
-        if record is None or record.get("collected"):
-            chosen = [t for t in tasks if self._cached(t) is None]
-            if not chosen:
-                return
-            batch_id = self.model_res.submit_batch(
-                [BatchRequest(t.digest, self.model, t.system, t.user) for t in chosen])
-            record = {"batch_id": batch_id, "submitted": len(chosen), "collected": False}
-            self.store.write_json(record_key, record)
-            self.context.log.info(f"{self.day} {self.model}: submitted batch {batch_id} ({len(chosen)} requests)")
-        self.model_res.wait_for_batch(record["batch_id"])
-        by_digest = {t.digest: t for t in tasks}
-        for custom_id, result in self.model_res.batch_results(record["batch_id"]):
-            if isinstance(result, Reply) and custom_id in by_digest:
-                self._remember(by_digest[custom_id], result)
-        self.store.write_json(record_key, record | {"collected": True})
+    def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
+        """Replay a shared prefix's tasks in order until one is a paid call: that call writes the
+        provider's prompt cache, and the prefix's other calls, started after it, read it."""
+        rows = []
+        for task in group:
+            rows.append(self.replay(task, ledger))
+            if rows[-1].get("cache_hit") is False:
+                break
+        return rows
 
     def run(self, tasks: list[Task]) -> list[dict]:
-        """Replay every task the budget admits (batch-prefilled first in batch mode); one row per task."""
+        """Replay every task the budget admits; one row per task. Execution order (never which
+        tasks): each shared prefix's first call, then the rest grouped by prefix."""
         admitted, over_budget = self.admit(tasks)
-        if self.model_res.use_batches and admitted:
-            self.prefill_with_batch(admitted)
+        self.shared = shared_prefixes(admitted, self.model) if self.model_res.prompt_caching else set()
+        groups: dict[str, list[Task]] = {}
+        for task in admitted:
+            groups.setdefault(task.system, []).append(task)
         ledger = Ledger(self.config.budget_usd * HARD_STOP_FACTOR, len(admitted))
         with ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool:
-            rows = list(pool.map(lambda t: self.replay(t, ledger), admitted))
+            leaders = [system for system in groups if system in self.shared]
+            warmed = dict(zip(leaders, pool.map(lambda system: self.warm(groups[system], ledger), leaders)))
+            rest = [t for system, group in groups.items() for t in group[len(warmed.get(system, [])):]]
+            rows = [row for group in warmed.values() for row in group]
+            rows += pool.map(lambda t: self.replay(t, ledger), rest)
         self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}"
                               + (f"; {len(over_budget)} beyond the budget" if over_budget else ""))
         return rows + over_budget
+
+
+def prefill_with_batches(context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
+                         plans) -> int:
+    """Batch mode: the admitted, uncached tasks of every (day, model, tasks) in `plans` go to
+    Message Batches first, one set per model for the whole range (`batches.RangeBatch`), so the
+    day replays that follow find them cached. Returns how many requests were batched."""
+    ranges: dict[str, RangeBatch] = {}
+    for day, model, tasks in plans:
+        admitted, _ = admit_within(tasks, price_for(model, config.prices), config.budget_usd, batch=True)
+        shared = shared_prefixes(admitted, model) if model_res.prompt_caching else set()
+        if model not in ranges:
+            ranges[model] = RangeBatch(context.log, store, model_res, model)
+        ranges[model].add(day, admitted, shared)
+    for batch in ranges.values():
+        batch.finish()
+    return sum(batch.requests for batch in ranges.values())
 
 
 CONCORDANCE_COLUMNS = {
@@ -400,14 +410,21 @@ def concordance(
         return stub_result(context)
     for model in replay_model.target_models:
         require_price(model, config.prices)
+
+    def day_plans(key):  # (model, skipped rows, tasks) of one day; read again after a batch prefill
+        index = require_day_index(store, key, INDEX_COLUMNS)
+        for model in replay_model.target_models:
+            yield model, *plan(index, model, replay_model.max_tokens)
+
+    batch = replay_model.batch_for(len(context.partition_keys))
+    batched = prefill_with_batches(context, store, replay_model, config, (
+        (day_of(key), model, tasks) for key in context.partition_keys for model, _, tasks in day_plans(key))) if batch else 0
     in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
-        index = require_day_index(store, key, INDEX_COLUMNS)
         summaries, frames = [], []
-        for model in replay_model.target_models:
-            skipped, tasks = plan(index, model, replay_model.max_tokens)
-            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
+        for model, skipped, tasks in day_plans(key):
+            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)
             frame = concordance_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
             provider_failed = summary["transport_errors"] + summary["bad_responses"]
@@ -424,8 +441,10 @@ def concordance(
             summaries.append(summary)
             frames.append(frame)
         context.add_asset_metadata(_metadata(summaries, pd.concat(frames), store, day), partition_key=key)
-    return dg.MaterializeResult(metadata={"dagster/column_schema": dg.TableSchema(
-        columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()])})
+    return dg.MaterializeResult(metadata={
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
+        "batch_requests": batched, "rate_limited_429s": replay_model.rate_limited,  # this run's, every partition
+    })
 
 
 def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
@@ -446,6 +465,8 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "bad_responses": int(table["bad_responses"].sum()),
         "budget_skipped": int(table["budget_skipped"].sum()),
         "usd_new": round(float(table["usd_new"].sum()), 6),
+        "prompt_cache_read_tokens": int(frame["cache_read_tokens"].sum()),
+        "prompt_cache_write_tokens": int(frame["cache_create_tokens"].sum()),
         "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,
         "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
         "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),

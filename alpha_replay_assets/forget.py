@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from alpha_replay_assets.concordance import cache_key, concordance_key, request_hash
+from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key
+from alpha_replay_assets.replay_cache import cache_key, request_hash
 from resources.artifact_store import ArtifactStore
 
 CACHED_OUTCOMES = ("structured", "schema_error")  # the outcomes that come from a cached reply

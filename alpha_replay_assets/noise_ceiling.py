@@ -22,6 +22,7 @@ from alpha_replay_assets.concordance import (
     day_summary,
     eligible_rows,
     plan,
+    prefill_with_batches,
     require_day_index,
     require_price,
 )
@@ -61,19 +62,25 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
                   replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
+
+    def day_plans(key):  # (original model, tasks) of one day; read again after a batch prefill
+        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
+        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
+            require_price(model, config.prices)
+            yield model, plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)[1]
+
+    batch = replay_model.batch_for(len(context.partition_keys))
+    batched = prefill_with_batches(context, store, replay_model, config, (
+        (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plans(key))) if batch else 0
     in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
-        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
-        rows = []
-        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            require_price(model, config.prices)
-            _, tasks = plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)
-            rows += DayReplay(context, store, replay_model, config, day, model, in_flight).run(tasks)
+        rows = [row for model, tasks in day_plans(key)
+                for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
         context.add_asset_metadata(_metadata(frame), partition_key=key)
-    return dg.MaterializeResult()
+    return dg.MaterializeResult(metadata={"batch_requests": batched})  # this run's, every partition
 
 
 def _metadata(frame: pd.DataFrame) -> dict:

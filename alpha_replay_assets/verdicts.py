@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key, target_slug
+from alpha_replay_assets.concordance import concordance, concordance_key, target_slug
 from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
@@ -24,7 +24,7 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_window, window_dependency
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_replays, load_window, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -111,19 +111,22 @@ def _scorers(replays: pd.DataFrame, default: str | None) -> str | None:
 
 
 def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict) -> dict:
-    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls."""
+    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls: at
+    standard price with every input token paid in full, at batch price, and with the prompt
+    cache as the replays actually got it (reads 0.1x, writes 1.25x; no cache for short prompts)."""
     price = price_for(model, prices)
     done = cheap_week[cheap_week["outcome"].isin(("structured", "schema_error"))]
-    tokens_in, tokens_out = done["input_tokens"].sum(), done["output_tokens"].sum()
+    uncached, tokens_out, read, written = (
+        int(done[c].sum()) for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"))
     replayed_share = len(done) / max(1, int(index_week["is_llm"].fillna(False).sum()))
     now = float(index_week["cost_usd"].sum())
     # scale the replayed calls up to all of the week's LLM calls (skips are not free to run)
-    cheap = price.usd(tokens_in, tokens_out) / replayed_share if replayed_share else None
+    cheap = price.usd(uncached + read + written, tokens_out) / replayed_share if replayed_share else None
     return {
         "usd_per_week_now": now,
         "usd_per_week_cheap": cheap,
         "usd_per_week_cheap_batch": cheap * price.BATCH if cheap is not None else None,
-        "usd_per_week_cheap_cached": (price.usd(0, tokens_out, cache_read=tokens_in) / replayed_share
+        "usd_per_week_cheap_cached": (price.usd(uncached, tokens_out, read, written) / replayed_share
                                       if replayed_share else None),
         "usd_saving_per_week": now - cheap if cheap is not None else None,
     }
@@ -168,11 +171,6 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
                         *paragraphs]) + "\n"
 
 
-def _replays(store: ArtifactStore, end: dt.date, window_days: int, key_for) -> pd.DataFrame:
-    return load_window(end, window_days, lambda d: store.read_parquet(key_for(d)),
-                       empty=concordance_frame([], "")).frame
-
-
 @dg.asset(
     partitions_def=DAILY,
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
@@ -195,10 +193,10 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
                              empty=pd.DataFrame(columns=columns))
         fits = store.read_parquet(fits_key(store, end))
-        ceiling = _replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
+        ceiling = load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
         tables = [
-            build_verdicts(window.frame, _replays(store, end, config.window_days,
-                                                  lambda d: concordance_key(store, d, model)),
+            build_verdicts(window.frame, load_replays(store, end, config.window_days,
+                                                      lambda d: concordance_key(store, d, model)),
                            ceiling, fits, end, model, config, config.prices)
             for model in replay_model.target_models
         ]

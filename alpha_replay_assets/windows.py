@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from alpha_replay_assets.concordance import concordance_frame
 from alpha_replay_assets.partitions import trailing_days
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics, Datapoint
@@ -70,6 +71,11 @@ def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.Data
                 present.append(day)
     frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
     return Window(end, days, frame, present)
+
+
+def load_replays(store: ArtifactStore, end: dt.date, n_days: int, key_for: Callable[[dt.date], str]) -> pd.DataFrame:
+    """The replay rows (concordance or noise-ceiling partitions, `key_for(day)`) of a trailing window."""
+    return load_window(end, n_days, lambda d: store.read_parquet(key_for(d)), empty=concordance_frame([], "")).frame
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:

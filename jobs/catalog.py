@@ -11,9 +11,11 @@ from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.spend_ledger import spend_ledger
 from alpha_replay_assets.verdicts import agent_verdicts
 
-ALL_ASSETS = [artifact_index, concordance, noise_ceiling, concordance_summary, counterfactual_fits, agent_verdicts]
+ALL_ASSETS = [artifact_index, concordance, noise_ceiling, concordance_summary, counterfactual_fits, agent_verdicts,
+              spend_ledger]
 # Checks evaluated with the partitions a run materialises (freshness checks evaluate "now").
 PARTITION_CHECKS = [*CAPTURE_CHECKS, index_matches_listing, *REPLAY_CHECKS, *WINDOW_CHECKS, *VERDICT_CHECKS]
 ALL_CHECKS = [*PARTITION_CHECKS, *FRESHNESS_CHECKS]

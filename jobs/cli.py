@@ -25,6 +25,7 @@ from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
+from alpha_replay_assets.spend_ledger import ledger_key
 from alpha_replay_assets.verdicts import verdicts_key
 from jobs.maintenance import add_commands, estimate_frame, print_estimate
 from jobs.schedules import range_tags
@@ -129,6 +130,18 @@ def _print_verdicts(store, end: dt.date) -> None:
         print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
 
 
+def _print_spend(store, end: dt.date) -> None:
+    table = store.read_parquet(ledger_key(store, end))
+    print(f"\nreplay spend, week ending {end}: what the replays paid (prompt-cache reads 0.1x, writes 1.25x, "
+          "batches 0.5x) and the same calls at list price without the cache")
+    columns = ["purpose", "target_model", "agent_id_base", "calls", "cache_read_tokens", "cache_create_tokens",
+               "usd_standard", "usd_batch", "usd_cached_input", "usd_paid", "usd_list", "usd_saving"]
+    print(table[columns].round(4).to_string(index=False))
+    print(f"total: paid ${table['usd_paid'].sum():.4f} (batch ${table['usd_batch'].sum():.4f}, cached input "
+          f"${table['usd_cached_input'].sum():.4f}); at list price ${table['usd_list'].sum():.4f}; "
+          f"saved ${table['usd_saving'].sum():.4f}")
+
+
 DEMO_DAGSTER_YAML = """telemetry:
   enabled: false
 # With --ui the daemon watches runs: one that never starts or outlives its max runtime is failed.
@@ -197,7 +210,9 @@ def demo(args: argparse.Namespace) -> None:
         print(f"materialised weekly_job for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
         _save_cache(client, state_dir)
         if model_server is not None:
-            print(f"model calls this run: {model_server.counts()['messages']} (simulated target model)")
+            counts = model_server.counts()
+            print(f"model calls this run: {counts['messages']} interactive + {counts['batch_requests']} in "
+                  f"{counts['batch_create']} Message Batches (simulated target model)")
         if not result.success:
             sys.exit(1)
         with dg.build_resources({k: defs.resources[k] for k in ("store", "replay_model")}) as resources:
@@ -205,6 +220,7 @@ def demo(args: argparse.Namespace) -> None:
             _print_concordance(resources.store, end, resources.replay_model.target_models)
             _print_fits(resources.store, end)
             _print_verdicts(resources.store, end)
+            _print_spend(resources.store, end)
         if args.ui:
             print("\nstarting dagster dev on http://127.0.0.1:3000 (Ctrl-C to stop)")
             subprocess.run(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],

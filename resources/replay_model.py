@@ -4,9 +4,12 @@ Transport failures (429, 5xx, timeouts, connection errors) are retried by the SD
 (`max_retries`, honouring `retry-after`); what is still failing afterwards raises
 `anthropic.APIError` to the caller, which records it. A 200 whose body is not a Message (not
 JSON, or JSON of another shape) raises `BadResponse`: a row for the caller, never a crash.
-Nothing here logs the API key.
+Every Messages API attempt passes the step's rate governor (`resources.rate_governor`), and a
+system prompt the caller marks as a reused prefix is sent for the prompt cache
+(`resources.prompt_cache`). Nothing here logs the API key.
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from resources.fieldwise import FieldwiseResource
+from resources.prompt_cache import system_param
+from resources.rate_governor import Governor, GovernorMiddleware
 from resources.run_mode import DryRunGuard
 from resources.run_worker import RunWorkerWatch
 
@@ -44,6 +49,7 @@ class BatchRequest:
     model: str
     system: str
     user: str
+    cache_system: bool = False
 
 
 def _count(value: Any, name: str) -> int:
@@ -82,11 +88,20 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="SDK retries for 429/5xx/timeouts.")
-    max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step.")
-    use_batches: bool = Field(default=False, description="Message Batches API (half price, async): for backfills.")
-    batch_poll_interval_s: float = Field(default=30.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
+                                 "the rate governor allows; it halves on a 429 and grows back).")
+    use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async).")
+    batch_threshold_days: int = Field(default=7, ge=0, description="A run over more days than this (a backfill) "
+                                      "sends its uncached replays as Message Batches; the weekly tick (7 days) "
+                                      "and single days stay interactive.")
+    batch_poll_interval_s: float = Field(default=30.0, gt=0, description="Longest wait between batch polls "
+                                         "(polls start at 1 s and double).")
+    prompt_caching: bool = Field(default=True, description="Send a system prompt reused by several replays, "
+                                 "long enough for the model's minimum, with cache_control (5-minute cache).")
 
     _client: Any = PrivateAttr(default=None)
+    _governor: Governor | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per step
     _watch: RunWorkerWatch | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -99,41 +114,59 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         self.refuse_in_dry_run("build a model provider client")
         if self._watch is not None:
             self._watch.check()
-        if self._client is None:
-            self._client = anthropic.Anthropic(
-                api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries
-            )
+        with self._lock:  # the replay workers ask at once: they must share one governor
+            if self._client is None:
+                self._governor = Governor(self.max_concurrency)
+                self._client = anthropic.Anthropic(
+                    api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s,
+                    max_retries=self.max_retries, middleware=[GovernorMiddleware(self._governor)],
+                )
         return self._client
 
-    def create(self, model: str, system: str, user: str) -> Reply:
-        """One replay: the captured system and user prompt, nothing else."""
+    @property
+    def rate_limited(self) -> int:
+        """429s the provider answered this step (SDK retries included)."""
+        return self._governor.rate_limited if self._governor is not None else 0
+
+    def batch_for(self, n_days: int) -> bool:
+        """Whether a run over `n_days` partitions replays through Message Batches."""
+        return self.use_batches or n_days > self.batch_threshold_days
+
+    def _params(self, model: str, system: str, user: str, cache_system: bool) -> dict:
+        """The captured system and user prompt, nothing else; the system prompt marked for the
+        prompt cache when the caller reuses it (the reply does not depend on the mark)."""
+        return {"model": model, "max_tokens": self.max_tokens,
+                "system": system_param(system, cache_system and self.prompt_caching),
+                "messages": [{"role": "user", "content": user}]}
+
+    def create(self, model: str, system: str, user: str, cache_system: bool = False) -> Reply:
+        """One replay."""
         started = time.monotonic()
         client = self.client
         try:
-            message = client.messages.create(
-                model=model, max_tokens=self.max_tokens, system=system, messages=[{"role": "user", "content": user}]
-            )
+            message = client.messages.create(**self._params(model, system, user, cache_system))
         except (ValueError, anthropic.APIResponseValidationError) as exc:  # a 200 body that is not JSON
             raise BadResponse(f"the 200 reply is not a Message: {type(exc).__name__}: {exc}"[:200]) from exc
-        return _reply(message, (time.monotonic() - started) * 1000, batch=False)
+        reply = _reply(message, (time.monotonic() - started) * 1000, batch=False)
+        self._governor.record_usage(reply.input_tokens + reply.cache_create_tokens, reply.output_tokens)
+        return reply
 
     def submit_batch(self, requests: list[BatchRequest]) -> str:
-        batch = self.client.messages.batches.create(
-            requests=[
-                {"custom_id": r.custom_id, "params": {"model": r.model, "max_tokens": self.max_tokens,
-                                                      "system": r.system,
-                                                      "messages": [{"role": "user", "content": r.user}]}}
-                for r in requests
-            ]
-        )
+        batch = self.client.messages.batches.create(requests=[
+            {"custom_id": r.custom_id, "params": self._params(r.model, r.system, r.user, r.cache_system)}
+            for r in requests
+        ])
         return batch.id
 
     def wait_for_batch(self, batch_id: str, timeout_s: float = 24 * 3600) -> None:
-        deadline = time.monotonic() + timeout_s
+        """Poll until the batch ended: after 1 s, then twice as long each time, at most
+        `batch_poll_interval_s` (a batch that ends quickly is noticed quickly)."""
+        deadline, interval = time.monotonic() + timeout_s, 1.0
         while self.client.messages.batches.retrieve(batch_id).processing_status != "ended":
             if time.monotonic() > deadline:
                 raise TimeoutError(f"batch {batch_id} did not end within {timeout_s} s")
-            time.sleep(self.batch_poll_interval_s)
+            time.sleep(min(interval, self.batch_poll_interval_s))
+            interval *= 2
 
     def batch_results(self, batch_id: str) -> Iterator[tuple[str, Reply | str]]:
         """(custom_id, reply) for successes, (custom_id, error text) for the rest."""

@@ -17,6 +17,7 @@ PER_RUN_SETTINGS = [
     ("replay_model", "timeout_s", 3.0), ("replay_model", "max_retries", 1), ("replay_model", "max_concurrency", 2),
     ("replay_model", "use_batches", True), ("replay_model", "max_tokens", 512),
     ("replay_model", "batch_poll_interval_s", 1.0), ("replay_model", "target_models", ["claude-sonnet-4-5"]),
+    ("replay_model", "batch_threshold_days", 56), ("replay_model", "prompt_caching", False),
     ("metrics", "namespace", "AlphaEngine/Other"), ("notifier", "ui_base_url", "http://ui.example"),
     ("run_mode", "emit_metrics", False), ("run_mode", "dry_run", True),
 ]

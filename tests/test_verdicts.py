@@ -68,8 +68,8 @@ def test_decide_yields_each_status_with_its_numbers(family, evidence, status):
 def _replays(family, scores, model, prefix="k"):
     return pd.DataFrame({"key": [f"{prefix}{i}" for i in range(len(scores))], "agent_id_base": family,
                          "target_model": model, "outcome": "structured", "agreement_score": scores,
-                         "label_pairs": None, "input_tokens": 1000, "output_tokens": 200,
-                         "day": END.isoformat()})
+                         "label_pairs": None, "input_tokens": 200, "output_tokens": 200, "cache_read_tokens": 800,
+                         "cache_create_tokens": 0, "day": END.isoformat()})
 
 
 def _index(families_days):
@@ -108,6 +108,8 @@ def test_crafted_window_yields_demote_keep_insufficient_stale_and_no_input():
     assert quant["usd_per_week_now"] == pytest.approx(40 * 0.05)
     assert quant["usd_per_week_cheap"] == pytest.approx(40 * (1000 * 1.0 + 200 * 5.0) / 1e6)
     assert quant["usd_per_week_cheap_batch"] == pytest.approx(quant["usd_per_week_cheap"] / 2)
+    # 800 of the 1000 input tokens read from the prompt cache at 0.1x
+    assert quant["usd_per_week_cheap_cached"] == pytest.approx(40 * (200 * 1.0 + 800 * 0.1 + 200 * 5.0) / 1e6)
     assert quant["usd_saving_per_week"] == pytest.approx(quant["usd_per_week_now"] - quant["usd_per_week_cheap"])
 
 

@@ -189,6 +189,9 @@ class HiddenRule:
     snapshot: Callable[[random.Random], dict]
     decide: Callable[[dict, random.Random, float], dict]  # -> the model's raw reply
     reply_shape: str  # the shape the system prompt asks for
+    # The standing instructions after the system prompt's first lines: a handbook and worked
+    # examples where production's prompt has them (long enough for the prompt cache), else "".
+    instructions: str = ""
     post_process: Callable[[dict], dict] = _same  # raw reply -> the stored agent_output
     agent_id: Callable[[dict], str] | None = None  # from the snapshot; None = the family name
     run_suffix: Callable[[dict], str] | None = None  # appended to the pipeline's run id

@@ -1,7 +1,9 @@
 """The synthetic world the hidden rules draw from: tickers, sectors, words. Only the corpus
 generator and the loopback model use it (through each family's `HiddenRule`)."""
 
+import json
 import random
+from collections.abc import Callable
 
 SECTORS = ("technology", "healthcare", "financials", "energy", "industrials", "consumer", "utilities")
 TICKERS = tuple(f"{a}{b}{c}" for a in "ABCDEFGHKLMNPRSTVW" for b in "AEIOU" for c in "XYZ")  # 270 fake tickers
@@ -30,3 +32,16 @@ def pick_words(rng: random.Random, *pool: str) -> str:
 def filler(rng: random.Random, n_bytes: int) -> str:
     """About `n_bytes` of plausible prose."""
     return " ".join(rng.choices(FILLER, k=max(1, n_bytes // 9)))
+
+
+def worked_examples(snapshot: Callable[[random.Random], dict], decide: Callable[[dict, random.Random, float], dict],
+                    n: int, seed: str) -> str:
+    """`n` worked examples for a family's system prompt, as production prompts carry them: input
+    snapshots of the family's own kind and the decision its rule takes on them (noise-free)."""
+    rng = random.Random(seed)
+    examples = []
+    for i in range(1, n + 1):
+        example = snapshot(rng)
+        examples.append(f"Worked example {i}\nInput snapshot:\n{json.dumps(example, sort_keys=True)}\n"
+                        f"Reply:\n{json.dumps(decide(example, rng, 0.0))}")
+    return "\n\n".join(examples)

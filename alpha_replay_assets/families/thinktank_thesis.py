@@ -15,7 +15,7 @@ import random
 from alpha_replay_assets.families.comparators import Categorical, Closeness, MeanOf, Part, Scorer, Tokens
 from alpha_replay_assets.families.fitting import feature_row
 from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType
-from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, filler, pick_words
+from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, filler, pick_words, worked_examples
 
 SECTIONS = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics",
             "risks", "catalysts")  # the narrative; NARRATIVE below writes them for the synthetic corpus
@@ -103,6 +103,84 @@ NARRATIVE = {
 }
 
 
+# The think tank's analyst handbook, the bulk of its production system prompt (with a worked
+# example, well past the 4,096-token minimum of Haiku 4.5's prompt cache).
+HANDBOOK = """Analyst handbook (standing instructions for every thesis)
+
+1. Your role. You write the house thesis on one listed company for the investment committee. The
+committee reads about a hundred theses a week and acts on the stance, the rating and the
+conviction; the narrative sections are how it checks your reasoning. Write for a portfolio
+manager who knows the sector but has not read the filings this week.
+
+2. Your inputs. The input snapshot holds, for one ticker and one thesis version:
+- board_row: the scanner's row for the ticker (sector, attractiveness_score 0-100, quant_score
+  0-100, momentum_rank among ~500 names, price, market_cap_bn). The attractiveness score is a
+  blend of quality, value and momentum factors; treat it as a prior, not as a conclusion.
+- weekly_signal: the desk's weekly composite signal (score -1..1), the 4-week return, RSI(14) and
+  the volume z-score. A score above 0.1 is a positive signal; below -0.1 a negative one.
+- news_aggregates: articles in the last 7 days, the mean and dispersion of article sentiment
+  (-1..1) and the share of negative articles. Sentiment below -0.25 is a red flag whatever the
+  other inputs say: it usually precedes guidance cuts, litigation or a failed launch.
+- filings_excerpts: passages of the latest 10-K, 10-Q and 8-K filings (Risk Factors, MD&A,
+  Business). Read them for demand, margins, liquidity, guidance and anything material.
+- macro_theme_summary: the think tank's current macro stance and the leading sectors.
+- prior_thesis: the previous version's stance, rating and conviction (absent for version 1).
+
+3. The stance. One of bullish, neutral or bearish, for a 3-6 month horizon.
+- bearish: news sentiment is clearly negative (mean below -0.25), or the filings show a
+  deterioration the market has not priced (guidance cut, covenant pressure, impairment).
+- bullish: the weekly signal is positive (score above 0.1) AND the business is attractive
+  (attractiveness 55 or more), with nothing in the filings that contradicts it.
+- neutral: everything else, including mixed evidence. Neutral is not a failure to decide; it
+  says the evidence does not justify a position change.
+Do not move the stance away from the prior thesis on one week of noise: change it when the
+inputs above clearly cross a boundary, and say which one in the rationale of the section it
+concerns.
+
+4. The rating (0-100) is your independent score of the investment case; you never see the
+scanner's composite score and must not reconstruct it. Anchor it as follows: start from 35; add
+0.4 points per point of attractiveness; add up to 25 points for a strong weekly signal and
+subtract up to 25 for a weak one; add up to 20 points for positive news sentiment and subtract
+up to 20 for negative sentiment. Round to an integer and keep it within 0-100. Ratings above 80
+are rare and need a catalyst you can name; ratings below 20 need a risk you can name.
+
+5. The conviction (0-100) is how sure you are of the stance, not how good the company is.
+It rises with the strength of the weekly signal in either direction (40 for no signal, up to 90
+for a signal of magnitude 1) and falls when the inputs disagree with each other. A bearish
+thesis can carry high conviction.
+
+6. The narrative sections, in this order, each one to three sentences, concrete and specific:
+- business_summary: what the company sells, to whom, and how revenue recurs. Name the sector.
+- moat: what protects returns (switching costs, brand, network effects, scale, patents) and
+  whether the filings show it widening or narrowing.
+- filings_review: what the latest filings say about demand, margins, cash flow, guidance,
+  backlog and inventory. Quote the direction, not the boilerplate.
+- news_sentiment: the tone of the news flow and its volume (state the article count), and the
+  one or two stories that drive it (analyst changes, product launches, litigation).
+- valuation: where the multiple sits against peers and history and what that leaves (upside,
+  a balanced range, or downside).
+- market_dynamics: sector momentum, flows and rotation, breadth, rates and where the cycle is.
+- risks: the two or three things that would make the thesis wrong (execution, regulation,
+  competition, leverage, macro, currency).
+- catalysts: dated or datable events that could move the stock (earnings, buybacks, launches,
+  guidance updates, investor days).
+
+7. Style. No hedging phrases ("it remains to be seen", "time will tell"). No price targets. No
+advice language ("investors should"). Numbers from the snapshot are quoted as given. Every
+section must be consistent with the stance; a bullish thesis with a risks section that reads
+like a bearish thesis will be sent back.
+
+8. Checklist before you answer: the stance follows section 3; the rating follows section 4 and
+is an integer; the conviction follows section 5; all eight sections are present, non-empty and
+in order; the reply is one JSON object with exactly the fields asked for, and nothing else
+(no prose before or after it, no comments inside it).
+
+9. Common mistakes the committee has flagged: copying the attractiveness score as the rating;
+a bullish stance on a negative weekly signal because the company is "high quality"; a neutral
+stance with a rating of 85; ignoring a negative news cluster because the filings look fine;
+repeating the filings boilerplate instead of saying what changed.
+"""
+
 FAMILY = Family(
     name="thinktank_thesis",
     agent_ids=r"thinktank_thesis",
@@ -116,5 +194,6 @@ FAMILY = Family(
                 "return), news aggregates (sentiment, negative share, volume)", fit_rows),
     rule=HiddenRule(snapshot, decide, '{"ticker", "stance": "bullish"|"neutral"|"bearish", "rating": 0..100, '
                     '"conviction": 0..100, ' + ", ".join(f'"{s}"' for s in SECTIONS) + "}",
+                    instructions=HANDBOOK + "\n" + worked_examples(snapshot, decide, 1, "thinktank_thesis"),
                     run_suffix=lambda s: f"-{s['ticker']}-v{s['thesis_version']}", trading_day_filing=True),
 )

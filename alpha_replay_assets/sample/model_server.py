@@ -5,21 +5,77 @@ by the corpus's hidden rules with their own noise, so concordance is high but be
 can be scripted (429, 500, 529, slow, malformed, schema-breaking), every call is counted, and
 the Message Batches endpoints are served too. Used by the tests and, when no API key is set,
 by the quick start (which says so). Never logs request headers (they carry the API key).
+
+Like the API it keeps a **prompt cache**: a system prefix marked `cache_control` that reaches the
+model's minimum is written on first use (`usage.cache_creation_input_tokens`) and read by later
+requests within the TTL, 5 minutes from last use (`cache_read_input_tokens`); `input_tokens` is
+then the uncached remainder. And it can enforce a scripted **rate limit** the way the API does:
+token buckets (requests and/or input tokens, cache reads not counted) refilled continuously,
+`anthropic-ratelimit-*` headers on every response and a 429 with `retry-after` when spent.
 """
 
 import argparse
+import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 import random
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from alpha_replay_assets.sample import rules
+from resources.prompt_cache import estimate_tokens, min_cacheable_tokens
 
 FAULTS = ("429", "500", "529", "malformed", "schema", "slow")
+CACHE_TTL_S = 300.0
+
+
+@dataclass
+class TokenBucket:
+    """A limit as the API enforces it: `limit` units, refilled continuously at `limit` per `period_s`."""
+
+    limit: float
+    period_s: float
+    level: float = field(init=False)
+    stamp: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self):
+        self.level = self.limit
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.limit, self.level + (now - self.stamp) * self.limit / self.period_s)
+        self.stamp = now
+
+    def wait_for(self, units: float) -> float:
+        """Seconds until `units` are in the bucket (0: now)."""
+        return max(0.0, (min(units, self.limit) - self.level) * self.period_s / self.limit)
+
+    def headers(self, dimension: str, now: dt.datetime) -> dict[str, str]:
+        """As the API sends them; `reset` = when the bucket is full again (in ms here, where a
+        test's scripted window is seconds long; the API sends whole seconds)."""
+        full = now + dt.timedelta(seconds=(self.limit - self.level) * self.period_s / self.limit)
+        prefix = f"anthropic-ratelimit-{dimension}-"
+        return {prefix + "limit": str(int(self.limit)), prefix + "remaining": str(max(0, math.floor(self.level))),
+                prefix + "reset": full.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+
+
+def _split_system(system) -> tuple[str, str]:
+    """(prefix marked for the cache, the rest) of a `system` parameter: the text up to and
+    including the last block carrying `cache_control` (none for a plain string)."""
+    if not isinstance(system, list):
+        return "", system or ""
+    marked = [i for i, block in enumerate(system) if block.get("cache_control")]
+    cut = marked[-1] + 1 if marked else 0
+    return "".join(b.get("text", "") for b in system[:cut]), "".join(b.get("text", "") for b in system[cut:])
+
+
+def _user_text(body: dict) -> str:
+    content = body["messages"][0]["content"]
+    return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
 
 
 class ModelServerState:
@@ -31,6 +87,63 @@ class ModelServerState:
         self.seen: Counter[str] = Counter()
         self.batches: dict[str, dict] = {}
         self.ids = itertools.count(1)
+        self.prompt_cache: dict[str, float] = {}  # (model, prefix) digest -> expiry (monotonic)
+        self.cache_ttl_s = CACHE_TTL_S
+        self.limits: dict[str, TokenBucket] = {}  # dimension -> bucket, when a rate limit is scripted
+        self.admitted: list[float] = []  # when each request under a rate limit was let through
+
+    def _cache_entry(self, model: str, prefix: str) -> str | None:
+        """The cache key of a marked prefix long enough for `model`; None when nothing is cached."""
+        if not prefix or estimate_tokens(prefix) < min_cacheable_tokens(model):
+            return None
+        return hashlib.sha256(json.dumps([model, prefix]).encode()).hexdigest()
+
+    def cache_usage(self, model: str, prefix: str) -> tuple[int, int]:
+        """(read, created) tokens of the prefix; a write or a read both restart its TTL."""
+        entry = self._cache_entry(model, prefix)
+        if entry is None:
+            return 0, 0
+        tokens, now = estimate_tokens(prefix), time.monotonic()
+        with self.lock:
+            warm = self.prompt_cache.get(entry, 0.0) > now
+            self.prompt_cache[entry] = now + self.cache_ttl_s
+            self.counts["cache_reads" if warm else "cache_writes"] += 1
+            self.counts["cache_read_input_tokens" if warm else "cache_creation_input_tokens"] += tokens
+        return (tokens, 0) if warm else (0, tokens)
+
+    def set_rate_limit(self, requests: float | None = None, input_tokens: float | None = None,
+                       period_s: float = 60.0) -> None:
+        """Enforce `requests` and/or `input_tokens` per `period_s` from now on (None: no limit)."""
+        with self.lock:
+            self.limits = {d: TokenBucket(n, period_s) for d, n in (("requests", requests),
+                                                                    ("input-tokens", input_tokens)) if n}
+            self.admitted.clear()
+
+    def admit(self, body: dict) -> tuple[dict[str, str], float]:
+        """Take a request's cost from every scripted bucket, or from none: (the rate-limit
+        headers, seconds until it would fit; 0 = admitted). Input tokens count without a warm
+        cached prefix (cache reads do not count towards the limit, as on current models)."""
+        if not self.limits:
+            return {}, 0.0
+        prefix, rest = _split_system(body.get("system"))
+        entry = self._cache_entry(body["model"], prefix)
+        with self.lock:
+            now = time.monotonic()
+            warm = entry is not None and self.prompt_cache.get(entry, 0.0) > now
+            costs = {"requests": 1, "input-tokens": estimate_tokens(rest + _user_text(body))
+                     + (0 if warm else estimate_tokens(prefix))}
+            for bucket in self.limits.values():
+                bucket.refill(now)
+            wait = max(bucket.wait_for(costs[d]) for d, bucket in self.limits.items())
+            if wait == 0:
+                for d, bucket in self.limits.items():
+                    bucket.level -= costs[d]
+                self.admitted.append(now)
+            else:
+                self.counts["rate_limited"] += 1
+            wall = dt.datetime.now(dt.UTC)
+            headers = {k: v for d, bucket in self.limits.items() for k, v in bucket.headers(d, wall).items()}
+        return headers, wait
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -54,11 +167,9 @@ class ModelServerState:
         return self.noise * (2 if "haiku" in model else 1)
 
     def message(self, body: dict, fault: str | None = None) -> dict:
-        system = body.get("system") or ""
-        if isinstance(system, list):
-            system = "".join(block.get("text", "") for block in system)
-        content = body["messages"][0]["content"]
-        user = content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+        prefix, rest = _split_system(body.get("system"))
+        system, user = prefix + rest, _user_text(body)
+        cache_read, cache_created = self.cache_usage(body["model"], prefix)
         text = self.reply_text(body["model"], system, user)
         if fault == "malformed":
             text = text[: len(text) // 2]
@@ -72,8 +183,9 @@ class ModelServerState:
             "content": [{"type": "text", "text": f"Here is my decision:\n```json\n{text}\n```"}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": max(1, len(system + user) // 4), "output_tokens": max(1, len(text) // 4),
-                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+            "usage": {"input_tokens": max(1, estimate_tokens(system + user) - cache_read - cache_created),
+                      "output_tokens": max(1, len(text) // 4),
+                      "cache_creation_input_tokens": cache_created, "cache_read_input_tokens": cache_read},
         }
 
 
@@ -147,6 +259,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.extend(f for f in body.get("faults", []) if f in FAULTS)
                 if "latency_ms" in body:
                     state.latency_ms = float(body["latency_ms"])
+            if "rate_limit" in body:
+                state.set_rate_limit(**(body["rate_limit"] or {}))
             return self._send(200, {"ok": True})
         if not self._authorised():
             return None
@@ -163,10 +277,15 @@ class Handler(BaseHTTPRequestHandler):
             kind = {"429": "rate_limit_error", "500": "api_error", "529": "overloaded_error"}[fault]
             return self._send(int(fault), {"type": "error", "error": {"type": kind, "message": "injected"}},
                               headers={"retry-after-ms": "20"})
+        limit_headers, wait = state.admit(body)
+        if wait:  # the API's retry-after is whole seconds
+            return self._send(429, {"type": "error", "error": {"type": "rate_limit_error",
+                                                               "message": "scripted rate limit reached"}},
+                              headers=limit_headers | {"retry-after": str(math.ceil(wait))})
         delay = state.latency_ms / 1000 + (3.0 if fault == "slow" else 0.0)
         if delay:
             time.sleep(delay)
-        return self._send(200, state.message(body, fault))
+        return self._send(200, state.message(body, fault), headers=limit_headers)
 
     def _create_batch(self, body: dict) -> None:
         state = self.state
@@ -177,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.batches[batch_id] = batch
             state.counts["batch_create"] += 1
+            state.counts["batch_requests"] += len(results)
         return self._send(200, self._batch_object(batch))
 
 
@@ -202,6 +322,15 @@ class ModelServer:
     def counts(self) -> Counter:
         with self.state.lock:
             return Counter(self.state.counts)
+
+    def rate_limit(self, requests: float | None = None, input_tokens: float | None = None,
+                   period_s: float = 60.0) -> None:
+        self.state.set_rate_limit(requests, input_tokens, period_s)
+
+    def admitted(self) -> list[float]:
+        """Monotonic times at which requests under the rate limit were let through."""
+        with self.state.lock:
+            return list(self.state.admitted)
 
     def stop(self) -> None:
         self.httpd.shutdown()

@@ -24,7 +24,9 @@ RULES: dict[str, HiddenRule] = {name: f.rule for name, f in REGISTRY.items() if 
 
 
 def system_prompt(family: str) -> str:
-    return SYSTEM_PROMPT.format(family=family, shape=RULES[family].reply_shape)
+    rule = RULES[family]
+    head = SYSTEM_PROMPT.format(family=family, shape=rule.reply_shape)
+    return f"{head}\n\n{rule.instructions}" if rule.instructions else head
 
 
 def user_prompt(snapshot: dict) -> str:

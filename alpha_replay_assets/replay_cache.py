@@ -1,0 +1,50 @@
+"""The replay cache: every reply stored in S3 under the content address of its request, the
+moment it arrives. It is the journal that makes re-runs, backfills over replayed days and
+retries after a kill pay nothing twice, whether the reply came from an interactive call or a
+Message Batch.
+"""
+
+import dataclasses
+import hashlib
+import json
+
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import Reply
+
+# Bump when the request we send changes in a way that can change the reply: old entries stop
+# matching. The prompt-cache mark (`cache_control` on the system prompt) is deliberately NOT part
+# of the address: it changes what a call is billed, never what the model answers, so a reply
+# asked with or without it (or before caching existed) is the same reply and stays reusable.
+REQUEST_SCHEMA_VERSION = 1
+
+
+def target_slug(model: str) -> str:
+    """`:` and `/` in a model id are not safe in keys (domain §2.2)."""
+    return model.replace(":", "-").replace("/", "-")
+
+
+def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0) -> str:
+    """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling)."""
+    payload = [model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
+    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
+
+
+class ReplyCache:
+    """The cached replies of one model."""
+
+    def __init__(self, store: ArtifactStore, model: str):
+        self.store, self.model = store, model
+
+    def has(self, digest: str) -> bool:
+        return self.store.head(cache_key(self.store, self.model, digest)) is not None
+
+    def get(self, digest: str) -> Reply | None:
+        entry = self.store.read_json(cache_key(self.store, self.model, digest))
+        return None if entry is None else Reply(**entry)
+
+    def put(self, digest: str, reply: Reply) -> None:
+        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply))

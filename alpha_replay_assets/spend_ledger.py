@@ -1,0 +1,111 @@
+"""`spend_ledger`: what alpha-replay itself paid the provider for a week of replays, and what the
+same replays would have cost without its discounts.
+
+Per window (the 7 capture days ending on the partition day, like the weekly tick), purpose
+(`concordance` under each cheap target, `noise_ceiling` under the original models), model and
+family: the calls paid and their tokens (uncached input, prompt-cache reads and writes, output);
+what was paid interactively (`usd_standard`) and through Message Batches (`usd_batch`); how much
+of it went to cached input (`usd_cached_input`: cache reads at 0.1x, writes at 1.25x); and the
+counterfactual `usd_list`: the same calls at standard price with every input token paid in full.
+`usd_saving` = list - paid. A request is paid once, however many rows carry it (an identical
+artifact, a re-materialisation answered from the replay cache): rows count once per request.
+"""
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from alpha_replay_assets.concordance import REPLAYED, concordance, concordance_key, target_slug
+from alpha_replay_assets.costs import Price, price_for
+from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
+from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_replays, window_dependency
+from resources.artifact_store import ArtifactStore
+from resources.replay_model import ReplayModel
+from resources.run_mode import RunMode
+
+GROUP = ["purpose", "target_model", "agent_id_base"]
+TOKENS = ["input_tokens", "cache_read_tokens", "cache_create_tokens", "output_tokens"]
+USD = ["usd_standard", "usd_batch", "usd_cached_input", "usd_paid", "usd_list", "usd_saving"]
+LEDGER_COLUMNS = ["window_start", "window_end", *GROUP, "calls", *TOKENS, *USD]
+
+
+class LedgerConfig(dg.Config):
+    window_days: int = Field(default=7, ge=1, le=MAX_WINDOW_DAYS, description="Capture days per ledger.")
+    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+
+
+def ledger_key(store: ArtifactStore, end) -> str:
+    return store.analytics_key("spend_ledger", f"dt={end}", "ledger.parquet")
+
+
+def _costs(row, price: Price) -> dict:
+    fresh, read, written, out = (int(getattr(row, c)) for c in TOKENS)
+    batch = bool(row.batch)
+    paid = price.usd(fresh, out, read, written, batch=batch)
+    return {"usd_standard": 0.0 if batch else paid, "usd_batch": paid if batch else 0.0,
+            "usd_cached_input": price.usd(0, 0, read, written, batch=batch), "usd_paid": paid,
+            "usd_list": price.usd(fresh + read + written, out)}
+
+
+def ledger_table(rows: pd.DataFrame, prices: dict) -> pd.DataFrame:
+    """One row per (purpose, model, family) from replay rows carrying a `purpose` column."""
+    replied = rows[rows["outcome"].isin(REPLAYED)]
+    # paid once per request: the first row of each (model, digest); rows without a digest all count
+    replied = replied[~replied.duplicated(["target_model", "request_digest"]) | replied["request_digest"].isna()]
+    replied = replied.assign(**{c: replied[c].fillna(0) for c in TOKENS}, batch=replied["batch"].fillna(False))
+    costs = pd.DataFrame([_costs(r, price_for(r.target_model, prices)) for r in replied.itertuples()],
+                         index=replied.index, columns=USD[:-1], dtype=float)
+    table = (replied[GROUP + TOKENS].join(costs).assign(calls=1)
+             .groupby(GROUP, as_index=False).sum(numeric_only=True))
+    return table.assign(usd_saving=table["usd_list"] - table["usd_paid"])
+
+
+def _metadata(table: pd.DataFrame, start: str, end: str) -> dict:
+    """One window's ledger: the table, totals, and per purpose, family and model what was paid and
+    saved as numeric series the UI plots over partitions."""
+    metadata = {
+        "dagster/row_count": len(table),
+        "window_start": start,
+        "window_end": end,
+        "ledger": dg.MetadataValue.md(table.drop(columns=["window_start", "window_end"]).round(4)
+                                      .to_markdown(index=False)),
+        **{f"total/{c}": round(float(table[c].sum()), 6) for c in USD},
+    }
+    for row in table.itertuples():
+        where = f"{row.purpose}/{row.agent_id_base}/{target_slug(row.target_model)}"
+        metadata[f"usd_paid/{where}"] = round(float(row.usd_paid), 6)
+        metadata[f"usd_saving/{where}"] = round(float(row.usd_saving), 6)
+    return metadata
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    freshness_policy=freshness_policy(WEEKLY_DEADLINE),
+    deps=[window_dependency(concordance), window_dependency(noise_ceiling)],
+    group_name="verdicts",
+    owners=OWNERS,
+    kinds={"s3", "parquet"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="Window ending on the partition day (7 days): per purpose, model and family, what the "
+                "replays paid (standard, batch, cached input) and what they would have cost at standard "
+                "price without the prompt cache; the saving.",
+)
+def spend_ledger(context: dg.AssetExecutionContext, config: LedgerConfig, store: ArtifactStore,
+                 replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
+    if run_mode.dry:
+        return stub_result(context)
+    for key in context.partition_keys:
+        end = day_of(key)
+        rows = pd.concat([
+            *(load_replays(store, end, config.window_days, lambda d: concordance_key(store, d, model))
+              .assign(purpose="concordance") for model in replay_model.target_models),
+            load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d)).assign(purpose="noise_ceiling"),
+        ], ignore_index=True)
+        start = trailing_days(end, config.window_days)[0].isoformat()
+        table = ledger_table(rows, config.prices).assign(window_start=start, window_end=key).reindex(
+            columns=LEDGER_COLUMNS)
+        store.write_parquet(ledger_key(store, end), table)
+        context.add_asset_metadata(_metadata(table, start, key), partition_key=key)
+    return dg.MaterializeResult()

@@ -1,0 +1,173 @@
+"""Rate-limit-aware concurrency for the replay workers of one step.
+
+The SDK retries a 429 after `retry-after`, but every worker on its own: eight workers keep
+hitting a spent limit and nothing slows down *before* the 429s. The provider says where each
+limit stands on every response (`anthropic-ratelimit-<dimension>-limit|remaining|reset` for
+requests, input-tokens, output-tokens and tokens; `reset` is when that token bucket is full
+again, RFC 3339) and how long to wait after a 429 (`retry-after`, seconds). One `Governor`, shared
+by a step's workers, reads them:
+
+- a dimension running low (no more calls left in it than could be in flight) spaces the starts
+  of calls at the bucket's refill rate (one call's cost / refill rate), so the limit sets the
+  pace instead of 429s; once the bucket has refilled the spacing is 0 again (speeds back up);
+- a 429 pauses every worker for `retry-after` and halves the allowed concurrency;
+- each success grows it back additively (+1 per `allowed` successes) up to `max_concurrency`.
+
+`GovernorMiddleware` puts it in the SDK's middleware chain, which runs once per HTTP attempt
+inside the SDK's retry loop: the SDK's own retries wait for a slot and are paced too. The state
+transitions (`delay`, `started`, `finished`) are pure and take the time; `acquire`/`release` block.
+"""
+
+import datetime as dt
+import email.utils
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import anthropic
+
+DIMENSIONS = ("requests", "input-tokens", "output-tokens", "tokens")
+DEFAULT_PAUSE_S = 0.5  # a 429 without retry-after: the SDK's own first backoff
+COST_SMOOTHING = 0.2  # weight of the newest call in the per-call token cost
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One dimension's bucket as a response reported it."""
+
+    remaining: float
+    refill_per_s: float  # units the bucket regains per second; inf when it is full (nothing to pace)
+
+
+def _seconds_until(text: str, now: dt.datetime) -> float:
+    return (dt.datetime.fromisoformat(text) - now).total_seconds()
+
+
+def read_limits(headers: Mapping[str, str], now: dt.datetime) -> dict[str, Limit]:
+    """The `anthropic-ratelimit-*` dimensions present in `headers` (case-insensitive). A bucket
+    refills at (limit - remaining) / seconds until full: the rate, whatever the window."""
+    values = {k.lower(): v for k, v in headers.items()}
+    limits = {}
+    for dimension in DIMENSIONS:
+        prefix = f"anthropic-ratelimit-{dimension}-"
+        try:
+            limit, remaining = float(values[prefix + "limit"]), float(values[prefix + "remaining"])
+            until_full = _seconds_until(values[prefix + "reset"], now)
+        except (KeyError, ValueError):
+            continue
+        refill = (limit - remaining) / until_full if until_full > 0 and remaining < limit else math.inf
+        limits[dimension] = Limit(remaining, refill)
+    return limits
+
+
+def retry_after_s(headers: Mapping[str, str], now: dt.datetime) -> float | None:
+    """`retry-after-ms`, else `retry-after` (seconds or an HTTP date), as the SDK reads them."""
+    values = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in values:
+            return float(values["retry-after-ms"]) / 1000
+        if "retry-after" in values:
+            text = values["retry-after"]
+            try:
+                return float(text)
+            except ValueError:
+                return (email.utils.parsedate_to_datetime(text) - now).total_seconds()
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
+class Governor:
+    def __init__(self, max_concurrency: int, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+        self.max_concurrency, self.clock, self.wall = max_concurrency, clock, wall
+        self.allowed = float(max_concurrency)
+        self.in_flight = 0
+        self.spacing = 0.0  # seconds between starts; 0 = as fast as the slots allow
+        self.next_start = self.paused_until = 0.0
+        self.costs = {"requests": 1.0}  # one call's cost per dimension; tokens learned from usage
+        self.rate_limited = 0  # 429s seen
+        self.cond = threading.Condition()
+
+    # -- pure state transitions ---------------------------------------------------------------
+
+    def delay(self, now: float) -> float | None:
+        """Seconds until a call may start; None while every allowed slot is busy."""
+        if self.in_flight >= int(self.allowed):
+            return None
+        return max(0.0, self.next_start - now, self.paused_until - now)
+
+    def started(self, now: float) -> None:
+        self.in_flight += 1
+        self.next_start = max(now, self.next_start) + self.spacing
+
+    def finished(self, now: float, status: int | None, limits: dict[str, Limit], retry_after: float | None) -> None:
+        """An attempt ended: `status` None when no response came (a connection failure)."""
+        self.in_flight -= 1
+        if status == 429:
+            self.rate_limited += 1
+            self.paused_until = max(self.paused_until, now + (retry_after if retry_after is not None
+                                                              else DEFAULT_PAUSE_S))
+            self.allowed = max(1.0, self.allowed / 2)
+        elif status is not None and status < 400:
+            self.allowed = min(float(self.max_concurrency), self.allowed + 1 / self.allowed)
+        if limits:
+            self.spacing = self.spacing_for(limits)
+
+    def spacing_for(self, limits: dict[str, Limit]) -> float:
+        """For each dimension with no more calls left than could be in flight (+1 in reserve), one
+        call's cost at the bucket's refill rate; the largest of them, or 0 when all have room."""
+        reserve = math.ceil(self.allowed) + 1
+        spacing = 0.0
+        for dimension, limit in limits.items():
+            cost = self.costs.get(dimension)
+            if cost and limit.remaining < reserve * cost:
+                spacing = max(spacing, cost / limit.refill_per_s)
+        return spacing
+
+    def record_usage(self, input_tokens: int, output_tokens: int) -> None:
+        """A call's token cost (cache reads excluded: they do not count towards input-token
+        limits on current models), smoothed, for the token dimensions' spacing."""
+        observed = {"input-tokens": input_tokens, "output-tokens": output_tokens,
+                    "tokens": input_tokens + output_tokens}
+        with self.cond:
+            for dimension, value in observed.items():
+                old = self.costs.get(dimension)
+                self.costs[dimension] = value if old is None else old + COST_SMOOTHING * (value - old)
+
+    # -- blocking ---------------------------------------------------------------------------
+
+    def acquire(self) -> None:
+        with self.cond:
+            while (wait := self.delay(self.clock())) is None or wait > 0:
+                self.cond.wait(wait)
+            self.started(self.clock())
+
+    def release(self, status: int | None, headers: Mapping[str, str] | None) -> None:
+        headers, now = headers or {}, self.wall()
+        limits, retry_after = read_limits(headers, now), retry_after_s(headers, now)
+        with self.cond:
+            self.finished(self.clock(), status, limits, retry_after)
+            self.cond.notify_all()
+
+
+class GovernorMiddleware(anthropic.Middleware):
+    """Every Messages API attempt waits for the governor and reports back to it. Batch endpoints
+    have limits of their own and pass straight through."""
+
+    def __init__(self, governor: Governor):
+        self.governor = governor
+
+    def handle(self, request, call_next):
+        if not request.url.rstrip("/").endswith("/messages"):
+            return call_next(request)
+        self.governor.acquire()
+        status, headers = None, None
+        try:
+            response = call_next(request)
+            status, headers = response.status_code, response.headers
+            return response
+        finally:
+            self.governor.release(status, headers)

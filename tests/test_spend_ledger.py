@@ -1,0 +1,71 @@
+"""The weekly spend ledger: what the replays paid (standard, batch, cached input) per purpose, model
+and family, what they would have cost at standard price without the prompt cache, and the saving;
+each request counted once."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.spend_ledger import LEDGER_COLUMNS, ledger_key, ledger_table, spend_ledger
+from conftest import DAY
+
+HAIKU = "claude-haiku-4-5"
+
+
+def _row(family, digest, outcome="structured", fresh=100, read=0, written=0, out=50, batch=False, model=HAIKU):
+    return {"key": f"k-{digest}", "agent_id": family, "agent_id_base": family, "target_model": model,
+            "outcome": outcome, "input_tokens": fresh, "cache_read_tokens": read, "cache_create_tokens": written,
+            "output_tokens": out, "batch": batch, "request_digest": digest, "sample": 0}
+
+
+def test_ledger_prices_each_request_once_and_splits_standard_batch_and_cached_input():
+    rows = concordance_frame([
+        _row("ic_cio", "a", written=4000),  # the prefix's first call writes the cache
+        _row("ic_cio", "b", read=4000),  # the others read it
+        _row("ic_cio", "b", read=4000),  # the same request again (a duplicate artifact): paid once
+        _row("ic_cio", "c", read=4000, batch=True),
+        _row("ic_cio", "d", outcome="transport_error", fresh=None, out=None),  # nothing came back: unpaid
+        _row("sector_quant", "e", outcome="schema_error"),  # a reply that failed validation was paid
+    ], DAY).assign(purpose="concordance")
+    table = ledger_table(rows, {}).set_index("agent_id_base")
+    ic = table.loc["ic_cio"]
+    assert ic["calls"] == 3 and ic["cache_read_tokens"] == 8000 and ic["cache_create_tokens"] == 4000
+    standard = (100 + 4000 * 1.25 + 250) + (100 + 400 + 250)  # USD per MTok at $1 in / $5 out
+    batch = (100 + 400 + 250) * 0.5
+    assert ic["usd_standard"] == pytest.approx(standard / 1e6) and ic["usd_batch"] == pytest.approx(batch / 1e6)
+    assert ic["usd_cached_input"] == pytest.approx((5000 + 400 + 200) / 1e6)
+    assert ic["usd_paid"] == pytest.approx((standard + batch) / 1e6)
+    assert ic["usd_list"] == pytest.approx(3 * (4100 + 250) / 1e6)
+    assert ic["usd_saving"] == pytest.approx(ic["usd_list"] - ic["usd_paid"]) and ic["usd_saving"] > 0
+    quant = table.loc["sector_quant"]
+    assert quant["calls"] == 1 and quant["usd_saving"] == 0.0 and quant["usd_paid"] == pytest.approx(350 / 1e6)
+    assert ledger_table(concordance_frame([], DAY).assign(purpose="concordance"), {}).empty
+
+
+def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_server, seeded):
+    tuesday = DAY - dt.timedelta(days=(DAY.weekday() - 1) % 7)  # a weekday with think-tank theses
+    seeded([tuesday])
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index, concordance, noise_ceiling, spend_ledger], resources=replay_resources,
+                                instance=instance, partition_key=tuesday.isoformat())
+    ledger = store.read_parquet(ledger_key(store, tuesday))
+    assert list(ledger.columns) == LEDGER_COLUMNS
+    assert set(ledger["purpose"]) == {"concordance", "noise_ceiling"}
+    assert ledger["window_start"].eq((tuesday - dt.timedelta(days=6)).isoformat()).all()
+    # what was paid is what the replay rows cost, one row per request
+    replays = [store.read_parquet(concordance_key(store, tuesday, HAIKU)), store.read_parquet(ceiling_key(store, tuesday))]
+    paid = sum(f[f["outcome"].isin(["structured", "schema_error"])].drop_duplicates("request_digest")["cost_usd"].sum()
+               for f in replays)
+    assert ledger["usd_paid"].sum() == pytest.approx(paid)
+    assert ledger["calls"].sum() == model_server.counts()["messages"]  # interactive: every call, once
+    cheap = ledger[ledger["purpose"] == "concordance"].set_index("agent_id_base")
+    assert cheap.loc["thinktank_thesis", "cache_read_tokens"] > 0 and cheap.loc["thinktank_thesis", "usd_saving"] > 0
+    assert cheap.loc["sector_quant", "usd_saving"] == 0  # a short prompt: no cache, no batch, no saving
+    assert (ledger["usd_batch"] == 0).all()  # a single day stays interactive
+    metadata = result.asset_materializations_for_node("spend_ledger")[0].metadata
+    assert metadata["total/usd_saving"].value == pytest.approx(ledger["usd_saving"].sum(), abs=1e-6)
+    assert metadata[f"usd_saving/concordance/thinktank_thesis/{HAIKU}"].value > 0
