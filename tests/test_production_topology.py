@@ -26,6 +26,9 @@ TODAY = dt.datetime.now(dt.UTC).date()
 WEEK = [TODAY - dt.timedelta(days=n) for n in range(7, 0, -1)]  # what the tick's range covers
 SENSOR = "query ($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { id } } }"
 STOP_SENSOR = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
+SCHEDULE = "query ($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { id } } }"
+STOP_SCHEDULE = "mutation ($id: String) { stopRunningSchedule(id: $id) { __typename } }"
+LOCATION = {"repositoryLocationName": "alpha_replay", "repositoryName": "__repository__"}
 
 
 def _wait(predicate, timeout: float, what: str, logs: list[Path]):
@@ -81,8 +84,7 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
         _wait(web_up, 180, "the webserver", list(logs.values()))
         # this test is about the weekly tick: stop the sensor that re-indexes recent days on its own
         graphql = f"http://127.0.0.1:{web_port}/graphql"
-        sensor = requests.post(graphql, timeout=60, json={"query": SENSOR, "variables": {"s": {
-            "repositoryLocationName": "alpha_replay", "repositoryName": "__repository__",
+        sensor = requests.post(graphql, timeout=60, json={"query": SENSOR, "variables": {"s": LOCATION | {
             "sensorName": "new_artifacts_sensor"}}}).json()["data"]["sensorOrError"]
         requests.post(graphql, timeout=60, json={"query": STOP_SENSOR, "variables": {"id": sensor["id"]}})
 
@@ -90,9 +92,16 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
+            # a schedule's run key dedupes within a tick only: stop the every-minute cron after its first run
+            first = _wait(lambda: instance.get_runs(dg.RunsFilter(job_name="weekly_job"), ascending=True, limit=1),
+                          300, "the weekly tick to launch its run", list(logs.values()))[0]
+            schedule = requests.post(graphql, timeout=60, json={"query": SCHEDULE, "variables": {"s": LOCATION | {
+                "scheduleName": "weekly_schedule"}}}).json()["data"]["scheduleOrError"]
+            requests.post(graphql, timeout=60, json={"query": STOP_SCHEDULE, "variables": {"id": schedule["id"]}})
+
             def weekly_run():
-                runs = instance.get_runs(dg.RunsFilter(job_name="weekly_job"), limit=1)
-                return runs[0] if runs and runs[0].is_finished else None
+                run = instance.get_run_by_id(first.run_id)
+                return run if run.is_finished else None
             run = _wait(weekly_run, 1200, "the weekly tick's run to finish", list(logs.values()))
             assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
             assert run.tags["dagster/schedule_name"] == "weekly_schedule"
