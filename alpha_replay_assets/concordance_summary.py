@@ -23,7 +23,7 @@ from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
     emit_window_metrics,
-    load_window,
+    load_windows,
     metric_pair,
     window_dependency,
     write_latest_pointer,
@@ -37,6 +37,9 @@ MIN_OBSERVATIONS = 3
 SUMMARY_SCHEMA_VERSION = 2
 METRIC = "agent_cheap_model_concordance"
 METRIC_N = "agent_cheap_model_concordance_n_observations"
+# What a window reads of each day's concordance (no diagnostics, label pairs, digests).
+READ_COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_score", "error", "input_tokens",
+                "output_tokens", "cost_usd"]
 
 
 class SummaryConfig(dg.Config):
@@ -132,15 +135,16 @@ def concordance_summary(
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
     metadata = {}
-    for key in context.partition_keys:
-        end = day_of(key)
 
-        def read_day(day):
-            frames = [f for m in replay_model.target_models
-                      if (f := store.read_parquet(concordance_key(store, day, m))) is not None]
-            return pd.concat(frames, ignore_index=True) if frames else None
+    def read_day(day):
+        frames = [f for m in replay_model.target_models
+                  if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
 
-        window = load_window(end, config.window_days, read_day, empty=concordance_frame([], ""))
+    windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days, read_day,
+                           empty=concordance_frame([], "")[READ_COLUMNS])
+    for key, window in zip(context.partition_keys, windows):
+        end = window.end
         per_group = summarise(window.frame, judged_families(), replay_model.target_models)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()

@@ -28,7 +28,7 @@ from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
     emit_window_metrics,
-    load_window,
+    load_windows,
     metric_pair,
     window_dependency,
     write_latest_pointer,
@@ -41,7 +41,7 @@ METRIC = "agent_counterfactual_rule_fit"
 METRIC_N = "agent_counterfactual_rule_fit_n_samples"
 MIN_ROWS_PER_AGENT = 50
 UNREGISTERED = "unregistered family: no declared decision to fit (judged by replay concordance only)"
-WINDOW_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "decision_features"]
+WINDOW_COLUMNS = ["agent_id", "agent_id_base", "status", "decision_features"]  # what a fit reads of a day
 FIT_COLUMNS = ["agent_id_base", "agent_id", "scope", "status", "reason", "target", "n_samples", "match_rate",
                "heldout_accuracy", "heldout_ci_low", "heldout_ci_high", "baseline", "lift", "feature_coverage",
                "rows_excluded", "rule_stable", "rule_same_features", "rule_max_threshold_delta",
@@ -152,7 +152,7 @@ def fit_window(frame: pd.DataFrame, previous: dict[str, dict] | None = None, pre
 
 def previous_trees(store: ArtifactStore, end: dt.date) -> dict[str, dict]:
     """agent id -> tree of the window ending `end` (the comparison point for stability)."""
-    table = store.read_parquet(fits_key(store, end))
+    table = store.read_parquet(fits_key(store, end), columns=["agent_id_base", "agent_id", "tree_json"])
     if table is None:
         return {}
     agents = table["agent_id"] if "agent_id" in table else table["agent_id_base"]  # written before per-agent fits
@@ -186,10 +186,11 @@ def counterfactual_fits(
     if run_mode.dry:
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
-    for key in context.partition_keys:
-        end = day_of(key)
-        window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=WINDOW_COLUMNS),
-                             empty=pd.DataFrame(columns=WINDOW_COLUMNS))
+    windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days,
+                           lambda d: read_day_index(store, d, columns=WINDOW_COLUMNS),
+                           empty=pd.DataFrame(columns=WINDOW_COLUMNS))
+    for key, window in zip(context.partition_keys, windows):
+        end = window.end
         previous_end = end - dt.timedelta(days=config.stability_lag_days)
         results = fit_window(window.frame, previous_trees(store, previous_end), previous_end.isoformat(),
                              config.min_rows_per_agent)

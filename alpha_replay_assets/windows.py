@@ -1,7 +1,7 @@
 """Trailing windows of daily partitions: read one object per day, record which days are missing."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,20 +48,28 @@ class Window:
         }
 
 
-def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],
-                empty: pd.DataFrame) -> Window:
-    """Concatenate `read_day(d)` over the trailing window; a None day is missing, not an error.
-    `empty` gives the columns of a window with no day present."""
-    days = trailing_days(end, n_days)
-    frames, present = [], []
-    # one object per day, read concurrently: S3 latency, not bandwidth, dominates a window read
+def load_windows(ends: list[dt.date], n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],
+                 empty: pd.DataFrame) -> Iterator[Window]:
+    """The trailing windows ending on each of `ends` (ascending), one after the other: the
+    concatenation of `read_day(d)` over each window; a None day is missing, not an error. `empty`
+    gives the columns of a window with no day present.
+
+    Each day is read once however many windows hold it, and dropped once no later window does: a
+    range run's windows overlap (the weekly run's 7 window ends of 56 days are 62 days, not 392
+    reads), and memory stays one window's worth."""
+    frames: dict[dt.date, pd.DataFrame | None] = {}
+    # days are read concurrently: S3 latency, not bandwidth, dominates a window read
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="window") as pool:
-        for day, frame in zip(days, pool.map(read_day, days)):
-            if frame is not None:
-                frames.append(frame.assign(day=day.isoformat()))
-                present.append(day)
-    frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
-    return Window(end, days, frame, present)
+        for end in ends:
+            days = trailing_days(end, n_days)
+            new = [d for d in days if d not in frames]
+            frames.update(zip(new, pool.map(read_day, new)))
+            for day in [d for d in frames if d not in days and d < end]:  # behind this window: never again
+                del frames[day]
+            present = [d for d in days if frames[d] is not None]
+            frame = (pd.concat([frames[d].assign(day=d.isoformat()) for d in present], ignore_index=True) if present
+                     else empty.assign(day=pd.Series(dtype="str")))
+            yield Window(end, days, frame, present)
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:

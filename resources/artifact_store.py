@@ -21,6 +21,7 @@ from botocore.exceptions import (
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
+from resources import parquet_ranges
 from resources.fieldwise import FieldwiseResource
 from resources.run_mode import DryRunGuard
 
@@ -40,6 +41,14 @@ def is_permanent(exc: Exception) -> bool:
 
 class WriteConflict(RuntimeError):
     """A conditional PUT lost: the object changed since the version the writer read."""
+
+
+class ObjectChanged(RuntimeError):
+    """A read pinned to one version of an object found another one."""
+
+
+def _not_found(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404")
 
 
 class ArtifactStore(FieldwiseResource, DryRunGuard):
@@ -110,9 +119,26 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
 
     def get_bytes(self, key: str) -> bytes:
         """The whole object; a truncated or reset body is read again (bounded, counted)."""
+        return self._get(key)[0]
+
+    def get_range(self, key: str, http_range: str, if_match: str | None = None) -> tuple[bytes, int, str]:
+        """One byte range of an object (`bytes=-N`: its last N bytes) as (body, object size,
+        ETag), re-read like `get_bytes`. With `if_match` (an ETag read before), a changed object
+        raises `ObjectChanged` instead of returning bytes of another version."""
+        try:
+            body, reply = self._get(key, Range=http_range, **({"IfMatch": f'"{if_match}"'} if if_match else {}))
+        except ClientError as exc:
+            if if_match and exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                raise ObjectChanged(f"{key} changed while it was read") from exc
+            raise
+        size = int(reply["ContentRange"].rpartition("/")[2]) if reply.get("ContentRange") else len(body)
+        return body, size, reply["ETag"].strip('"')
+
+    def _get(self, key: str, **params) -> tuple[bytes, dict]:
         for attempt in range(1, self.read_attempts + 1):
             try:
-                return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                reply = self.client.get_object(Bucket=self.bucket, Key=key, **params)
+                return reply["Body"].read(), reply
             except BODY_READ_ERRORS:
                 if attempt == self.read_attempts:
                     raise
@@ -176,20 +202,39 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
         try:
             return self.get_bytes(key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if _not_found(exc):
                 return None
             raise
 
     def write_parquet(self, key: str, frame: pd.DataFrame, **conditions) -> int:
-        """Write `frame` as one Parquet object (`conditions`: see `put_bytes`); returns its size."""
+        """Write `frame` as one Parquet object (`conditions`: see `put_bytes`); returns its size.
+        No column statistics: nothing filters on them, and they would grow the footer that every
+        ranged read fetches by a third."""
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False, compression="zstd")
+        frame.to_parquet(buffer, index=False, compression="zstd", write_statistics=False)
         self.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet", **conditions)
         return buffer.tell()
 
     def read_parquet(self, key: str, columns: list[str] | None = None) -> pd.DataFrame | None:
-        body = self.get_optional(key)
-        return None if body is None else pd.read_parquet(io.BytesIO(body), columns=columns)
+        """A Parquet object as a frame, or None when it does not exist. With `columns`, only the
+        footer and those columns' chunks are downloaded (range GETs, see `parquet_ranges`), and
+        columns an older object lacks are absent, as from a whole read; a read that finds the
+        object replaced midway starts again on the new version."""
+        if columns is None:
+            body = self.get_optional(key)
+            return None if body is None else pd.read_parquet(io.BytesIO(body))
+        for attempt in range(1, self.read_attempts + 1):
+            try:
+                return parquet_ranges.read_columns(lambda http_range, etag: self.get_range(key, http_range, etag),
+                                                   columns)
+            except ClientError as exc:
+                if _not_found(exc):
+                    return None
+                raise
+            except ObjectChanged:
+                if attempt == self.read_attempts:
+                    raise
+        raise AssertionError("unreachable")
 
     def write_json(self, key: str, value: Any) -> None:
         self.put_bytes(key, json.dumps(value, sort_keys=True, default=str).encode(), "application/json")

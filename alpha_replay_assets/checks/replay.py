@@ -18,11 +18,15 @@ class ReplayCheckConfig(dg.Config):
                                            "observations means a scorer reads a field the reply never has.")
 
 
+# What these checks read of a day's concordance: outcomes, scores, spend.
+COLUMNS = ["agent_id_base", "outcome", "agreement_score", "cache_hit", "cost_usd"]
+
+
 def _frames(context, store: ArtifactStore, replay_model: ReplayModel):
     """(partition/target, frame) for every day and target of the run; a missing file is a failure."""
     for key in context.partition_keys:
         for model in replay_model.target_models:
-            yield f"{key}/{model}", store.read_parquet(concordance_key(store, day_of(key), model))
+            yield f"{key}/{model}", store.read_parquet(concordance_key(store, day_of(key), model), columns=COLUMNS)
 
 
 def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:

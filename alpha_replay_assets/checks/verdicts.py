@@ -14,6 +14,7 @@ from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 FLIP_LAG = dt.timedelta(days=7)  # the previous weekly window
+FLIP_COLUMNS = ["agent_id_base", "target_model", "status", "reason"]
 
 
 def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
@@ -35,7 +36,7 @@ def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: Artifa
         return not_evaluated("every_family_has_a_row")
     failures = {}
     for key in context.partition_keys:
-        table = store.read_parquet(verdicts_key(store, day_of(key)))
+        table = store.read_parquet(verdicts_key(store, day_of(key)), columns=["agent_id_base", "target_model"])
         have = set() if table is None else set(zip(table["agent_id_base"], table["target_model"]))
         for family in judged_families():
             for model in replay_model.target_models:
@@ -53,8 +54,8 @@ def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
     failures = {}
     for key in context.partition_keys:
         end = day_of(key)
-        current = store.read_parquet(verdicts_key(store, end))
-        previous = store.read_parquet(verdicts_key(store, end - FLIP_LAG))
+        current, previous = (store.read_parquet(verdicts_key(store, day), columns=FLIP_COLUMNS)
+                             for day in (end, end - FLIP_LAG))
         if current is not None and previous is not None:
             failures |= {f"{key}/{k}": v for k, v in flips(current, previous).items()}
     return result(failures, {}, severity=dg.AssetCheckSeverity.WARN)
