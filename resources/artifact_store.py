@@ -4,12 +4,15 @@
 import io
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import boto3
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
     ClientError,
@@ -113,9 +116,19 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
             yield from page.get("Contents", [])
 
     def fetch_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """(key, body) for every key, fetched by a bounded thread pool; S3 errors propagate."""
+        """(key, body) for every key in order, fetched by a bounded thread pool; S3 errors
+        propagate. At most 2 x max_workers bodies are fetched ahead of the consumer, so a day of
+        production-sized artifacts (hundreds of MB) is never in memory at once."""
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="s3-get") as pool:
-            yield from pool.map(lambda key: (key, self.get_bytes(key)), keys)
+            ahead: deque[tuple[str, Future]] = deque()
+            for key in keys:
+                ahead.append((key, pool.submit(self.get_bytes, key)))
+                if len(ahead) >= 2 * self.max_workers:
+                    key, body = ahead.popleft()
+                    yield key, body.result()
+            while ahead:
+                key, body = ahead.popleft()
+                yield key, body.result()
 
     def get_bytes(self, key: str) -> bytes:
         """The whole object; a truncated or reset body is read again (bounded, counted)."""
@@ -207,11 +220,22 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
             raise
 
     def write_parquet(self, key: str, frame: pd.DataFrame, **conditions) -> int:
-        """Write `frame` as one Parquet object (`conditions`: see `put_bytes`); returns its size.
-        No column statistics: nothing filters on them, and they would grow the footer that every
-        ranged read fetches by a third."""
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False, compression="zstd", write_statistics=False)
+        """Write `frame` as one Parquet object (`conditions`: see `put_bytes`); returns its size."""
+        return self.write_parquet_groups(key, [frame], **conditions)
+
+    def write_parquet_groups(self, key: str, groups: Iterable[pd.DataFrame], **conditions) -> int:
+        """Write frames of one schema as the row groups of one Parquet object, each converted as
+        it comes (only the compressed object is held whole); returns its size. No column
+        statistics: nothing filters on them, and they would grow the footer that every ranged
+        read fetches by a third."""
+        buffer, writer = io.BytesIO(), None
+        for frame in groups:
+            # every group takes the first one's schema (with its pandas metadata: the dtypes on read)
+            table = pa.Table.from_pandas(frame, schema=writer.schema if writer else None, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(buffer, table.schema, compression="zstd", write_statistics=False)
+            writer.write_table(table)
+        writer.close()
         self.put_bytes(key, buffer.getvalue(), "application/vnd.apache.parquet", **conditions)
         return buffer.tell()
 
