@@ -22,6 +22,7 @@ from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
+    concat_days,
     emit_window_metrics,
     load_windows,
     metric_pair,
@@ -90,7 +91,7 @@ def latest_key(store: ArtifactStore, model: str) -> str:
 
 def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -> dict:
     groups = per_group[per_group["target_model"] == model]
-    rows = window.frame[window.frame["target_model"] == model]
+    rows = window.data[window.data["target_model"] == model]
     skipped = rows["outcome"].str.startswith("skipped_")
     candidate = rows[~skipped | (rows["outcome"] == "skipped_budget")]
     failures = rows[rows["outcome"].isin(FAILED)]
@@ -142,10 +143,10 @@ def concordance_summary(
         return pd.concat(frames, ignore_index=True) if frames else None
 
     windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days, read_day,
-                           empty=concordance_frame([], "")[READ_COLUMNS])
+                           concat_days(concordance_frame([], "")[READ_COLUMNS]))
     for key, window in zip(context.partition_keys, windows):
         end = window.end
-        per_group = summarise(window.frame, judged_families(), replay_model.target_models)
+        per_group = summarise(window.data, judged_families(), replay_model.target_models)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
@@ -171,7 +172,7 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
         "thin_groups": int(per_group["thin"].sum()),
         "datapoints_emitted": emitted,
         "emit_metrics": emit_metrics,
-        "total_usd": round(float(window.frame["cost_usd"].sum()), 6),
+        "total_usd": round(float(window.data["cost_usd"].sum()), 6),
         "summary": dg.MetadataValue.md(per_group.round(4).to_markdown(index=False) if len(per_group) else "(empty)"),
     }
     for row in per_group.itertuples():

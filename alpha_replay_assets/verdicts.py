@@ -24,7 +24,7 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_windows, window_dependency
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, concat_days, load_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -177,7 +177,7 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
 
 def _replay_windows(store: ArtifactStore, ends: list[dt.date], window_days: int, key_for):
     return load_windows(ends, window_days, lambda d: store.read_parquet(key_for(d), columns=REPLAY_COLUMNS),
-                        empty=concordance_frame([], "")[REPLAY_COLUMNS])
+                        concat_days(concordance_frame([], "")[REPLAY_COLUMNS]))
 
 
 @dg.asset(
@@ -198,13 +198,13 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         return stub_result(context)
     ends, models = [day_of(k) for k in context.partition_keys], replay_model.target_models
     indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_COLUMNS),
-                           empty=pd.DataFrame(columns=INDEX_COLUMNS))
+                           concat_days(pd.DataFrame(columns=INDEX_COLUMNS)))
     ceilings = _replay_windows(store, ends, config.window_days, lambda d: ceiling_key(store, d))
     cheap = [_replay_windows(store, ends, config.window_days, lambda d, m=m: concordance_key(store, d, m)) for m in models]
     for key, index, ceiling, *per_model in zip(context.partition_keys, indexes, ceilings, *cheap):
         end = index.end
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
-        tables = [build_verdicts(index.frame, replays.frame, ceiling.frame, fits, end, model, config, config.prices)
+        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices)
                   for model, replays in zip(models, per_model)]
         table = pd.concat(tables, ignore_index=True)
         store.write_parquet(verdicts_key(store, end), table)

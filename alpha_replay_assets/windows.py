@@ -4,12 +4,14 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.partitions import trailing_days
 from resources.artifact_store import ArtifactStore
+from resources.bounded import ordered_map
 from resources.metrics import CloudWatchMetrics, Datapoint
 from resources.run_mode import RunMode
 
@@ -29,7 +31,7 @@ def window_dependency(asset) -> dg.AssetDep:
 class Window:
     end: dt.date
     days: list[dt.date]
-    frame: pd.DataFrame
+    data: Any  # what `load_windows`'s `combine` made of the present days (a frame, decision tables)
     present: list[dt.date]
 
     @property
@@ -48,28 +50,39 @@ class Window:
         }
 
 
-def load_windows(ends: list[dt.date], n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],
-                 empty: pd.DataFrame) -> Iterator[Window]:
-    """The trailing windows ending on each of `ends` (ascending), one after the other: the
-    concatenation of `read_day(d)` over each window; a None day is missing, not an error. `empty`
-    gives the columns of a window with no day present.
+def load_windows(ends: list[dt.date], n_days: int, read_day: Callable[[dt.date], Any | None],
+                 combine: Callable[[dict[dt.date, Any]], Any],
+                 prepare: Callable[[Any], Any] = lambda read: read) -> Iterator[Window]:
+    """The trailing windows ending on each of `ends` (ascending), one after the other, each the
+    `combine` of the present days (in order), a day being `prepare(read_day(d))`; a None day is
+    missing, not an error.
 
     Each day is read once however many windows hold it, and dropped once no later window does: a
     range run's windows overlap (the weekly run's 7 window ends of 56 days are 62 days, not 392
-    reads), and memory stays one window's worth."""
-    frames: dict[dt.date, pd.DataFrame | None] = {}
-    # days are read concurrently: S3 latency, not bandwidth, dominates a window read
+    reads), and memory stays one window's worth. Days are read concurrently (S3 latency, not
+    bandwidth, dominates a window read) a bounded distance ahead; `prepare` (parsing: CPU) runs
+    one day at a time, so only one day's transient objects exist at once."""
+    held: dict[dt.date, Any | None] = {}
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="window") as pool:
         for end in ends:
             days = trailing_days(end, n_days)
-            new = [d for d in days if d not in frames]
-            frames.update(zip(new, pool.map(read_day, new)))
-            for day in [d for d in frames if d not in days and d < end]:  # behind this window: never again
-                del frames[day]
-            present = [d for d in days if frames[d] is not None]
-            frame = (pd.concat([frames[d].assign(day=d.isoformat()) for d in present], ignore_index=True) if present
-                     else empty.assign(day=pd.Series(dtype="str")))
-            yield Window(end, days, frame, present)
+            new = [d for d in days if d not in held]
+            for day, read in zip(new, ordered_map(read_day, new, pool, READERS)):
+                held[day] = None if read is None else prepare(read)
+            for day in [d for d in held if d not in days and d < end]:  # behind this window: never again
+                del held[day]
+            present = {d: held[d] for d in days if held[d] is not None}
+            yield Window(end, days, combine(present), list(present))
+
+
+def concat_days(empty: pd.DataFrame) -> Callable[[dict[dt.date, pd.DataFrame]], pd.DataFrame]:
+    """`combine` for frames: one frame, each row with its `day`; `empty` gives the columns of a
+    window with no day present."""
+    def combine(frames: dict[dt.date, pd.DataFrame]) -> pd.DataFrame:
+        if not frames:
+            return empty.assign(day=pd.Series(dtype="str"))
+        return pd.concat([frame.assign(day=day.isoformat()) for day, frame in frames.items()], ignore_index=True)
+    return combine
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:

@@ -4,9 +4,8 @@
 import io
 import json
 import threading
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -25,6 +24,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
 from resources import parquet_ranges
+from resources.bounded import ordered_map
 from resources.fieldwise import FieldwiseResource
 from resources.run_mode import DryRunGuard
 
@@ -120,15 +120,7 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
         propagate. At most 2 x max_workers bodies are fetched ahead of the consumer, so a day of
         production-sized artifacts (hundreds of MB) is never in memory at once."""
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="s3-get") as pool:
-            ahead: deque[tuple[str, Future]] = deque()
-            for key in keys:
-                ahead.append((key, pool.submit(self.get_bytes, key)))
-                if len(ahead) >= 2 * self.max_workers:
-                    key, body = ahead.popleft()
-                    yield key, body.result()
-            while ahead:
-                key, body = ahead.popleft()
-                yield key, body.result()
+            yield from ordered_map(lambda key: (key, self.get_bytes(key)), keys, pool, 2 * self.max_workers)
 
     def get_bytes(self, key: str) -> bytes:
         """The whole object; a truncated or reset body is read again (bounded, counted)."""
