@@ -133,18 +133,30 @@ def footer_length(tail: bytes) -> int:
     return int.from_bytes(tail[-8:-4], "little")
 
 
-def read_columns(get_range: Callable[[str, str | None], tuple[bytes, int, str]], columns: list[str]) -> pd.DataFrame:
-    """`columns` of a remote Parquet object; those it does not have (an object written by an
-    older version) are absent from the frame, as they would be from a whole read. `get_range(
-    http_range, if_match)` returns (body, object size, ETag) of one range GET."""
+def open_remote(get_range: Callable[[str, str | None], tuple[bytes, int, str]]) -> tuple[SparseFile, pq.FileMetaData]:
+    """A remote Parquet object as a `SparseFile` holding its tail, and its metadata parsed from
+    the footer there (one GET; two when the footer is longer than the tail). `get_range(
+    http_range, if_match)` returns (body, object size, ETag) of one range GET; later GETs are
+    pinned to the first one's ETag."""
     tail, size, etag = get_range(f"bytes=-{TAIL_BYTES}", None)
     file = SparseFile(size, lambda start, end: get_range(f"bytes={start}-{end - 1}", etag)[0])
     file.add(size - len(tail), tail)
-    footer_end = size - 8
-    footer = file.read_at(footer_end - footer_length(tail), footer_end)
-    metadata = pq.read_metadata(io.BytesIO(MAGIC + footer + tail[-8:]))  # the footer alone reads as a file
+    footer = file.read_at(size - 8 - footer_length(tail), size - 8)
+    return file, pq.read_metadata(io.BytesIO(MAGIC + footer + tail[-8:]))  # the footer alone reads as a file
+
+
+def read_columns(get_range: Callable[[str, str | None], tuple[bytes, int, str]], columns: list[str]) -> pd.DataFrame:
+    """`columns` of a remote Parquet object (see `open_remote`); those it does not have (an
+    object written by an older version) are absent from the frame, as from a whole read."""
+    file, metadata = open_remote(get_range)
     present = [c for c in columns if c in metadata.schema.to_arrow_schema().names]
-    for start, end in uncovered(coalesce(chunk_ranges(metadata, present)), (size - len(tail), size)):
+    held = (min(file.chunks), file.size)  # the tail (and a long footer): one run up to the end
+    for start, end in uncovered(coalesce(chunk_ranges(metadata, present)), held):
         file.prefetch(start, end)
     table = pq.ParquetFile(file, metadata=metadata).read(columns=present, use_pandas_metadata=True)
     return table.to_pandas()
+
+
+def least_bytes(metadata: pq.FileMetaData, columns: list[str]) -> int:
+    """What a read of `columns` cannot do without: the footer and those columns' chunks."""
+    return metadata.serialized_size + 8 + sum(end - start for start, end in chunk_ranges(metadata, columns))

@@ -18,5 +18,6 @@ def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
     results = report["results"]
     assert results["baseline"]["artifacts_read"] == 7 * 40
     assert results["concordance"]["rerun_model_calls"] == 0
-    assert results["weekly"]["fit_step_index_gets"] <= 7  # at most one index object per window day
+    assert results["weekly"]["fit_step_index_gets"] <= 2 * 7  # per window day: the tail, then the features' range
+    assert 0 < results["weekly"]["fit_step_bytes"] < results["weekly"]["s3_bytes"]
     assert "baseline / this" in done.stdout
