@@ -93,16 +93,22 @@ class IndexedDay:
 def row_groups(store: ArtifactStore, listed: list[artifacts.ListedObject],
                indexed: IndexedDay) -> Iterator[pd.DataFrame]:
     """The day's index rows in key order, in frames of about ROW_GROUP_BYTES of artifacts, each
-    parsed as its bodies arrive (fetched concurrently), counted into `indexed`."""
+    artifact parsed by the thread that fetched it, counted into `indexed`."""
     listed = sorted(listed, key=lambda o: o.key)
+    by_key = {o.key: o for o in listed}
+
+    def row(obj: artifacts.ListedObject, body: bytes | None) -> tuple[int, dict]:
+        return len(body or b""), artifacts.index_row(obj, body, store.capture_prefix, store.max_object_bytes)
+
     wanted = [artifacts.needs_body(o, store.capture_prefix, store.max_object_bytes) for o in listed]
-    bodies = store.fetch_many(o.key for o, fetch in zip(listed, wanted) if fetch)
+    fetched = store.fetch_many((o.key for o, fetch in zip(listed, wanted) if fetch),
+                               then=lambda key, body: row(by_key[key], body))
     rows, held = [], 0
     for obj, fetch in zip(listed, wanted):
-        body = next(bodies)[1] if fetch else b""
-        rows.append(artifacts.index_row(obj, body if fetch else None, store.capture_prefix, store.max_object_bytes))
-        indexed.bytes_read += len(body)
-        held += len(body)
+        size, parsed = next(fetched)[1] if fetch else row(obj, None)
+        rows.append(parsed)
+        indexed.bytes_read += size
+        held += size
         if held >= ROW_GROUP_BYTES:
             yield indexed.count(artifacts.to_frame(rows))
             rows, held = [], 0
