@@ -82,7 +82,9 @@ def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spe
     agent_id = rule.agent_id(snapshot) if rule.agent_id else family
     run_id += rule.run_suffix(snapshot) if rule.run_suffix else ""
     if spec.sizes == "production" and rule.production_bytes:
-        _pad(snapshot, rng, rng.randint(*rule.production_bytes))
+        # its own random stream: the same artifacts as at small sizes, only bigger
+        padding = random.Random(f"{spec.seed}:{run_id}:padding")
+        _pad(snapshot, padding, padding.randint(*rule.production_bytes))
     if rng.random() < spec.large_fraction:
         snapshot["news_bodies"] = [filler(rng, 1000) for _ in range(spec.large_bytes // 1000)]
     doc = {
@@ -128,7 +130,8 @@ def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int) -> None:
     artifact is about `artifact_bytes`: the snapshot is stored twice, as itself and inside the
     user prompt, so half of the missing bytes go into it."""
     missing = artifact_bytes - 2 * len(json.dumps(snapshot)) - 2000  # ~2 KB of metadata and output
-    snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(max(0, missing // 2) // DOCUMENT_BYTES)]
+    whole, rest = divmod(max(0, missing // 2), DOCUMENT_BYTES)
+    snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)] + ([filler(rng, rest)] if rest else [])
 
 
 def _object(prefix: str, doc: dict) -> tuple[str, bytes]:
