@@ -48,6 +48,7 @@ class SeaweedS3:
     metrics_url: str
     process: subprocess.Popen
     data_dir: str
+    admin_socket: str = ""  # weed puts it in /tmp whatever it is told
     zero: tuple[Counter, Counter] = field(default_factory=lambda: (Counter(), Counter()))
 
     def _read(self) -> tuple[Counter, Counter]:
@@ -78,6 +79,8 @@ class SeaweedS3:
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.admin_socket and os.path.exists(self.admin_socket):
+            os.remove(self.admin_socket)
 
 
 def start(access_key: str = "bench", secret_key: str = "bench", timeout_s: float = 60.0) -> SeaweedS3:
@@ -90,12 +93,13 @@ def start(access_key: str = "bench", secret_key: str = "bench", timeout_s: float
     flags = [f"-{name}={port}" for name, port in ports.items()]
     process = subprocess.Popen(
         [weed, "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false",
-         "-master.telemetry=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", *flags],
+         "-master.telemetry=false", "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+         f"-s3.localSocket={data_dir}/s3.sock", f"-filer.localSocket={data_dir}/filer.sock", *flags],
         env=os.environ | {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     server = SeaweedS3(f"http://127.0.0.1:{ports['s3.port']}", f"http://127.0.0.1:{ports['metricsPort']}/metrics",
-                       process, data_dir)
+                       process, data_dir, admin_socket=f"/tmp/seaweedfs-admin-grpc-{ports['admin.port.grpc']}.sock")
     deadline = time.monotonic() + timeout_s
     while True:
         try:  # anonymous requests are refused (403): an HTTP answer means S3 is up
