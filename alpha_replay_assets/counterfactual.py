@@ -148,7 +148,7 @@ def fit_family(family: str, table: pd.DataFrame, previous: dict[str, dict] | Non
     """The family's roll-up fit, then one fit per agent id with enough rows (when it has several)."""
     previous = previous or {}
     unreadable = table["error"].notna()
-    rows, bad = table[~unreadable], table[unreadable]
+    rows, bad = (table[~unreadable], table[unreadable]) if unreadable.any() else (table, table.iloc[0:0])
     excluded = Counter(zip(bad["agent_id"].astype(str), bad["error"].astype(str).str.split("=").str[0]))
     by_feature = Counter()
     for (_, feature), n in excluded.items():

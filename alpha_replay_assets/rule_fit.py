@@ -28,7 +28,7 @@ def feature_matrix(features) -> tuple[np.ndarray, list[str]]:
     columns sorted by name; a feature a row lacks reads as 0 (as sklearn's DictVectorizer has it)."""
     frame = pd.DataFrame(features)
     names = sorted(frame.columns)
-    return frame[names].fillna(0.0).to_numpy(dtype=float), names
+    return frame[names].to_numpy(dtype=float, na_value=0.0), names
 
 
 def fit_rule(labels: list[str], features) -> dict:

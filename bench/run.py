@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -98,11 +97,21 @@ def seed_corpus(server, bucket: str, days: list[dt.date], per_day: int, sizes: s
     return client, sizes_seen
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident set since it started (Linux VmHWM). Not `ru_maxrss`: Linux
+    carries that over from the forking parent across exec, so a scenario started by a parent that
+    had held a large corpus reported the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def _measure(fn) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     extra = fn() or {}
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), **extra}
+            "peak_rss_mib": peak_rss_mib(), **extra}
 
 
 def _resources(endpoint: str, bucket: str, model_url: str | None = None, concurrency: int = 8):
