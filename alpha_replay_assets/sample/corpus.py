@@ -27,6 +27,7 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.synthetic import filler
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.sample import rules, unregistered
+from resources.bounded import ordered_map
 
 MIXES = ("legacy", "today", "both")
 SIZES = ("small", "production")
@@ -217,8 +218,10 @@ def seed(client, bucket: str, days: list[dt.date], spec: CorpusSpec, capture_pre
     def put(item: tuple[str, bytes]) -> None:
         client.put_object(Bucket=bucket, Key=item[0], Body=item[1], ContentType="application/json")
 
+    # bounded: a 16x production week is 4.7 GB, generated faster than it is written
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(1 for _ in pool.map(put, (o for d in days for o in day_objects(d, capture_prefix, spec))))
+        objects = (o for d in days for o in day_objects(d, capture_prefix, spec))
+        return sum(1 for _ in ordered_map(put, objects, pool, 2 * workers))
 
 
 def window(end: dt.date, n_days: int) -> list[dt.date]:
