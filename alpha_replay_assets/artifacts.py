@@ -34,34 +34,39 @@ PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
 PARSER_VERSION = 1
 
+# The order is the storage layout. Windows read a few small columns of each day with range GETs
+# (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
+# replay reads (prompts, original output: ~90% of the bytes) come first, and the ones windows and
+# checks read come last, the smallest and most read next to the footer, where the first (tail)
+# GET already holds them.
 INDEX_COLUMNS = {
+    "system_prompt": "str",
+    "user_prompt": "str",
+    "agent_output": "str",
     "key": "str",
     "etag": "str",
     "size": "int64",
     "last_modified": "datetime64[us, UTC]",
-    "agent_id": "str",
-    "agent_id_base": "str",
     "run_id": "str",
     "timestamp": "str",
     "schema_version": "Int64",
-    "is_llm": "boolean",
-    "family_registered": "boolean",
     "model_name": "str",
     "input_tokens": "Int64",
     "output_tokens": "Int64",
     "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64",
-    "cost_usd": "float64",
+    "prompt_hash": "str",
+    "extractor_version": "Int64",
+    "error": "str",
+    "decision_features": "str",
     "is_placeholder": "boolean",
     "is_truncated": "boolean",
-    "system_prompt": "str",
-    "user_prompt": "str",
-    "prompt_hash": "str",
-    "agent_output": "str",
-    "decision_features": "str",
-    "extractor_version": "Int64",
+    "cost_usd": "float64",
+    "is_llm": "boolean",
+    "family_registered": "boolean",
+    "agent_id": "str",
+    "agent_id_base": "str",
     "status": "str",
-    "error": "str",
 }
 
 

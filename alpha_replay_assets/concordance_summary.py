@@ -22,8 +22,9 @@ from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
+    concat_days,
     emit_window_metrics,
-    load_window,
+    load_windows,
     metric_pair,
     window_dependency,
     write_latest_pointer,
@@ -37,6 +38,9 @@ MIN_OBSERVATIONS = 3
 SUMMARY_SCHEMA_VERSION = 2
 METRIC = "agent_cheap_model_concordance"
 METRIC_N = "agent_cheap_model_concordance_n_observations"
+# What a window reads of each day's concordance (no diagnostics, label pairs, digests).
+READ_COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_score", "error", "input_tokens",
+                "output_tokens", "cost_usd"]
 
 
 class SummaryConfig(dg.Config):
@@ -87,7 +91,7 @@ def latest_key(store: ArtifactStore, model: str) -> str:
 
 def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -> dict:
     groups = per_group[per_group["target_model"] == model]
-    rows = window.frame[window.frame["target_model"] == model]
+    rows = window.data[window.data["target_model"] == model]
     skipped = rows["outcome"].str.startswith("skipped_")
     candidate = rows[~skipped | (rows["outcome"] == "skipped_budget")]
     failures = rows[rows["outcome"].isin(FAILED)]
@@ -131,16 +135,17 @@ def concordance_summary(
     if run_mode.dry:
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
-    for key in context.partition_keys:
-        end = day_of(key)
 
-        def read_day(day):
-            frames = [f for m in replay_model.target_models
-                      if (f := store.read_parquet(concordance_key(store, day, m))) is not None]
-            return pd.concat(frames, ignore_index=True) if frames else None
+    def read_day(day):
+        frames = [f for m in replay_model.target_models
+                  if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
 
-        window = load_window(end, config.window_days, read_day, empty=concordance_frame([], ""))
-        per_group = summarise(window.frame, judged_families(), replay_model.target_models)
+    windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days, read_day,
+                           concat_days(concordance_frame([], "")[READ_COLUMNS]))
+    for key, window in zip(context.partition_keys, windows):
+        end = window.end
+        per_group = summarise(window.data, judged_families(), replay_model.target_models)
         datapoints = [
             dp for row in per_group[~per_group["thin"]].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
@@ -166,7 +171,7 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
         "thin_groups": int(per_group["thin"].sum()),
         "datapoints_emitted": emitted,
         "emit_metrics": emit_metrics,
-        "total_usd": round(float(window.frame["cost_usd"].sum()), 6),
+        "total_usd": round(float(window.data["cost_usd"].sum()), 6),
         "summary": dg.MetadataValue.md(per_group.round(4).to_markdown(index=False) if len(per_group) else "(empty)"),
     }
     for row in per_group[~per_group["thin"]].itertuples():

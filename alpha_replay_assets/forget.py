@@ -54,7 +54,8 @@ def plan_forget(store: ArtifactStore, start: dt.date, end: dt.date, target: str,
     days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
     plan = ForgetPlan(target, list(outcomes), days)
     for day in days:
-        frame = store.read_parquet(ceiling_key(store, day) if ceiling else concordance_key(store, day, target))
+        frame = store.read_parquet(ceiling_key(store, day) if ceiling else concordance_key(store, day, target),
+                                   columns=["key", "target_model", "outcome", "sample", "request_digest"])
         if frame is None:
             plan.days_without_results.append(day.isoformat())
             continue

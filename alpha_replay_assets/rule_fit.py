@@ -9,7 +9,7 @@ the rule is real.
 from collections import Counter
 
 import numpy as np
-from sklearn.feature_extraction import DictVectorizer
+import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.tree import DecisionTreeClassifier, export_text
 
@@ -23,27 +23,37 @@ def _tree() -> DecisionTreeClassifier:
     return DecisionTreeClassifier(max_depth=3, random_state=0)
 
 
-def fit_rule(labels: list[str], features: list[dict[str, float]]) -> dict:
-    """Fit one agent. Returns a dict with `status` in {fitted, thin_sample, single_class}."""
+def feature_matrix(features) -> tuple[np.ndarray, list[str]]:
+    """`features` (a frame of numeric columns, or one dict per row) as a float matrix with its
+    columns sorted by name; a feature a row lacks reads as 0 (as sklearn's DictVectorizer has it)."""
+    frame = pd.DataFrame(features)
+    names = sorted(frame.columns)
+    return frame[names].to_numpy(dtype=float, na_value=0.0), names
+
+
+def fit_rule(labels: list[str], features) -> dict:
+    """Fit one agent on `features` (see `feature_matrix`). Returns a dict with `status` in
+    {fitted, thin_sample, single_class}."""
     counts = Counter(labels)
     result = {"n_samples": len(labels), "class_counts": dict(sorted(counts.items()))}
     if len(labels) < MIN_SAMPLES:
         return result | {"status": "thin_sample"}
     if len(counts) < 2:
         return result | {"status": "single_class"}
-    vectorizer = DictVectorizer(sparse=False)
-    x, y = vectorizer.fit_transform(features), np.asarray(labels)
+    x, names = feature_matrix(features)
+    # Fitted on label codes in sorted label order (sklearn's own encoding, so the same trees and
+    # folds): sorting millions of label strings on every fit and fold cost more than the trees.
+    y, classes = pd.factorize(np.asarray(labels, dtype=object), sort=True)
     tree = _tree().fit(x, y)
-    names = list(vectorizer.get_feature_names_out())
     baseline = max(counts.values()) / len(labels)
     result |= {
         "status": "fitted",
         "match_rate": float((tree.predict(x) == y).mean()),
         "baseline": baseline,
-        "tree_text": export_text(tree, feature_names=names),
+        "tree_text": export_text(tree, feature_names=names, class_names=list(classes)),
         "feature_importances": {n: round(float(v), 4) for n, v in zip(names, tree.feature_importances_) if v > 0},
         "split_features": sorted({names[i] for i in tree.tree_.feature if i >= 0}),
-        "tree_json": tree_structure(tree, names),
+        "tree_json": tree_structure(tree, names, classes),
     }
     folds = min(MAX_FOLDS, min(counts.values()))
     if folds < 2:
@@ -61,24 +71,34 @@ def fit_rule(labels: list[str], features: list[dict[str, float]]) -> dict:
     }
 
 
-def tree_structure(tree: DecisionTreeClassifier, names: list[str]) -> dict:
-    """A fitted tree as plain JSON (feature, threshold, children, class): storable, comparable
-    across windows, and applicable to rows without pickling a model."""
+def tree_structure(tree: DecisionTreeClassifier, names: list[str], classes) -> dict:
+    """A fitted tree (on codes of `classes`) as plain JSON (feature, threshold, children, class):
+    storable, comparable across windows, and applicable to rows without pickling a model."""
     t = tree.tree_
 
     def node(i: int) -> dict:
         if t.children_left[i] < 0:
-            return {"class": str(tree.classes_[int(np.argmax(t.value[i]))])}
+            return {"class": str(classes[tree.classes_[int(np.argmax(t.value[i]))]])}
         return {"feature": names[t.feature[i]], "threshold": float(t.threshold[i]),
                 "left": node(t.children_left[i]), "right": node(t.children_right[i])}
     return node(0)
 
 
-def predict(structure: dict, features: dict[str, float]) -> str:
-    node = structure
-    while "class" not in node:
-        node = node["left"] if features.get(node["feature"], 0.0) <= node["threshold"] else node["right"]
-    return node["class"]
+def predict(structure: dict, features: pd.DataFrame) -> np.ndarray:
+    """The class the tree gives each row of `features` (a feature a row lacks reads as 0)."""
+    classes = np.empty(len(features), dtype=object)
+
+    def walk(node: dict, rows: np.ndarray) -> None:
+        if "class" in node:
+            classes[rows] = node["class"]
+            return
+        name = node["feature"]
+        values = features[name].fillna(0.0).to_numpy()[rows] if name in features else np.zeros(len(rows))
+        left = values <= node["threshold"]
+        walk(node["left"], rows[left])
+        walk(node["right"], rows[~left])
+    walk(structure, np.arange(len(features)))
+    return classes
 
 
 def _splits(structure: dict) -> list[tuple[str, float]]:
@@ -87,11 +107,11 @@ def _splits(structure: dict) -> list[tuple[str, float]]:
     return [(structure["feature"], structure["threshold"]), *_splits(structure["left"]), *_splits(structure["right"])]
 
 
-def rule_stability(current: dict, previous: dict, rows: list[dict], threshold_tolerance: float = 0.1,
+def rule_stability(current: dict, previous: dict, rows: pd.DataFrame, threshold_tolerance: float = 0.1,
                    min_agreement: float = 0.95) -> dict:
     """Is `current` the same rule as `previous`? Same split features, each threshold within a
     relative tolerance of the nearest previous one on that feature, and the same predictions on
-    the shared rows."""
+    the shared rows (their features)."""
     now, before = _splits(current), _splits(previous)
     same_features = sorted({f for f, _ in now}) == sorted({f for f, _ in before})
     deltas = []
@@ -101,8 +121,7 @@ def rule_stability(current: dict, previous: dict, rows: list[dict], threshold_to
             nearest = min(others, key=lambda t: abs(t - threshold))
             deltas.append(abs(threshold - nearest) / max(abs(nearest), 1e-9))
     max_delta = max(deltas) if deltas and len(deltas) == len(now) else None
-    agreement = (sum(predict(current, r["features"]) == predict(previous, r["features"]) for r in rows) / len(rows)
-                 if rows else None)
+    agreement = float((predict(current, rows) == predict(previous, rows)).mean()) if len(rows) else None
     stable = (same_features and max_delta is not None and max_delta <= threshold_tolerance
               and agreement is not None and agreement >= min_agreement)
     return {"rule_same_features": same_features, "rule_max_threshold_delta": max_delta,

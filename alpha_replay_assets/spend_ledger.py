@@ -20,7 +20,7 @@ from alpha_replay_assets.costs import Price, price_for
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
 from alpha_replay_assets.run_modes import stub_result
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_replays, window_dependency
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -96,13 +96,13 @@ def spend_ledger(context: dg.AssetExecutionContext, config: LedgerConfig, store:
                  replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
-    for key in context.partition_keys:
+    ends = [day_of(k) for k in context.partition_keys]
+    purposes = [*(("concordance", lambda d, m=m: concordance_key(store, d, m)) for m in replay_model.target_models),
+                ("noise_ceiling", lambda d: ceiling_key(store, d))]
+    windows = [replay_windows(store, ends, config.window_days, key_for) for _, key_for in purposes]
+    for key, *per_purpose in zip(context.partition_keys, *windows):
         end = day_of(key)
-        rows = pd.concat([
-            *(load_replays(store, end, config.window_days, lambda d: concordance_key(store, d, model))
-              .assign(purpose="concordance") for model in replay_model.target_models),
-            load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d)).assign(purpose="noise_ceiling"),
-        ], ignore_index=True)
+        rows = pd.concat([w.data.assign(purpose=p) for (p, _), w in zip(purposes, per_purpose)], ignore_index=True)
         start = trailing_days(end, config.window_days)[0].isoformat()
         table = ledger_table(rows, config.prices).assign(window_start=start, window_end=key).reindex(
             columns=LEDGER_COLUMNS)

@@ -24,7 +24,7 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS, load_replays, load_window, window_dependency
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, concat_days, load_windows, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -35,6 +35,13 @@ VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer"
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
                    "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
                    "usd_per_week_cheap_cached", "usd_saving_per_week"]
+
+
+# What a window reads of each day: the index, the cheap and ceiling replays, the fit roll-ups.
+INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", "cost_usd"]
+REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer", "label_pairs", "input_tokens",
+                  "output_tokens", "cache_read_tokens", "cache_create_tokens"]
+FIT_COLUMNS = ["agent_id_base", "scope", "status", "heldout_accuracy", "baseline", "rule_stable"]
 
 
 class VerdictConfig(dg.Config):
@@ -187,24 +194,22 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
                    replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
-    for key in context.partition_keys:
-        end = day_of(key)
-        columns = ["key", "agent_id_base", "status", "is_llm", "cost_usd"]
-        window = load_window(end, config.window_days, lambda d: read_day_index(store, d, columns=columns),
-                             empty=pd.DataFrame(columns=columns))
-        fits = store.read_parquet(fits_key(store, end))
-        ceiling = load_replays(store, end, config.window_days, lambda d: ceiling_key(store, d))
-        tables = [
-            build_verdicts(window.frame, load_replays(store, end, config.window_days,
-                                                      lambda d: concordance_key(store, d, model)),
-                           ceiling, fits, end, model, config, config.prices)
-            for model in replay_model.target_models
-        ]
+    ends, models = [day_of(k) for k in context.partition_keys], replay_model.target_models
+    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_COLUMNS),
+                           concat_days(pd.DataFrame(columns=INDEX_COLUMNS)))
+    ceilings = replay_windows(store, ends, config.window_days, lambda d: ceiling_key(store, d), REPLAY_COLUMNS)
+    cheap = [replay_windows(store, ends, config.window_days, lambda d, m=m: concordance_key(store, d, m), REPLAY_COLUMNS)
+             for m in models]
+    for key, index, ceiling, *per_model in zip(context.partition_keys, indexes, ceilings, *cheap):
+        end = index.end
+        fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
+        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices)
+                  for model, replays in zip(models, per_model)]
         table = pd.concat(tables, ignore_index=True)
         store.write_parquet(verdicts_key(store, end), table)
         report = report_markdown(table, end)
         store.put_bytes(verdicts_key(store, end, "report.md"), report.encode(), "text/markdown")
-        context.add_asset_metadata(_metadata(table, window, report, store.uri(verdicts_key(store, end, "report.md"))),
+        context.add_asset_metadata(_metadata(table, index, report, store.uri(verdicts_key(store, end, "report.md"))),
                                    partition_key=key)
     return dg.MaterializeResult()
 

@@ -1,9 +1,10 @@
 """Trailing windows of daily partitions: read one object per day, record which days are missing."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from alpha_replay_assets.concordance import concordance_frame
 from alpha_replay_assets.partitions import trailing_days
 from resources.artifact_store import ArtifactStore
+from resources.bounded import ordered_map
 from resources.metrics import CloudWatchMetrics, Datapoint
 from resources.run_mode import RunMode
 
@@ -30,7 +32,7 @@ def window_dependency(asset) -> dg.AssetDep:
 class Window:
     end: dt.date
     days: list[dt.date]
-    frame: pd.DataFrame
+    data: Any  # what `load_windows`'s `combine` made of the present days (a frame, decision tables)
     present: list[dt.date]
 
     @property
@@ -57,25 +59,47 @@ class Window:
         return coverage | {"days_missing": dg.MetadataValue.json(coverage["days_missing"])}
 
 
-def load_window(end: dt.date, n_days: int, read_day: Callable[[dt.date], pd.DataFrame | None],
-                empty: pd.DataFrame) -> Window:
-    """Concatenate `read_day(d)` over the trailing window; a None day is missing, not an error.
-    `empty` gives the columns of a window with no day present."""
-    days = trailing_days(end, n_days)
-    frames, present = [], []
-    # one object per day, read concurrently: S3 latency, not bandwidth, dominates a window read
+def load_windows(ends: list[dt.date], n_days: int, read_day: Callable[[dt.date], Any | None],
+                 combine: Callable[[dict[dt.date, Any]], Any],
+                 prepare: Callable[[Any], Any] = lambda read: read) -> Iterator[Window]:
+    """The trailing windows ending on each of `ends` (ascending), one after the other, each the
+    `combine` of the present days (in order), a day being `prepare(read_day(d))`; a None day is
+    missing, not an error.
+
+    Each day is read once however many windows hold it, and dropped once no later window does: a
+    range run's windows overlap (the weekly run's 7 window ends of 56 days are 62 days, not 392
+    reads), and memory stays one window's worth. Days are read concurrently (S3 latency, not
+    bandwidth, dominates a window read) a bounded distance ahead; `prepare` (parsing: CPU) runs
+    one day at a time, so only one day's transient objects exist at once."""
+    held: dict[dt.date, Any | None] = {}
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="window") as pool:
-        for day, frame in zip(days, pool.map(read_day, days)):
-            if frame is not None:
-                frames.append(frame.assign(day=day.isoformat()))
-                present.append(day)
-    frame = pd.concat(frames, ignore_index=True) if frames else empty.assign(day=pd.Series(dtype="str"))
-    return Window(end, days, frame, present)
+        for end in ends:
+            days = trailing_days(end, n_days)
+            new = [d for d in days if d not in held]
+            for day, read in zip(new, ordered_map(read_day, new, pool, READERS)):
+                held[day] = None if read is None else prepare(read)
+            for day in [d for d in held if d not in days and d < end]:  # behind this window: never again
+                del held[day]
+            present = {d: held[d] for d in days if held[d] is not None}
+            yield Window(end, days, combine(present), list(present))
 
 
-def load_replays(store: ArtifactStore, end: dt.date, n_days: int, key_for: Callable[[dt.date], str]) -> pd.DataFrame:
-    """The replay rows (concordance or noise-ceiling partitions, `key_for(day)`) of a trailing window."""
-    return load_window(end, n_days, lambda d: store.read_parquet(key_for(d)), empty=concordance_frame([], "")).frame
+def concat_days(empty: pd.DataFrame) -> Callable[[dict[dt.date, pd.DataFrame]], pd.DataFrame]:
+    """`combine` for frames: one frame, each row with its `day`; `empty` gives the columns of a
+    window with no day present."""
+    def combine(frames: dict[dt.date, pd.DataFrame]) -> pd.DataFrame:
+        if not frames:
+            return empty.assign(day=pd.Series(dtype="str"))
+        return pd.concat([frame.assign(day=day.isoformat()) for day, frame in frames.items()], ignore_index=True)
+    return combine
+
+
+def replay_windows(store: ArtifactStore, ends: list[dt.date], n_days: int, key_for: Callable[[dt.date], str],
+                   columns: list[str] | None = None) -> Iterator[Window]:
+    """`load_windows` of replay rows (concordance or noise-ceiling partitions, `key_for(day)`)."""
+    empty = concordance_frame([], "")
+    return load_windows(ends, n_days, lambda d: store.read_parquet(key_for(d), columns=columns),
+                        concat_days(empty if columns is None else empty[columns]))
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:

@@ -196,8 +196,9 @@ def demo(args: argparse.Namespace) -> None:
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")
         client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
         client.create_bucket(Bucket=DEMO_BUCKET)
-        n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day, mix=args.mix))
-        print(f"seeded {n} artifacts ({args.mix} mix): {args.days} days, ending {end}")
+        n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day, mix=args.mix,
+                                                                     sizes=args.sizes))
+        print(f"seeded {n} artifacts ({args.mix} mix, {args.sizes} sizes): {args.days} days, ending {end}")
         state_dir = Path(args.state_dir).expanduser()
         print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir)} replies")
 
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.add_argument("--mix", choices=corpus.MIXES, default="both",
                              help="legacy: the six graph families; today: the think tank at its real weekly "
                                   "volume + executors; both (default). Every mix has an unregistered family.")
+    demo_parser.add_argument("--sizes", choices=corpus.SIZES, default=corpus.CorpusSpec.sizes,
+                             help="small (default): a few KB an artifact; production: each family's production "
+                                  "sizes (sector_qual 300-400 KB, ...): ~50 MB a legacy day, slower")
     demo_parser.add_argument("--end", type=dt.date.fromisoformat,
                              default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
                              help="the newest capture day (default: yesterday, UTC)")

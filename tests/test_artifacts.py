@@ -144,3 +144,27 @@ def test_macro_features_read_macro_data():
     assert rows[0]["features"]["sp500_30d_return"] == -0.04 and not rows[0]["all_default"]
     assert macro_rows({}, {"market_regime": "bull"})[0]["all_default"]
     assert macro_rows({}, {"market_regime": "sideways"}) == []
+
+
+def test_production_sizes_follow_each_familys_declared_range_deterministically():
+    def day(sizes, seed=7):
+        spec = corpus.CorpusSpec(per_day=300, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes=sizes,
+                                 placeholder_fraction=0, truncated_fraction=0, large_fraction=0, seed=seed)
+        return dict(corpus.day_objects(TS.date(), P, spec))
+
+    small, production = day("small"), day("production")
+    assert production == day("production") and production != day("production", seed=8)  # deterministic per seed
+    assert small.keys() == production.keys()  # the same artifacts, only bigger
+    by_family = {}
+    for key, body in production.items():
+        doc = json.loads(body)
+        by_family.setdefault(doc["agent_id"].split(":")[0], []).append(len(body))
+        listed = artifacts.ListedObject(key, "etag", len(body), TS)
+        assert artifacts.index_row(listed, body, P, 4 * 2**20)["status"] == "ok"  # padded ones index like any other
+    for family, sizes in by_family.items():
+        declared = REGISTRY[family].rule.production_bytes
+        if declared:  # within ~3 KB of the declared range (padding comes in 4 KB documents)
+            assert declared[0] - 4_000 <= min(sizes) and max(sizes) <= declared[1] + 4_000, family
+        else:  # a family without bulk text keeps its own size
+            assert sizes == [len(b) for k, b in small.items() if json.loads(b)["agent_id"].split(":")[0] == family], family
+    assert sum(map(len, production.values())) > 10 * sum(map(len, small.values()))

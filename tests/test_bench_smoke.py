@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--days", "7", "--per-day", "40",
-                           "--reply-latency-ms", "200", "--latency-ms", "2", "--out", str(tmp_path)],
+                           "--reply-latency-ms", "200", "--latency-ms", "2", "--sizes", "small", "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "quick.json").read_text())
@@ -18,5 +18,6 @@ def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
     results = report["results"]
     assert results["baseline"]["artifacts_read"] == 7 * 40
     assert results["concordance"]["rerun_model_calls"] == 0
-    assert results["weekly"]["fit_step_index_gets"] <= 7  # at most one index object per window day
+    assert results["weekly"]["fit_step_index_gets"] <= 2 * 7  # per window day: the tail, then the features' range
+    assert 0 < results["weekly"]["fit_step_bytes"] < results["weekly"]["s3_bytes"]
     assert "baseline / this" in done.stdout

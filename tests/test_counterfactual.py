@@ -54,12 +54,13 @@ def test_thin_single_class_and_one_sample_class():
 
 
 def _window(rows):
-    return pd.DataFrame(rows, columns=counterfactual.WINDOW_COLUMNS).assign(day="2026-11-20")
+    index = pd.DataFrame(rows, columns=["key", *counterfactual.WINDOW_COLUMNS])
+    return counterfactual.Decisions({dt.date(2026, 11, 20): counterfactual.decision_tables(index)})
 
 
 def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
     good = [{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 3} for i in range(20)]
-    frame = _window([
+    window = _window([
         {"key": "k1", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
          "decision_features": json.dumps(good + [{"label": "bull", "error": "vix='high' is not a finite number"}])},
         {"key": "k2", "agent_id": "executor:risk_guard", "agent_id_base": "executor", "status": "ok",
@@ -71,7 +72,7 @@ def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
         {"key": "k5", "agent_id": "thinktank_theme", "agent_id_base": "thinktank_theme", "status": "ok",
          "decision_features": json.dumps(good[:4])},
     ])
-    results = {r["agent_id"]: r for r in fit_window(frame)}
+    results = {r["agent_id"]: r for r in fit_window(window)}
     assert results["macro_economist"]["status"] == "fitted" and results["macro_economist"]["reason"] is None
     assert results["macro_economist"]["rows_excluded"] == 1 and results["macro_economist"]["excluded_reasons"] == {"vix": 1}
     assert results["macro_economist"]["feature_coverage"] == pytest.approx(1 - 3 / 20)
@@ -90,7 +91,7 @@ def test_per_agent_fits_where_the_sample_allows_and_the_roll_up_always():
         features = [{"momentum": rng.gauss(0, 1)} for _ in range(n)]
         return json.dumps([{"label": "picked" if f["momentum"] > 0 else "not_picked", "features": f,
                             "all_default": False} for f in features])
-    frame = _window([
+    window = _window([
         {"key": "a", "agent_id": "sector_quant:technology", "agent_id_base": "sector_quant", "status": "ok",
          "decision_features": rows(60)},
         {"key": "b", "agent_id": "sector_quant:energy", "agent_id_base": "sector_quant", "status": "ok",
@@ -100,7 +101,7 @@ def test_per_agent_fits_where_the_sample_allows_and_the_roll_up_always():
         {"key": "d", "agent_id": "sector_quant:utilities", "agent_id_base": "sector_quant", "status": "ok",
          "decision_features": rows(5)},
     ])
-    results = {r["agent_id"]: r for r in fit_window(frame, min_rows_per_agent=40)}
+    results = {r["agent_id"]: r for r in fit_window(window, min_rows_per_agent=40)}
     assert set(results) >= {"sector_quant", "sector_quant:technology", "sector_quant:energy"}
     assert "sector_quant:utilities" not in results  # 5 rows: only in the roll-up
     assert results["sector_quant"]["scope"] == "family" and results["sector_quant"]["n_samples"] == 105
@@ -116,13 +117,13 @@ def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
             raise ValueError("boom")
         return {"status": "fitted", "n_samples": len(labels)}
     monkeypatch.setattr(counterfactual, "fit_rule", fragile)
-    frame = _window([
+    window = _window([
         {"key": "a", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "ok",
          "decision_features": json.dumps([{"label": "ADVANCE", "features": {}, "all_default": True}])},
         {"key": "b", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
          "decision_features": json.dumps([{"label": "bull", "features": {}, "all_default": True}])},
     ])
-    results = {r["agent_id_base"]: r for r in fit_window(frame)}
+    results = {r["agent_id_base"]: r for r in fit_window(window)}
     assert results["ic_cio"]["status"] == "fit_error" and "boom" in results["ic_cio"]["error"]
     assert results["macro_economist"]["status"] == "fitted"
 
@@ -140,8 +141,11 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
                                 partition_key=DAY.isoformat(),
                                 run_config={"ops": {"counterfactual_fits": {"config": {"window_days": 5}}}})
     table = store.read_parquet(fits_key(store, DAY)).set_index("agent_id")
-    # one index object per window day, plus a latest pointer and the previous window per result
-    assert s3_server.request_counts()["GET"] <= 5 + len(table) + 2
+    counts = s3_server.request_counts()
+    # per window day present (4): a tail GET (the footer and the smallest columns), then the features' range
+    assert counts["GET artifact_index"] <= 2 * 4
+    # plus a latest pointer per result and the previous window's fits
+    assert counts["GET"] <= counts["GET artifact_index"] + len(table) + 2
     assert table.loc["ic_cio", "status"] == "fitted" and table.loc["ic_cio", "n_samples"] > 50
     assert table.loc["ic_cio", "heldout_accuracy"] > table.loc["ic_cio", "baseline"]
     assert table.loc["executor", "status"] == "unsupported" and table.loc["mystery_agent", "status"] == "unsupported"

@@ -119,7 +119,7 @@ def test_rule_stability_detects_a_changed_split_feature():
     by_a = fit_rule(["X" if r["a"] > 50 else "Y" for r in rows], rows)
     by_a_again = fit_rule(["X" if r["a"] > 51 else "Y" for r in rows], rows)
     by_b = fit_rule(["X" if r["b"] > 50 else "Y" for r in rows], rows)
-    shared = [{"features": r} for r in rows]
+    shared = pd.DataFrame(rows)
     same = rule_stability(by_a_again["tree_json"], by_a["tree_json"], shared)
     assert same["rule_same_features"] and same["rule_stable"] and same["rule_prediction_agreement"] > 0.95
     changed = rule_stability(by_b["tree_json"], by_a["tree_json"], shared)

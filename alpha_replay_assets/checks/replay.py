@@ -18,10 +18,14 @@ class ReplayCheckConfig(dg.Config):
                                            "observations means a scorer reads a field the reply never has.")
 
 
+# What these checks read of a day's concordance: outcomes, scores, spend.
+COLUMNS = ["agent_id_base", "outcome", "agreement_score", "cache_hit", "cost_usd"]
+
+
 def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
     """(target, frame or None) for every target model of one day."""
     for model in replay_model.target_models:
-        yield model, store.read_parquet(concordance_key(store, day_of(key), model))
+        yield model, store.read_parquet(concordance_key(store, day_of(key), model), columns=COLUMNS)
 
 
 def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:

@@ -14,6 +14,7 @@ from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 FLIP_LAG = dt.timedelta(days=7)  # the previous weekly window
+FLIP_COLUMNS = ["agent_id_base", "target_model", "status", "reason"]
 
 
 def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
@@ -44,8 +45,8 @@ def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: Artifa
 def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore, run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         end = day_of(key)
-        current = store.read_parquet(verdicts_key(store, end))
-        previous = store.read_parquet(verdicts_key(store, end - FLIP_LAG))
+        current, previous = (store.read_parquet(verdicts_key(store, day), columns=FLIP_COLUMNS)
+                             for day in (end, end - FLIP_LAG))
         if current is None or previous is None:
             return {}, {"compared_with": None}
         return flips(current, previous), {"compared_with": (end - FLIP_LAG).isoformat()}

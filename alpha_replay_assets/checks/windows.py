@@ -52,7 +52,7 @@ def _summary_series(store, replay_model, end):
 
 
 def _fits_series(store, replay_model, end):
-    table = store.read_parquet(fits_module.fits_key(store, end))
+    table = store.read_parquet(fits_module.fits_key(store, end), columns=["agent_id_base", "agent_id", "status"])
     if table is None:
         return None
     agents = table["agent_id"] if "agent_id" in table else table["agent_id_base"]

@@ -67,5 +67,6 @@ FAMILY = Family(
                    Part("modifier_pearson", 0.4, PearsonMap("sector_modifiers")))),
     kappa_on="market_regime",
     fit=FitSpec("market regime, per artifact", "macro_data: " + ", ".join(FEATURES), fit_rows),
-    rule=HiddenRule(snapshot, decide, '{"market_regime", "sector_modifiers": {sector: 0.7..1.3}, "macro_report"}'),
+    rule=HiddenRule(snapshot, decide, '{"market_regime", "sector_modifiers": {sector: 0.7..1.3}, "macro_report"}',
+                    production_bytes=(20_000, 50_000)),
 )

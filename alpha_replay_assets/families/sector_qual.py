@@ -50,5 +50,6 @@ FAMILY = Family(
     scorer=Scorer((Part("jaccard_tickers", 1.0, TickerSet("assessed")),)),
     fit=FitSpec("assessed vs not, per candidate", "news sentiment, moat", fit_rows),
     rule=HiddenRule(snapshot, decide, '{"assessments": [{"ticker", "qual_score", "conviction", "bull_case", '
-                    '"bear_case"}]}', agent_id=lambda s: f"sector_qual:{s['sector']}"),
+                    '"bear_case"}]}', agent_id=lambda s: f"sector_qual:{s['sector']}",
+                    production_bytes=(300_000, 400_000)),
 )

@@ -50,5 +50,6 @@ FAMILY = Family(
                    Part("jaccard_top10", 0.4, TickerSet("picks", top_k=10)))),
     fit=FitSpec("picked vs not, per universe candidate", "momentum, value, quality", fit_rows),
     rule=HiddenRule(snapshot, decide, '{"ranked_picks": [{"ticker", "quant_score", "rationale"}]}',
-                    agent_id=lambda s: f"sector_quant:{s['sector']}"),
+                    agent_id=lambda s: f"sector_quant:{s['sector']}",
+                    production_bytes=(10_000, 50_000)),
 )

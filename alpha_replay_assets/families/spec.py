@@ -196,6 +196,10 @@ class HiddenRule:
     agent_id: Callable[[dict], str] | None = None  # from the snapshot; None = the family name
     run_suffix: Callable[[dict], str] | None = None  # appended to the pipeline's run id
     trading_day_filing: bool = False  # weekend runs are filed in Friday's folder
+    # (low, high) bytes of a production artifact, when its snapshot carries bulk text (news, filings,
+    # data series) the rule itself does not make: a `sizes="production"` corpus pads up to a size
+    # drawn from this range. None: the rule's own snapshot is production-sized.
+    production_bytes: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ the quick start and the benchmark can all rebuild the corpus they describe. `--m
 era: `legacy` (the six graph families at ~585 a day, until mid-2026), `today` (the think tank at
 its real weekly volume, weekend runs filed under Friday, plus the executors) or `both`. Every mix
 carries a few valid artifacts of `mystery_agent`, a family alpha-replay does not know, and the
-legacy part 1% of really bad objects.
+legacy part 1% of really bad objects. `--sizes` says how big: `small` (the rules' own snapshots,
+a few KB: fast tests) or `production` (each family's artifacts as large as production's, e.g.
+sector_qual 300-400 KB, from the `production_bytes` its rule declares: benchmarks).
 """
 
 
@@ -25,8 +27,11 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.synthetic import filler
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.sample import rules, unregistered
+from resources.bounded import ordered_map
 
 MIXES = ("legacy", "today", "both")
+SIZES = ("small", "production")
+DOCUMENT_BYTES = 4000  # one padding document (a news body, a filings excerpt)
 # legacy: the six graph families' production mix until mid-2026 (weights, scaled to `per_day`).
 LEGACY_MIX = (
     ("sector_quant", 90),
@@ -52,6 +57,7 @@ BAD_KINDS = ("malformed_json", "not_utf8", "missing_field", "wrong_type", "bad_k
 class CorpusSpec:
     per_day: int = 585  # legacy artifacts a day, bad objects included
     mix: str = "both"  # legacy | today | both
+    sizes: str = "small"  # small | production
     unregistered_per_day: int = 3  # valid artifacts of `mystery_agent`, a family alpha-replay does not know
     seed: int = 7
     bad_fraction: float = 0.01
@@ -65,6 +71,8 @@ class CorpusSpec:
     def __post_init__(self):
         if self.mix not in MIXES:
             raise ValueError(f"mix must be one of {MIXES}, not {self.mix!r}")
+        if self.sizes not in SIZES:
+            raise ValueError(f"sizes must be one of {SIZES}, not {self.sizes!r}")
 
 
 def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spec: CorpusSpec) -> dict:
@@ -74,6 +82,10 @@ def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spe
     snapshot = rule.snapshot(rng)
     agent_id = rule.agent_id(snapshot) if rule.agent_id else family
     run_id += rule.run_suffix(snapshot) if rule.run_suffix else ""
+    if spec.sizes == "production" and rule.production_bytes:
+        # its own random stream: the same artifacts as at small sizes, only bigger
+        padding = random.Random(f"{spec.seed}:{run_id}:padding")
+        _pad(snapshot, padding, padding.randint(*rule.production_bytes))
     if rng.random() < spec.large_fraction:
         snapshot["news_bodies"] = [filler(rng, 1000) for _ in range(spec.large_bytes // 1000)]
     doc = {
@@ -112,6 +124,15 @@ def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spe
         "input_data_snapshot": snapshot,
         "agent_output": rule.post_process(raw),
     }
+
+
+def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int) -> None:
+    """Add the bulk text a production snapshot carries (news bodies, filings, data series) so the
+    artifact is about `artifact_bytes`: the snapshot is stored twice, as itself and inside the
+    user prompt, so half of the missing bytes go into it."""
+    missing = artifact_bytes - 2 * len(json.dumps(snapshot)) - 2000  # ~2 KB of metadata and output
+    whole, rest = divmod(max(0, missing // 2), DOCUMENT_BYTES)
+    snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)] + ([filler(rng, rest)] if rest else [])
 
 
 def _object(prefix: str, doc: dict) -> tuple[str, bytes]:
@@ -197,8 +218,10 @@ def seed(client, bucket: str, days: list[dt.date], spec: CorpusSpec, capture_pre
     def put(item: tuple[str, bytes]) -> None:
         client.put_object(Bucket=bucket, Key=item[0], Body=item[1], ContentType="application/json")
 
+    # bounded: a 16x production week is 4.7 GB, generated faster than it is written
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(1 for _ in pool.map(put, (o for d in days for o in day_objects(d, capture_prefix, spec))))
+        objects = (o for d in days for o in day_objects(d, capture_prefix, spec))
+        return sum(1 for _ in ordered_map(put, objects, pool, 2 * workers))
 
 
 def window(end: dt.date, n_days: int) -> list[dt.date]:
@@ -215,12 +238,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="legacy: the six graph families (until mid-2026); today: the think tank at its "
                              "real weekly volume + executors; both (default)")
     parser.add_argument("--per-day", type=int, default=CorpusSpec.per_day, help="legacy artifacts a day")
+    parser.add_argument("--sizes", choices=SIZES, default=CorpusSpec.sizes,
+                        help="small: a few KB an artifact (fast); production: each family's production sizes")
     parser.add_argument("--unregistered-per-day", type=int, default=CorpusSpec.unregistered_per_day)
     parser.add_argument("--seed", type=int, default=CorpusSpec.seed)
     parser.add_argument("--bad-fraction", type=float, default=CorpusSpec.bad_fraction)
     args = parser.parse_args(argv)
     client = boto3.client("s3", endpoint_url=args.endpoint_url, config=BotoConfig(max_pool_connections=16))
     spec = CorpusSpec(per_day=args.per_day, mix=args.mix, unregistered_per_day=args.unregistered_per_day,
-                      seed=args.seed, bad_fraction=args.bad_fraction)
+                      seed=args.seed, bad_fraction=args.bad_fraction, sizes=args.sizes)
     n = seed(client, args.bucket, window(args.end, args.days), spec)
     print(f"wrote {n} objects ({args.mix} mix) to s3://{args.bucket}/ for {args.days} days ending {args.end}")

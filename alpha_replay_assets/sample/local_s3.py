@@ -1,8 +1,10 @@
 """The embedded S3-compatible server: moto's server mode on loopback, in its own process.
 
-Wrapped in a small WSGI middleware that (1) counts requests, so tests can prove a dry run made
-none, and (2) optionally adds a fixed per-request latency, so benchmarks compare serial and
-concurrent designs under the same S3 first-byte latency. Run as a module; it prints its port.
+Wrapped in a small WSGI middleware that (1) counts requests and the response body bytes it
+serves, per method and per what they touched, so tests can prove a dry run made no request and a
+window read downloaded only the columns it uses, and (2) optionally adds a fixed per-request
+latency, so benchmarks compare serial and concurrent designs under the same S3 first-byte
+latency. Run as a module; it prints its port.
 """
 
 import argparse
@@ -23,7 +25,8 @@ CONTROL_PATH = "/_alpha_replay/requests"
 class CountingLatencyMiddleware:
     def __init__(self, app, latency_s: float):
         self.app, self.latency_s = app, latency_s
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # requests
+        self.bytes: Counter[str] = Counter()  # response body bytes served, under the same names
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -32,18 +35,30 @@ class CountingLatencyMiddleware:
             with self.lock:
                 if method == "DELETE":
                     self.counts.clear()
+                    self.bytes.clear()
                 if method == "PUT":  # ?latency_ms=N changes the latency model for every client
                     self.latency_s = float(environ.get("QUERY_STRING", "").partition("=")[2] or 0) / 1000
-                body = json.dumps(dict(self.counts)).encode()
+                body = json.dumps({"requests": self.counts, "bytes": self.bytes}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        names = (method, f"{method} {_category(path)}", "total")
         with self.lock:
-            self.counts[method] += 1
-            self.counts[f"{method} {_category(path)}"] += 1
-            self.counts["total"] += 1
+            self.counts.update(names)
         if self.latency_s:
             time.sleep(self.latency_s)
-        return self.app(environ, start_response)
+        return self._counted(self.app(environ, start_response), names)
+
+    def _counted(self, body, names):
+        """The response body as it is sent, each chunk counted under `names`."""
+        try:
+            for chunk in body:
+                with self.lock:
+                    for name in names:
+                        self.bytes[name] += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(body, "close"):
+                body.close()
 
 
 def _category(path: str) -> str:
@@ -77,6 +92,15 @@ class LocalS3:
     process: subprocess.Popen
 
     def request_counts(self) -> dict[str, int]:
+        """Requests since the last reset: per method (`GET`), per method and what it touched
+        (`GET artifact_index`, `GET capture`, ...) and `total`."""
+        return self._counters()["requests"]
+
+    def bytes_served(self) -> dict[str, int]:
+        """Response body bytes sent since the last reset, under the same names as the requests."""
+        return self._counters()["bytes"]
+
+    def _counters(self) -> dict[str, dict[str, int]]:
         with urllib.request.urlopen(self.endpoint_url + CONTROL_PATH) as reply:
             return json.loads(reply.read())
 
