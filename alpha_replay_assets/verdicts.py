@@ -214,8 +214,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     return dg.MaterializeResult()
 
 
-# What the UI's verdict table shows per agent: the call, why, and the numbers behind it.
-TABLE_COLUMNS = {"agent_id_base": "string", "target_model": "string", "status": "string", "reason": "string",
+# What the UI's verdict table shows per agent: the call, why in a phrase (the reason up to its
+# numbers, which the columns carry; the whole reason is in `report` and the Parquet), and the numbers.
+TABLE_COLUMNS = {"agent_id_base": "string", "target_model": "string", "status": "string", "why": "string",
                  "scorer": "string", "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float",
                  "kappa": "float", "rule_heldout": "float", "usd_per_week_now": "float",
                  "usd_saving_per_week": "float"}
@@ -230,7 +231,7 @@ def _cell(value, kind: str):
 def verdict_table(table: pd.DataFrame) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
         records=[dg.TableRecord({c: _cell(row[c], kind) for c, kind in TABLE_COLUMNS.items()})
-                 for row in table.to_dict("records")],
+                 for row in table.assign(why=table["reason"].str.split(": ", n=1).str[0]).to_dict("records")],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, kind) for c, kind in TABLE_COLUMNS.items()]),
     )
 

@@ -53,10 +53,21 @@ class Window:
         }
 
     def ui_metadata(self) -> dict:
-        """`coverage_metadata` for the Dagster UI: the missing days as one JSON value, not a list
-        of entries that drowns the numeric series the UI plots."""
-        coverage = self.coverage_metadata()
-        return coverage | {"days_missing": dg.MetadataValue.json(coverage["days_missing"])}
+        """`coverage_metadata` for the Dagster UI: the missing days as a line of date ranges
+        ("2026-10-03..2026-11-21 (50 days)"), not a 50-entry list that buries the verdicts; the full
+        list is in the stored documents."""
+        return self.coverage_metadata() | {"days_missing": day_ranges(self.missing)}
+
+
+def day_ranges(days: list[dt.date]) -> str:
+    """Consecutive days folded into ranges: "2026-10-03..2026-10-05 (3 days), 2026-10-09"."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(f"{r[0]}..{r[-1]} ({len(r)} days)" if len(r) > 1 else str(r[0]) for r in runs) or "none"
 
 
 def load_windows(ends: list[dt.date], n_days: int, read_day: Callable[[dt.date], Any | None],

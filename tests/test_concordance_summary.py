@@ -16,6 +16,7 @@ from alpha_replay_assets.concordance_summary import (
     summary_key,
 )
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.windows import day_ranges
 from conftest import DAY
 
 MODEL = "claude-haiku-4-5"
@@ -101,3 +102,10 @@ def test_an_empty_window_summarises_to_no_input_rows():
     empty = concordance_frame([], "")
     groups = summarise(empty, ["a", "b"], ["m1", "m2"])
     assert len(groups) == 4 and set(groups["status"]) == {"no_input"} and not groups["mean"].notna().any()
+
+
+def test_missing_days_fold_into_ranges_for_the_ui():
+    days = [DAY - dt.timedelta(days=n) for n in (9, 8, 7, 3, 0)]
+    assert day_ranges(days) == (f"{DAY - dt.timedelta(days=9)}..{DAY - dt.timedelta(days=7)} (3 days), "
+                                f"{DAY - dt.timedelta(days=3)}, {DAY}")
+    assert day_ranges([]) == "none"

@@ -179,9 +179,10 @@ def test_range_run_gives_each_window_its_own_metadata_and_a_verdict_table(all_re
     assert [fits[d.isoformat()]["days_present"].value for d in days] == [1, 2]
     verdicts = {m.partition: m.metadata for m in result.asset_materializations_for_node("agent_verdicts")}
     table = verdicts[days[-1].isoformat()]["verdict_table"]
-    assert {c.name for c in table.schema.columns} >= {"agent_id_base", "status", "reason", "cheap_agreement"}
+    assert {c.name for c in table.schema.columns} >= {"agent_id_base", "status", "why", "cheap_agreement"}
     rows = {r.data["agent_id_base"]: r.data for r in table.records}
     assert {"ic_cio", "thinktank_thesis", "executor"} <= set(rows)
-    assert rows["executor"]["status"] == "unsupported" and rows["ic_cio"]["reason"]
+    assert rows["executor"]["status"] == "unsupported" and rows["executor"]["why"] == (
+        "deterministic executor (no LLM decision)")  # the reason's phrase, its numbers in the columns
     assert verdicts[days[-1].isoformat()]["report_uri"].value.endswith("report.md")
     assert any(k.startswith("cheap_agreement/ic_cio/") for k in verdicts[days[-1].isoformat()])
