@@ -254,3 +254,16 @@ def postgres():
     finally:
         subprocess.run([*as_user, bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# Files that take a minute or more, slowest first: the workers start them before the short ones,
+# so no worker is left running one alone at the end (`--dist loadfile` hands out files in order).
+LONG_FILES = ["test_production_topology", "test_e2e_ui", "test_determinism", "test_demo", "test_faults",
+              "test_dry_run", "test_checks", "test_index_currency", "test_killed_launcher"]
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        return LONG_FILES.index(module) if module in LONG_FILES else len(LONG_FILES)
+    items.sort(key=rank)  # stable: each file's tests keep their order
