@@ -8,6 +8,7 @@ Pure: no S3, no Dagster. Every input yields exactly one row; anything wrong with
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ BAD_STATUSES = (
 PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -106,11 +107,37 @@ def _names(types) -> str:
     return "|".join(t.__name__ for t in _as_tuple(types))
 
 
+# Counts and dollars beyond these are not real (and a count over int64 cannot be stored).
+MAX_COUNT = 2**53
+MAX_COST_USD = 1e6
+
+
 def _nonneg_int(obj: dict, name: str, where: str) -> int | None:
     value = _field(obj, name, int, required=False, where=where)
-    if value is not None and value < 0:
-        raise Invalid("wrong_type", f"{where}{name} is negative")
+    if value is not None and not 0 <= value <= MAX_COUNT:
+        raise Invalid("wrong_type", f"{where}{name} is out of range [0, 2**53]")
     return value
+
+
+def _cost(obj: dict, where: str) -> float | None:
+    cost = _field(obj, "cost_usd", (int, float), required=False, where=where)
+    if cost is not None and not 0 <= cost <= MAX_COST_USD:  # also NaN and infinities
+        raise Invalid("wrong_type", f"{where}cost_usd {cost!r} is not a dollar amount in [0, {MAX_COST_USD:g}]")
+    return None if cost is None else float(cost)
+
+
+# A JSON escape of a lone UTF-16 surrogate (\ud800-\udfff) parses into a string no UTF-8 writer accepts.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(text: str, doc: Any) -> bool:
+    if not SURROGATE_ESCAPE.search(text):
+        return False
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False  # only valid surrogate pairs
 
 
 def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
@@ -175,8 +202,7 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
             row[name] = _nonneg_int(metadata, name, where)
         row["cache_read_tokens"] = _nonneg_int(metadata, "cache_read_tokens", where)
         row["cache_create_tokens"] = _nonneg_int(metadata, "cache_create_tokens", where)
-        cost = _field(metadata, "cost_usd", (int, float), required=False, where=where)
-        row["cost_usd"] = None if cost is None else float(cost)
+        row["cost_usd"] = _cost(metadata, where)
         where = "full_prompt_context."
         system_prompt = _field(prompt_context, "system_prompt", str, where=where)
         user_prompt = _field(prompt_context, "user_prompt", str, where=where)
@@ -189,7 +215,11 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
     family = families.lookup(agent_id)
     row["family_registered"] = family is not None
     if family is not None and family.fit is not None:
-        row["decision_features"] = json.dumps(family.fit.rows(snapshot, output), sort_keys=True)
+        try:
+            features = family.fit.rows(snapshot, output)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # the family's fields, wrong shapes
+            raise Invalid("wrong_type", f"agent_output does not have the {family.name} shape: {exc}") from exc
+        row["decision_features"] = json.dumps(features, sort_keys=True)
         row["extractor_version"] = EXTRACTOR_VERSION
     return row
 
@@ -221,6 +251,8 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         doc = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         return row | {"status": "malformed_json", "error": f"malformed JSON: {exc}"[:200]}
+    if _has_lone_surrogate(text, doc):
+        return row | {"status": "malformed_json", "error": "a \\u escape of a lone UTF-16 surrogate (not text)"}
     try:
         row.update(_parse_document(doc, parsed_key.agent_id))
     except Invalid as exc:

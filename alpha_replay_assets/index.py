@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets import artifacts
+from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
@@ -30,8 +31,10 @@ ROW_GROUP_BYTES = 32 * 1024 * 1024
 PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder", "is_truncated"]
 # What an index was built from, stored as S3 user metadata on the index object (HEAD reads it).
 FINGERPRINT_META, OBJECTS_META, VERSION_META = "listing-fingerprint", "listed-objects", "index-version"
-# Rows change when the parser or the fit extractors change: an index of another version is rebuilt.
-INDEX_VERSION = f"{artifacts.PARSER_VERSION}.{EXTRACTOR_VERSION}"
+# Rows change when the parser or the fit extractors change, or a family is registered (its
+# artifacts gain features): an index of another version is rebuilt.
+INDEX_VERSION = (f"{artifacts.PARSER_VERSION}.{EXTRACTOR_VERSION}."
+                 f"{hashlib.sha256(','.join(sorted(REGISTRY)).encode()).hexdigest()[:8]}")
 WRITE_ATTEMPTS = 3
 
 
@@ -57,10 +60,15 @@ def listing_fingerprint(listed: list[artifacts.ListedObject]) -> str:
     return digest.hexdigest()
 
 
+def index_version(store: ArtifactStore) -> str:
+    """`INDEX_VERSION` under this store's size bound (a run with another bound builds other rows)."""
+    return f"{INDEX_VERSION}.max{store.max_object_bytes}"
+
+
 def indexed_fingerprint(store: ArtifactStore, day: dt.date) -> str | None:
     """The listing fingerprint the day's current index was built from (None: no usable index)."""
     head = store.head(index_key(store, day))
-    if head is None or head[1].get(VERSION_META) != INDEX_VERSION:
+    if head is None or head[1].get(VERSION_META) != index_version(store):
         return None
     return head[1].get(FINGERPRINT_META)
 
@@ -133,12 +141,12 @@ def index_day(store: ArtifactStore, day: dt.date, force: bool = False) -> Indexe
         listed = list_day(store, day)
         fingerprint = listing_fingerprint(listed)
         if not force and current and current[1].get(FINGERPRINT_META) == fingerprint \
-                and current[1].get(VERSION_META) == INDEX_VERSION:
+                and current[1].get(VERSION_META) == index_version(store):
             indexed = IndexedDay(day, store.uri(key), fingerprint, rebuilt=False, conflicts=conflicts)
             indexed.count(read_day_index(store, day, columns=list(dict.fromkeys(["agent_id_base", *PREVIEW_COLUMNS]))))
             return indexed
         indexed = IndexedDay(day, store.uri(key), fingerprint, rebuilt=True, conflicts=conflicts)
-        metadata = {FINGERPRINT_META: fingerprint, OBJECTS_META: str(len(listed)), VERSION_META: INDEX_VERSION}
+        metadata = {FINGERPRINT_META: fingerprint, OBJECTS_META: str(len(listed)), VERSION_META: index_version(store)}
         try:
             store.write_parquet_groups(key, row_groups(store, listed, indexed), if_match=current[0] if current else None,
                                        if_absent=current is None, metadata=metadata)

@@ -33,6 +33,10 @@ def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
     return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
 
 
+class CorruptCacheEntry(Exception):
+    pass
+
+
 class ReplyCache:
     """The cached replies of one model."""
 
@@ -43,8 +47,13 @@ class ReplyCache:
         return self.store.head(cache_key(self.store, self.model, digest)) is not None
 
     def get(self, digest: str) -> Reply | None:
-        entry = self.store.read_json(cache_key(self.store, self.model, digest))
-        return None if entry is None else Reply(**entry)
+        key = cache_key(self.store, self.model, digest)
+        try:
+            entry = self.store.read_json(key)
+            return None if entry is None else Reply(**entry)
+        except (ValueError, TypeError) as exc:  # not JSON, or not a reply: never guess at a paid answer
+            raise CorruptCacheEntry(f"replay cache entry {self.store.uri(key)} is not a stored reply ({exc}); "
+                                    "delete it and the next run asks the model again") from exc
 
     def put(self, digest: str, reply: Reply) -> None:
         self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply))

@@ -13,6 +13,8 @@ from pydantic import Field, PrivateAttr
 
 DRY_RUN_TAG = "alpha_replay/dry_run"
 DRY_RUN_JOBS = ("preflight_job",)
+# A hand-typed tag errs towards dry: any value but these (any case) means a dry run.
+NOT_DRY = ("false", "0", "no", "off")
 
 
 class DryRunViolation(RuntimeError):
@@ -23,7 +25,8 @@ def is_dry_run(run: dg.DagsterRun | None) -> bool:
     if run is None:  # outside a run (a sensor tick, a script): nothing to decide from
         return False
     config = ((run.run_config or {}).get("resources", {}).get("run_mode", {}) or {}).get("config", {}) or {}
-    return (bool(config.get("dry_run")) or run.tags.get(DRY_RUN_TAG) == "true"
+    tag = run.tags.get(DRY_RUN_TAG)
+    return (bool(config.get("dry_run")) or (tag is not None and tag.strip().lower() not in NOT_DRY)
             or run.job_name in DRY_RUN_JOBS)
 
 

@@ -84,7 +84,7 @@ def _without(doc, *path):
         (lambda d: d | {"timestamp": "yesterday"}, "wrong_type", "ISO-8601"),
         (lambda d: d | {"agent_output": ["ADVANCE"]}, "wrong_type", "agent_output is list"),
         (lambda d: d | {"full_prompt_context": None}, "wrong_type", "null iff"),
-        (lambda d: d | {"model_metadata": d["model_metadata"] | {"input_tokens": -1}}, "wrong_type", "negative"),
+        (lambda d: d | {"model_metadata": d["model_metadata"] | {"input_tokens": -1}}, "wrong_type", "out of range"),
         (lambda d: d | {"agent_id": "macro_economist"}, "key_mismatch", "does not match"),
     ],
 )
@@ -168,3 +168,33 @@ def test_production_sizes_follow_each_familys_declared_range_deterministically()
         else:  # a family without bulk text keeps its own size
             assert sizes == [len(b) for k, b in small.items() if json.loads(b)["agent_id"].split(":")[0] == family], family
     assert sum(map(len, production.values())) > 10 * sum(map(len, small.values()))
+
+
+def _spoiled(change):
+    doc = good("sector_quant")
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize("change, raw_edit, error", [
+    (lambda d: d.update(run_id="evil"), lambda b: b.replace(b'"evil"', b'"evil\\ud800"'), "lone UTF-16 surrogate"),
+    (lambda d: d["model_metadata"].update(input_tokens=2**70), None, "input_tokens is out of range"),
+    (lambda d: d["model_metadata"].update(cost_usd=-1e6), None, "cost_usd -1000000.0 is not a dollar amount"),
+    (lambda d: d["model_metadata"].update(cost_usd=float("nan")), None, "cost_usd nan is not a dollar amount"),
+    (lambda d: d["agent_output"].update(ranked_picks=5), None, "agent_output does not have the sector_quant shape"),
+], ids=["lone surrogate", "count over int64", "negative cost", "NaN cost", "wrong family shape"])
+def test_content_no_index_can_store_is_a_counted_bad_row_not_a_crash(change, raw_edit, error, tmp_path):
+    """Found by an attacker: each of these, one object in a day, used to fail the whole day's index."""
+    doc = _spoiled(change)
+    body = json.dumps(doc).encode()
+    r = row(doc, doc["agent_id"], raw=raw_edit(body) if raw_edit else body)
+    assert r["status"] in artifacts.BAD_STATUSES and error in r["error"], r
+    frame = artifacts.to_frame([r, row(good(), "ic_cio")])
+    frame.to_parquet(tmp_path / "day.parquet")  # the day's index can be written with it
+    assert list(frame["status"]).count("ok") == 1
+
+
+def test_a_valid_surrogate_pair_is_text():
+    doc = good()
+    doc["full_prompt_context"]["user_prompt"] = "chart \U0001F4C8"
+    assert row(doc)["status"] == "ok"  # json.dumps escapes it as \ud83d\udcc8: a pair, not a lone surrogate

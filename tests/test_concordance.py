@@ -2,9 +2,11 @@
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, cache_key, request_hash
 from conftest import DAY
 
 MODEL = "claude-haiku-4-5"
@@ -163,3 +165,11 @@ def test_killed_run_resumes_without_repaying(replay_resources, make_replay_model
     assert summary["complete"]
     assert model_server.counts()["messages"] - paid_before == summary["replayed"] - cached
     assert frame["cache_hit"].eq(True).sum() == cached
+
+
+def test_a_corrupt_cache_entry_is_named_with_the_way_out(store):
+    """Found by an attacker: a truncated cache object failed the step with a bare JSONDecodeError."""
+    digest = request_hash("claude-haiku-4-5", "system", "user", 512)
+    store.put_bytes(cache_key(store, "claude-haiku-4-5", digest), b'{"truncated', "application/json")
+    with pytest.raises(CorruptCacheEntry, match=f"{digest}.json is not a stored reply.*delete it"):
+        ReplyCache(store, "claude-haiku-4-5").get(digest)

@@ -68,6 +68,7 @@ def careless(config: Touch, store: ArtifactStore, metrics: CloudWatchMetrics, re
 @pytest.mark.parametrize("resource", ["store", "metrics", "replay_model"])
 @pytest.mark.parametrize("how", [
     pytest.param({"tags": {DRY_RUN_TAG: "true"}}, id="tag"),
+    pytest.param({"tags": {DRY_RUN_TAG: "True"}}, id="tag typed by hand"),  # was a real run: 101 S3 requests
     pytest.param({"resources": {"run_mode": {"config": {"dry_run": True}}}}, id="run_config"),
 ])
 def test_resources_refuse_the_network_in_a_dry_run_even_when_an_asset_forgets(

@@ -81,3 +81,16 @@ def test_s3_error_fails_the_partition_loudly(resources, store):
     assert not result.success
     [failure] = result.get_step_failure_events()
     assert "NoSuchBucket" in str(failure.event_specific_data.error)
+
+
+def test_an_index_built_under_a_per_run_size_bound_is_rebuilt_by_the_next_normal_run(resources, store, seeded):
+    """Found by an attacker: `max_object_bytes: 2048` for one run left most rows `oversized` for good
+    (the next run saw an unchanged listing and skipped the day)."""
+    seeded()
+    _materialize(resources, partition_key=DAY.isoformat(), run_config={
+        "resources": {"store": {"config": {"max_object_bytes": 2048}}}, "ops": {"artifact_index": {"config": {"force": True}}}})
+    assert (read_day_index(store, DAY)["status"] == "oversized").sum() > n_objects(DAY) // 2
+    [mat] = _materialize(resources, partition_key=DAY.isoformat())
+    assert mat.metadata["rebuilt"].value is True
+    frame = read_day_index(store, DAY)
+    assert (frame["status"] == "oversized").sum() <= 1  # the seeded oversized object, as in any index
