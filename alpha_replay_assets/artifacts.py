@@ -33,7 +33,8 @@ BAD_STATUSES = (
 PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 2  # 2: lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows
+PARSER_VERSION = 2  # 2: lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+# ids outside a registered pattern are their own agent
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -214,6 +215,10 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         )
     family = families.lookup(agent_id)
     row["family_registered"] = family is not None
+    if family is None and row["agent_id_base"] in families.REGISTRY:
+        # an id outside a registered family's pattern is another agent: judged on its own, never
+        # pooled into (or scored as) the family whose name it borrows
+        row["agent_id_base"] = agent_id
     if family is not None and family.fit is not None:
         try:
             features = family.fit.rows(snapshot, output)

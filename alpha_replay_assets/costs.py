@@ -45,6 +45,10 @@ def price_for(model: str, overrides: dict[str, list[float]] | None = None) -> Pr
         raise KeyError(f"no price for model {model!r}: add it to the concordance config `prices`") from None
 
 
+def priced(model: str, overrides: dict[str, list[float]] | None = None) -> bool:
+    return bool(overrides and model in overrides) or model in DEFAULT_PRICES
+
+
 def _count(value) -> int | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
 

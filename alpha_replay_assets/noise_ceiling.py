@@ -24,8 +24,8 @@ from alpha_replay_assets.concordance import (
     plan,
     prefill_with_batches,
     require_day_index,
-    require_price,
 )
+from alpha_replay_assets.costs import priced
 from alpha_replay_assets.partitions import day_of
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
@@ -64,10 +64,21 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         return stub_result(context)
 
     def day_plans(key):  # (original model, tasks) of one day; read again after a batch prefill
+        for model, group in sampled(key):
+            if priced(model, config.prices):
+                yield model, plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)[1]
+
+    def sampled(key):
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
-        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            require_price(model, config.prices)
-            yield model, plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)[1]
+        return sample_rows(index, config.samples_per_family).groupby("model_name")
+
+    def unpriced(key) -> list[dict]:
+        """A sampled artifact of a model with no price is a counted skip, not the day's failure:
+        its ceiling is unknown until the price is configured."""
+        return [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"], "target_model": m,
+                 "outcome": "skipped_unpriced_model",
+                 "error": f"no price for {m!r}: add it to the noise_ceiling config `prices`"}
+                for m, group in sampled(key) if not priced(m, config.prices) for r in group.to_dict("records")]
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched = prefill_with_batches(context, store, replay_model, config, (
@@ -77,6 +88,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         day = day_of(key)
         rows = [row for model, tasks in day_plans(key)
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
+        rows += unpriced(key)
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
         context.add_asset_metadata(_metadata(frame), partition_key=key)
@@ -92,6 +104,7 @@ def _metadata(frame: pd.DataFrame) -> dict:
         "replayed": summary["replayed"],
         "model_calls": summary["model_calls"],
         "usd_new": summary["usd_new"],
+        "skipped_unpriced_model": int((frame["outcome"] == "skipped_unpriced_model").sum()),
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)

@@ -7,7 +7,7 @@ under its original model, each at `costs.expected_tokens`.
 import pandas as pd
 
 from alpha_replay_assets.concordance import eligible_rows
-from alpha_replay_assets.costs import expected_tokens, price_for
+from alpha_replay_assets.costs import expected_tokens, price_for, priced
 from alpha_replay_assets.noise_ceiling import sample_rows
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
@@ -33,6 +33,10 @@ def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: 
     rows = []
     for model, purpose, group in calls:
         tokens_in, tokens_out = _tokens(group)
+        if not priced(model, prices):  # the ceiling skips these (counted): nothing to estimate, say so
+            rows.append({"model": model, "purpose": f"{purpose} (no price: skipped)", "replays": 0,
+                         "input_tokens": 0, "output_tokens": 0, "usd": 0.0, "usd_batch": 0.0})
+            continue
         price = price_for(model, prices)
         usd = price.usd(tokens_in, tokens_out)
         rows.append({"model": model, "purpose": purpose, "replays": len(group), "input_tokens": tokens_in,

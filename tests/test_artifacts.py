@@ -198,3 +198,14 @@ def test_a_valid_surrogate_pair_is_text():
     doc = good()
     doc["full_prompt_context"]["user_prompt"] = "chart \U0001F4C8"
     assert row(doc)["status"] == "ok"  # json.dumps escapes it as \ud83d\udcc8: a pair, not a lone surrogate
+
+
+def test_an_id_outside_a_registered_familys_pattern_is_its_own_unregistered_agent():
+    """Found by an attacker: `macro_economist:eu` was flagged unregistered yet pooled into (and
+    scored as) macro_economist."""
+    doc = good("macro_economist")
+    doc["agent_id"] = "macro_economist:eu"
+    r = row(doc, "macro_economist:eu")
+    assert r["status"] == "ok" and not r["family_registered"]
+    assert r["agent_id_base"] == "macro_economist:eu"
+    assert "decision_features" not in r  # not fitted as the family either

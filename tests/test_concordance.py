@@ -1,11 +1,14 @@
 """`concordance` against the moto S3 server and the loopback Messages API, through the real SDK."""
 
+import json
+
 import dagster as dg
 import pandas as pd
 import pytest
 
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, cache_key, request_hash
 from conftest import DAY
 
@@ -173,3 +176,26 @@ def test_a_corrupt_cache_entry_is_named_with_the_way_out(store):
     store.put_bytes(cache_key(store, "claude-haiku-4-5", digest), b'{"truncated', "application/json")
     with pytest.raises(CorruptCacheEntry, match=f"{digest}.json is not a stored reply.*delete it"):
         ReplyCache(store, "claude-haiku-4-5").get(digest)
+
+
+def test_an_artifact_of_an_unpriced_model_is_a_counted_ceiling_skip_not_a_failed_day(
+        replay_resources, store, s3_client, bucket, model_server, seeded):
+    """Found by an attacker: one `claude-opus-5` artifact failed `noise_ceiling` for every family."""
+    seeded()
+    prefix = f"decision_artifacts/{DAY:%Y/%m/%d}/mystery_agent/"
+    source = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"][0]["Key"]
+    doc = json.loads(s3_client.get_object(Bucket=bucket, Key=source)["Body"].read())
+    doc["run_id"] = "from-a-new-model"
+    doc["model_metadata"]["model_name"] = "claude-opus-5"
+    s3_client.put_object(Bucket=bucket, Key=f"{prefix}from-a-new-model.json", Body=json.dumps(doc).encode())
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index, noise_ceiling], resources=replay_resources, instance=instance,
+                                partition_key=PARTITION,
+                                run_config={"ops": {"noise_ceiling": {"config": {"samples_per_family": 100}}}})
+    frame = store.read_parquet(ceiling_key(store, DAY))
+    skipped = frame[frame["outcome"] == "skipped_unpriced_model"]
+    assert list(skipped["key"]) == [f"{prefix}from-a-new-model.json"]
+    assert "no price for 'claude-opus-5'" in skipped["error"].iloc[0]
+    assert (frame["outcome"] == "structured").sum() > 0 and day_summary(frame)["complete"]  # the rest replayed
+    [mat] = result.asset_materializations_for_node("noise_ceiling")
+    assert mat.metadata["skipped_unpriced_model"].value == 1
