@@ -7,12 +7,13 @@ import pandas as pd
 
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, unregistered_volume, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
-from alpha_replay_assets.checks.windows import WINDOW_CHECKS
+from alpha_replay_assets.checks.windows import WINDOW_CHECKS, stale_series
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import METRIC, concordance_summary, summary_key
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.sample import corpus
+from alpha_replay_assets.windows import window_end_timestamp
 from conftest import DAY, SMALL
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
@@ -179,3 +180,15 @@ def test_capture_checks_on_a_day_never_indexed_fail_with_a_reason(all_resources)
         checks = evaluations(run_checks(all_resources, instance, CAPTURE_CHECKS[:2]))
     for name in ("bad_row_rate_below_bound", "volume_vs_trailing_median"):
         assert not checks[name].passed and "no index for this day" in checks[name].description
+
+
+def test_a_backfilled_windows_metric_is_judged_against_its_own_end(metrics):
+    """Found by an attacker: every backfilled window older than 8 days failed `metrics_fresh` (ERROR)."""
+    end = DAY - dt.timedelta(days=10)
+    dims = {"judged_agent_id": "ic_cio", "target_model": "claude-haiku-4-5"}
+    metrics.put([Datapoint(METRIC, 0.7, "None", window_end_timestamp(end), dims)])
+    now, eight_days = dt.datetime.now(dt.UTC), dt.timedelta(days=8)
+    assert stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=window_end_timestamp(end)) == {}
+    assert "older than 8 days" in stale_series(metrics, [METRIC], [dims], eight_days, now)[f"{METRIC}{{judged_agent_id=ic_cio,target_model=claude-haiku-4-5}}"]
+    later = window_end_timestamp(end + dt.timedelta(days=9))  # a window 9 days later with no newer point
+    assert stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=later)

@@ -14,7 +14,7 @@ from alpha_replay_assets.checks.common import Judgement, evaluate_partitions, la
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.partitions import DAILY, day_of, trailing_days
-from alpha_replay_assets.windows import MAX_WINDOW_DAYS
+from alpha_replay_assets.windows import MAX_WINDOW_DAYS, window_end_timestamp
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
 from resources.replay_model import ReplayModel
@@ -76,16 +76,20 @@ WINDOW_ASSETS = (
 )
 
 
-def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timedelta, now: dt.datetime) -> dict:
-    """series -> reason, for every expected series whose newest datapoint is missing or too old."""
+def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timedelta, now: dt.datetime,
+                 as_of: dt.datetime | None = None) -> dict:
+    """series -> reason, for every expected series whose newest datapoint is missing or older than
+    `max_age` before `as_of` (default now; a backfilled window's own end)."""
+    as_of = as_of or now
     stale = {}
     for name in names:
         for dims in expected:
-            newest = metrics.newest(name, dims, lookback=max(max_age * 4, dt.timedelta(days=14)), now=now)
+            lookback = max(max_age * 4, dt.timedelta(days=14)) + (now - as_of)
+            newest = metrics.newest(name, dims, lookback=lookback, now=now)
             label = f"{name}{{{','.join(f'{k}={v}' for k, v in sorted(dims.items()))}}}"
             if newest is None:
                 stale[label] = "no datapoint"
-            elif now - newest[0] > max_age:
+            elif as_of - newest[0] > max_age:
                 stale[label] = f"newest datapoint {newest[0]:%Y-%m-%d %H:%M} is older than {max_age.days} days"
     return stale
 
@@ -93,15 +97,17 @@ def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timede
 def build_window_checks(spec: WindowAsset) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=spec.asset, name="metrics_fresh", partitions_def=DAILY,
                     description=f"Every {', '.join(spec.metrics)} series the result says it published has a "
-                                "datapoint newer than the max age in CloudWatch (read back, not assumed).")
+                                "datapoint in CloudWatch no older than the max age before the window's end (read "
+                                "back, not assumed): now for the current window, the window's own end for a backfill.")
     def metrics_fresh(context: dg.AssetCheckExecutionContext, config: WindowCheckConfig, store: ArtifactStore,
                       metrics: CloudWatchMetrics, replay_model: ReplayModel, run_mode: RunMode) -> None:
         def judge(key: str) -> Judgement:
             series = spec.expected_series(store, replay_model, day_of(key))
             if series is None:
                 return {key: "no result written"}, {}
-            stale = stale_series(metrics, spec.metrics, series, dt.timedelta(days=config.max_metric_age_days),
-                                 dt.datetime.now(dt.UTC))
+            now = dt.datetime.now(dt.UTC)
+            stale = stale_series(metrics, spec.metrics, series, dt.timedelta(days=config.max_metric_age_days), now,
+                                 as_of=min(now, window_end_timestamp(day_of(key))))
             return stale, {"series_checked": len(spec.metrics) * len(series)}
         evaluate_partitions(context, run_mode, judge)
 
