@@ -20,6 +20,7 @@ import boto3
 import dagster as dg
 import pandas as pd
 
+from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.concordance_summary import summary_key
 from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
@@ -232,13 +233,6 @@ def demo(args: argparse.Namespace) -> None:
         server.stop()
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="alpha-replay", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -253,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.add_argument("--sizes", choices=corpus.SIZES, default=corpus.CorpusSpec.sizes,
                              help="small (default): a few KB an artifact; production: each family's production "
                                   "sizes (sector_qual 300-400 KB, ...): ~50 MB a legacy day, slower")
-    demo_parser.add_argument("--end", type=dt.date.fromisoformat,
+    demo_parser.add_argument("--end", type=partition_day,
                              default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
                              help="the newest capture day (default: yesterday, UTC)")
     demo_parser.add_argument("--state-dir", default="~/.cache/alpha-replay-demo/replay_cache",
@@ -265,4 +259,6 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.set_defaults(handler=demo)
     add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        check_window(demo_parser, args.end, args.days)
     args.handler(args)

@@ -8,6 +8,7 @@ import sys
 import dagster as dg
 import pandas as pd
 
+from alpha_replay_assets.cli_args import partition_day
 from alpha_replay_assets.forget import forget, plan_forget
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
@@ -75,7 +76,7 @@ def replays_forget(args: argparse.Namespace) -> None:
 
 def add_commands(commands) -> None:
     """The `estimate` and `replays forget` subcommands."""
-    day = dt.date.fromisoformat
+    day = partition_day
     parser = commands.add_parser("estimate", help="estimate model spend of replaying a period, from its index")
     parser.add_argument("--from", dest="start", type=day, required=True)
     parser.add_argument("--to", dest="end", type=day, required=True)

@@ -5,6 +5,11 @@ import os
 import re
 import subprocess
 
+import pytest
+
+from alpha_replay_assets.sample import corpus
+from jobs.cli import main
+
 END = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()  # fixed: a rerun sees the same days
 
 
@@ -40,13 +45,39 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
     assert "model calls this run: 0 " in second.stdout
 
 
-def test_demo_rejects_an_empty_corpus_in_one_line(tmp_path):
-    for flag in ("--days", "--per-day"):
-        for value in ("0", "-1"):
-            done = subprocess.run(["alpha-replay", "demo", flag, value], capture_output=True, text=True, timeout=120)
-            assert done.returncode == 2
-            assert done.stderr.strip().splitlines()[-1].endswith(f"argument {flag}: must be 1 or more, got {value}")
-            assert "Traceback" not in done.stderr
+FIRST = "2026-01-01"
+TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--days", "0"], "argument --days: must be 1 or more, got 0"),
+    (["demo", "--per-day", "-1"], "argument --per-day: must be 1 or more, got -1"),
+    (["demo", "--end", "2025-06-01"], "2025-06-01 has no partition: days run from 2026-01-01 to yesterday"),
+    (["demo", "--end", TOMORROW], f"{TOMORROW} has no partition"),
+    (["demo", "--end", "2026-01-05", "--days", "14"], "starts 2025-12-23, before the first partition day 2026-01-01"),
+    (["estimate", "--from", "0001-01-01", "--to", "9999-12-31"], "0001-01-01 has no partition"),
+    (["replays", "forget", "--from", FIRST, "--to", TOMORROW, "--target", "claude-haiku-4-5", "--outcome",
+      "schema_error"], f"{TOMORROW} has no partition"),
+], ids=["no days", "negative per-day", "before the first partition", "in the future", "window before the first",
+        "estimate over all time", "forget into the future"])
+def test_bad_arguments_are_refused_in_one_line_before_anything_starts(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv", [["--days", "0"], ["--per-day", "-5"], ["--end", "2025-06-01"]])
+def test_the_seed_command_refuses_what_would_write_nothing(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        corpus.main(["--bucket", "b", *argv])  # refused before any client is made
+    assert exit_.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_the_installed_command_refuses_in_one_line_without_a_traceback():
+    done = subprocess.run(["alpha-replay", "demo", "--days", "0"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("argument --days: must be 1 or more, got 0")
 
 
 def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):

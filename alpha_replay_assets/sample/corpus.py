@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
+from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.synthetic import filler
 from alpha_replay_assets.keys import day_prefix
@@ -232,20 +233,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--endpoint-url", help="S3-compatible endpoint (omit for AWS)")
     parser.add_argument("--bucket", required=True)
-    parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date.today() - dt.timedelta(days=1))
-    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--end", type=partition_day, default=dt.date.today() - dt.timedelta(days=1))
+    parser.add_argument("--days", type=positive_int, default=14)
     parser.add_argument("--mix", choices=MIXES, default=CorpusSpec.mix,
                         help="legacy: the six graph families (until mid-2026); today: the think tank at its "
                              "real weekly volume + executors; both (default)")
-    parser.add_argument("--per-day", type=int, default=CorpusSpec.per_day, help="legacy artifacts a day")
+    parser.add_argument("--per-day", type=positive_int, default=CorpusSpec.per_day, help="legacy artifacts a day")
     parser.add_argument("--sizes", choices=SIZES, default=CorpusSpec.sizes,
                         help="small: a few KB an artifact (fast); production: each family's production sizes")
     parser.add_argument("--unregistered-per-day", type=int, default=CorpusSpec.unregistered_per_day)
     parser.add_argument("--seed", type=int, default=CorpusSpec.seed)
     parser.add_argument("--bad-fraction", type=float, default=CorpusSpec.bad_fraction)
     args = parser.parse_args(argv)
+    check_window(parser, args.end, args.days)
     client = boto3.client("s3", endpoint_url=args.endpoint_url, config=BotoConfig(max_pool_connections=16))
     spec = CorpusSpec(per_day=args.per_day, mix=args.mix, unregistered_per_day=args.unregistered_per_day,
                       seed=args.seed, bad_fraction=args.bad_fraction, sizes=args.sizes)
     n = seed(client, args.bucket, window(args.end, args.days), spec)
     print(f"wrote {n} objects ({args.mix} mix) to s3://{args.bucket}/ for {args.days} days ending {args.end}")
+
+
+if __name__ == "__main__":
+    main()

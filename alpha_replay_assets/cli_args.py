@@ -1,0 +1,30 @@
+"""argparse types shared by the commands: a bad argument is one line, never a traceback or a
+silent no-op (`--days 0` that writes nothing, a day no partition has)."""
+
+import argparse
+import datetime as dt
+
+from alpha_replay_assets.partitions import FIRST_DAY
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def partition_day(text: str) -> dt.date:
+    """A day that has a partition: from the first partition day to yesterday (UTC)."""
+    day = dt.date.fromisoformat(text)
+    first, last = dt.date.fromisoformat(FIRST_DAY), dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(f"{day} has no partition: days run from {first} to yesterday ({last})")
+    return day
+
+
+def check_window(parser: argparse.ArgumentParser, end: dt.date, days: int) -> None:
+    """`days` days ending on `end` must all have partitions."""
+    start = end - dt.timedelta(days=days - 1)
+    if start < dt.date.fromisoformat(FIRST_DAY):
+        parser.error(f"--days {days} ending {end} starts {start}, before the first partition day {FIRST_DAY}")
