@@ -33,7 +33,7 @@ BAD_STATUSES = (
 PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 2  # 2: lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+PARSER_VERSION = 2  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
@@ -254,7 +254,7 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         return row | {"status": "not_utf8", "error": f"not UTF-8 at byte {exc.start}"}
     try:
         doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints past Python's 4,300 digits
         return row | {"status": "malformed_json", "error": f"malformed JSON: {exc}"[:200]}
     if _has_lone_surrogate(text, doc):
         return row | {"status": "malformed_json", "error": "a \\u escape of a lone UTF-16 surrogate (not text)"}
@@ -262,6 +262,8 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         row.update(_parse_document(doc, parsed_key.agent_id))
     except Invalid as exc:
         return row | {"status": exc.status, "error": str(exc)[:200]}
+    except RecursionError:  # JSON nested deeper than the document walks can follow
+        return row | {"status": "malformed_json", "error": "nested too deep to read"}
     return row
 
 

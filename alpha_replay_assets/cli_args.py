@@ -6,11 +6,13 @@ import datetime as dt
 
 from alpha_replay_assets.partitions import FIRST_DAY
 
+MOST = 1_000_000  # days or artifacts a day: more is a typo (16x production is 9,360 a day)
+
 
 def positive_int(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    if not 1 <= value <= MOST:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (at most {MOST:,}), got {value}")
     return value
 
 
@@ -25,6 +27,7 @@ def partition_day(text: str) -> dt.date:
 
 def check_window(parser: argparse.ArgumentParser, end: dt.date, days: int) -> None:
     """`days` days ending on `end` must all have partitions."""
-    start = end - dt.timedelta(days=days - 1)
-    if start < dt.date.fromisoformat(FIRST_DAY):
-        parser.error(f"--days {days} ending {end} starts {start}, before the first partition day {FIRST_DAY}")
+    first = dt.date.fromisoformat(FIRST_DAY)
+    if days - 1 > (end - first).days:
+        parser.error(f"--days {days} ending {end} reaches before the first partition day {FIRST_DAY} "
+                     f"({(end - first).days + 1} days to choose from)")

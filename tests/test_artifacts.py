@@ -182,7 +182,12 @@ def _spoiled(change):
     (lambda d: d["model_metadata"].update(cost_usd=-1e6), None, "cost_usd -1000000.0 is not a dollar amount"),
     (lambda d: d["model_metadata"].update(cost_usd=float("nan")), None, "cost_usd nan is not a dollar amount"),
     (lambda d: d["agent_output"].update(ranked_picks=5), None, "agent_output does not have the sector_quant shape"),
-], ids=["lone surrogate", "count over int64", "negative cost", "NaN cost", "wrong family shape"])
+    (lambda d: d.update(schema_version=2), lambda b: b.replace(b'"schema_version": 2', b'"schema_version": ' + b"9" * 5000),
+     "Exceeds the limit"),
+    (lambda d: d["input_data_snapshot"].update(deep="DEEP"),
+     lambda b: b.replace(b'"DEEP"', b"[" * 600 + b"]" * 600), "nested too deep"),
+], ids=["lone surrogate", "count over int64", "negative cost", "NaN cost", "wrong family shape",
+        "an int of 5,000 digits", "a snapshot nested 600 deep"])
 def test_content_no_index_can_store_is_a_counted_bad_row_not_a_crash(change, raw_edit, error, tmp_path):
     """Found by an attacker: each of these, one object in a day, used to fail the whole day's index."""
     doc = _spoiled(change)

@@ -149,15 +149,16 @@ def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources,
         assert checks["concordance_summary", "inputs_current"].passed
         assert checks["counterfactual_fits", "inputs_current"].passed
 
-        # every series the summary says it published fresh except one, which is 10 days old
-        now = dt.datetime.now(dt.UTC)
+        # every series the summary says it published fresh (stamped at the window's end, as emitted)
+        # except one, whose newest point is 9 days older
+        stamp = window_end_timestamp(DAY)
         published = [a["agent_id_base"] for a in store.read_json(summary_key(store, DAY, "claude-haiku-4-5"))["per_agent"]]
         assert {"thesis_update", "ic_cio", "mystery_agent"} <= set(published)
-        points = [Datapoint(m, 0.5, "None", now - dt.timedelta(days=1), {"judged_agent_id": f, "target_model": "claude-haiku-4-5"})
+        points = [Datapoint(m, 0.5, "None", stamp, {"judged_agent_id": f, "target_model": "claude-haiku-4-5"})
                   for m in (METRIC, METRIC + "_n_observations") for f in published if f != "thesis_update"]
-        points.append(Datapoint(METRIC, 0.5, "None", now - dt.timedelta(days=10),
+        points.append(Datapoint(METRIC, 0.5, "None", stamp - dt.timedelta(days=9),
                                 {"judged_agent_id": "thesis_update", "target_model": "claude-haiku-4-5"}))
-        points.append(Datapoint(METRIC + "_n_observations", 5, "Count", now - dt.timedelta(days=1),
+        points.append(Datapoint(METRIC + "_n_observations", 5, "Count", stamp,
                                 {"judged_agent_id": "thesis_update", "target_model": "claude-haiku-4-5"}))
         metrics.put(points)
         check = evaluations(run_checks(all_resources, instance, WINDOW_CHECKS[:1]))
@@ -192,3 +193,5 @@ def test_a_backfilled_windows_metric_is_judged_against_its_own_end(metrics):
     assert "older than 8 days" in stale_series(metrics, [METRIC], [dims], eight_days, now)[f"{METRIC}{{judged_agent_id=ic_cio,target_model=claude-haiku-4-5}}"]
     later = window_end_timestamp(end + dt.timedelta(days=9))  # a window 9 days later with no newer point
     assert stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=later)
+    earlier = window_end_timestamp(end - dt.timedelta(days=3))  # a later window's point is not its own
+    assert list(stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=earlier).values()) == ["no datapoint"]

@@ -50,15 +50,19 @@ TOMORROW = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["demo", "--days", "0"], "argument --days: must be 1 or more, got 0"),
-    (["demo", "--per-day", "-1"], "argument --per-day: must be 1 or more, got -1"),
+    (["demo", "--days", "0"], "argument --days: must be 1 or more (at most 1,000,000), got 0"),
+    (["demo", "--per-day", "-1"], "argument --per-day: must be 1 or more (at most 1,000,000), got -1"),
     (["demo", "--end", "2025-06-01"], "2025-06-01 has no partition: days run from 2026-01-01 to yesterday"),
     (["demo", "--end", TOMORROW], f"{TOMORROW} has no partition"),
-    (["demo", "--end", "2026-01-05", "--days", "14"], "starts 2025-12-23, before the first partition day 2026-01-01"),
+    (["demo", "--end", "2026-01-05", "--days", "14"], "reaches before the first partition day 2026-01-01 (5 days"),
+    (["demo", "--days", "1000000"], "reaches before the first partition day"),
+    (["demo", "--days", "99999999999"], "argument --days: must be 1 or more (at most 1,000,000)"),
+    (["demo", "--per-day", "10000000000000000000000"], "argument --per-day: must be 1 or more"),
     (["estimate", "--from", "0001-01-01", "--to", "9999-12-31"], "0001-01-01 has no partition"),
     (["replays", "forget", "--from", FIRST, "--to", TOMORROW, "--target", "claude-haiku-4-5", "--outcome",
       "schema_error"], f"{TOMORROW} has no partition"),
 ], ids=["no days", "negative per-day", "before the first partition", "in the future", "window before the first",
+        "a million days", "days past any date", "per-day past any corpus",
         "estimate over all time", "forget into the future"])
 def test_bad_arguments_are_refused_in_one_line_before_anything_starts(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -77,7 +81,7 @@ def test_the_seed_command_refuses_what_would_write_nothing(argv, capsys):
 def test_the_installed_command_refuses_in_one_line_without_a_traceback():
     done = subprocess.run(["alpha-replay", "demo", "--days", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith("argument --days: must be 1 or more, got 0")
+    assert done.stderr.strip().splitlines()[-1].endswith("argument --days: must be 1 or more (at most 1,000,000), got 0")
 
 
 def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):

@@ -84,8 +84,9 @@ def stale_series(metrics: CloudWatchMetrics, names, expected, max_age: dt.timede
     stale = {}
     for name in names:
         for dims in expected:
-            lookback = max(max_age * 4, dt.timedelta(days=14)) + (now - as_of)
-            newest = metrics.newest(name, dims, lookback=lookback, now=now)
+            # only points up to the window's own end count: a later window's point is not this one's
+            newest = metrics.newest(name, dims, lookback=max(max_age * 4, dt.timedelta(days=14)),
+                                    now=min(now, as_of + dt.timedelta(hours=1)))
             label = f"{name}{{{','.join(f'{k}={v}' for k, v in sorted(dims.items()))}}}"
             if newest is None:
                 stale[label] = "no datapoint"
