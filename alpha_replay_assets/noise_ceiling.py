@@ -63,32 +63,33 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     if run_mode.dry:
         return stub_result(context)
 
-    def day_plans(key):  # (original model, tasks) of one day; read again after a batch prefill
-        for model, group in sampled(key):
-            if priced(model, config.prices):
-                yield model, plan(group, model, replay_model.max_tokens, samples=config.replays_per_artifact)[1]
-
-    def sampled(key):
+    def day_plan(key) -> tuple[list, list[dict]]:
+        """One read of a day's index: (original model, tasks) per priced model, and a counted skip
+        row per sampled artifact of a model with no price (its ceiling is unknown until the price is
+        configured; the day does not fail). Read again after a batch prefill."""
+        plans, unpriced = [], []
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
-        return sample_rows(index, config.samples_per_family).groupby("model_name")
-
-    def unpriced(key) -> list[dict]:
-        """A sampled artifact of a model with no price is a counted skip, not the day's failure:
-        its ceiling is unknown until the price is configured."""
-        return [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"], "target_model": m,
-                 "outcome": "skipped_unpriced_model",
-                 "error": f"no price for {m!r}: add it to the noise_ceiling config `prices`"}
-                for m, group in sampled(key) if not priced(m, config.prices) for r in group.to_dict("records")]
+        for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
+            if priced(model, config.prices):
+                plans.append((model, plan(group, model, replay_model.max_tokens,
+                                          samples=config.replays_per_artifact)[1]))
+            else:
+                unpriced += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],
+                              "target_model": model, "outcome": "skipped_unpriced_model",
+                              "error": f"no price for {model!r}: add it to the noise_ceiling config `prices`"}
+                             for r in group.to_dict("records")]
+        return plans, unpriced
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched = prefill_with_batches(context, store, replay_model, config, (
-        (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plans(key))) if batch else 0
+        (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plan(key)[0])) if batch else 0
     in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
-        rows = [row for model, tasks in day_plans(key)
+        plans, unpriced = day_plan(key)
+        rows = [row for model, tasks in plans
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
-        rows += unpriced(key)
+        rows += unpriced
         frame = concordance_frame(rows, day)
         store.write_parquet(ceiling_key(store, day), frame)
         context.add_asset_metadata(_metadata(frame), partition_key=key)

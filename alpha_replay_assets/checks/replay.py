@@ -28,6 +28,16 @@ def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
         yield model, store.read_parquet(concordance_key(store, day_of(key), model), columns=COLUMNS)
 
 
+def _summaries(store: ArtifactStore, replay_model: ReplayModel, key: str, problems: dict):
+    """(target, `day_summary`) for every target of one day with a concordance file; a target
+    without one is recorded in `problems`."""
+    for model, frame in _frames(store, replay_model, key):
+        if frame is None:
+            problems[model] = "no concordance file"
+        else:
+            yield model, day_summary(frame)
+
+
 def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
     scored = frame[frame["outcome"] == "structured"].groupby("agent_id_base")["agreement_score"].agg(["mean", "size"])
     return sorted(scored[(scored["mean"] == 0) & (scored["size"] >= min_n)].index)
@@ -39,11 +49,8 @@ def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCh
                         replay_model: ReplayModel, run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         problems, rates = {}, {}
-        for model, frame in _frames(store, replay_model, key):
-            if frame is None:
-                problems[model] = "no concordance file"
-                continue
-            rates[model] = day_summary(frame)["failure_rate"]
+        for model, summary in _summaries(store, replay_model, key, problems):
+            rates[model] = summary["failure_rate"]
             if rates[model] > config.max_failure_rate:
                 problems[model] = f"failure rate {rates[model]:.1%} > {config.max_failure_rate:.0%}"
         return problems, {f"failure_rate/{m}": r for m, r in rates.items()}
@@ -56,11 +63,7 @@ def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore
                     run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         problems, done = {}, {}
-        for model, frame in _frames(store, replay_model, key):
-            if frame is None:
-                problems[model] = "no concordance file"
-                continue
-            summary = day_summary(frame)
+        for model, summary in _summaries(store, replay_model, key, problems):
             done[model] = f"{summary['replayed']}/{summary['eligible']}"
             if not summary["complete"]:
                 problems[model] = (f"replayed {done[model]} ({summary['budget_skipped']} stopped by budget, "
