@@ -29,7 +29,17 @@ from alpha_replay_assets.sample import corpus, local_s3  # noqa: E402
 from resources.artifact_store import ArtifactStore  # noqa: E402
 from resources.run_mode import RunMode  # noqa: E402
 
-DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)  # recent: CloudWatch takes <= 14-day-old points
+# The day most tests seed and materialise: recent (CloudWatch takes points up to 14 days old), and
+# always the same weekday as PINNED_DAY, whose random draws it is seeded with (`pinned`): a test's
+# data never depends on the date it runs on.
+PINNED_DAY = dt.date(2026, 7, 8)  # a Wednesday
+DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+DAY -= dt.timedelta(days=(DAY - PINNED_DAY).days % 7)
+
+
+def pinned(**fields) -> corpus.CorpusSpec:
+    """A corpus spec whose days draw as the same days relative to PINNED_DAY, whatever today is."""
+    return corpus.CorpusSpec(draw_offset_days=(PINNED_DAY - DAY).days, **fields)
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +75,7 @@ def resources(store):
 
 
 # Small, fast corpora: every kind of artifact, bad ones included.
-SMALL = corpus.CorpusSpec(per_day=60, bad_fraction=0.12, large_bytes=20_000, oversized_bytes=300_000)
+SMALL = pinned(per_day=60, bad_fraction=0.12, large_bytes=20_000, oversized_bytes=300_000)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from alpha_replay_assets import artifacts
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.sample import corpus, unregistered
+from conftest import pinned
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
@@ -17,7 +18,7 @@ LIMIT = 100_000
 
 
 def good(family="ic_cio", **spec):
-    spec = corpus.CorpusSpec(placeholder_fraction=0, truncated_fraction=0, large_fraction=0) if not spec else corpus.CorpusSpec(**spec)
+    spec = pinned(placeholder_fraction=0, truncated_fraction=0, large_fraction=0) if not spec else pinned(**spec)
     return corpus._artifact(family, "run-1", TS, random.Random(1), spec)
 
 
@@ -148,7 +149,7 @@ def test_macro_features_read_macro_data():
 
 def test_production_sizes_follow_each_familys_declared_range_deterministically():
     def day(sizes, seed=7):
-        spec = corpus.CorpusSpec(per_day=300, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes=sizes,
+        spec = pinned(per_day=300, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes=sizes,
                                  placeholder_fraction=0, truncated_fraction=0, large_fraction=0, seed=seed)
         return dict(corpus.day_objects(TS.date(), P, spec))
 

@@ -14,7 +14,7 @@ from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.windows import window_end_timestamp
-from conftest import DAY, SMALL
+from conftest import DAY, SMALL, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
 
@@ -63,7 +63,7 @@ def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volum
     days = [DAY - dt.timedelta(days=n) for n in range(4, -1, -1)]
     corpus.seed(s3_client, bucket, days[:-1], SMALL)
     # the last day: a capture outage (10% of the volume) and ic_cio stopped producing
-    for key, body in corpus.day_objects(days[-1], "decision_artifacts", corpus.CorpusSpec(per_day=60, bad_fraction=0)):
+    for key, body in corpus.day_objects(days[-1], "decision_artifacts", pinned(per_day=60, bad_fraction=0)):
         if "/ic_cio/" not in key and hash(key) % 10 == 0:
             s3_client.put_object(Bucket=bucket, Key=key, Body=body)
     selection = dg.AssetSelection.assets(artifact_index)  # with its checks
@@ -85,7 +85,7 @@ def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volum
 def test_family_freshness_watches_families_seen_in_the_lookback_and_lets_a_gone_corpus_go(all_resources, s3_client,
                                                                                           bucket):
     days = [DAY - dt.timedelta(days=n) for n in range(7, -1, -1)]
-    legacy, today = corpus.CorpusSpec(per_day=40, bad_fraction=0, mix="legacy"), corpus.CorpusSpec(mix="today")
+    legacy, today = pinned(per_day=40, bad_fraction=0, mix="legacy"), pinned(mix="today")
     corpus.seed(s3_client, bucket, days[:3], legacy)  # the six graph families stop ...
     corpus.seed(s3_client, bucket, days[3:], today)  # ... and the think tank carries on
     freshness = "artifact_index_family_input_freshness"
@@ -106,12 +106,12 @@ def test_family_freshness_watches_families_seen_in_the_lookback_and_lets_a_gone_
 
 
 def test_unregistered_family_seen_passes_on_a_clean_corpus_and_names_the_family(all_resources, s3_client, bucket):
-    corpus.seed(s3_client, bucket, [DAY], corpus.CorpusSpec(per_day=40, bad_fraction=0.05, unregistered_per_day=0))
+    corpus.seed(s3_client, bucket, [DAY], pinned(per_day=40, bad_fraction=0.05, unregistered_per_day=0))
     selection = dg.AssetSelection.assets(artifact_index)
     with dg.instance_for_test() as instance:
         clean = evaluations(run(all_resources, instance, selection))
         assert clean["unregistered_family_seen"].passed  # bad rows are not unregistered families
-        corpus.seed(s3_client, bucket, [DAY], corpus.CorpusSpec(per_day=0, mix="legacy", unregistered_per_day=4))
+        corpus.seed(s3_client, bucket, [DAY], pinned(per_day=0, mix="legacy", unregistered_per_day=4))
         seen = evaluations(run(all_resources, instance, selection))
     check = seen["unregistered_family_seen"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
@@ -121,7 +121,7 @@ def test_unregistered_family_seen_passes_on_a_clean_corpus_and_names_the_family(
 
 
 def test_replay_checks_catch_an_incomplete_replay(all_resources, seeded):
-    seeded(spec=corpus.CorpusSpec(per_day=60, bad_fraction=0.0))
+    seeded(spec=pinned(per_day=60, bad_fraction=0.0))
     selection = dg.AssetSelection.assets(artifact_index, concordance)
     with dg.instance_for_test() as instance:
         healthy = evaluations(run(all_resources, instance, selection))

@@ -15,7 +15,7 @@ import yaml
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import DAY, free_port, server_env, wait_for
+from conftest import DAY, free_port, pinned, server_env, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = {"repositoryLocationName": "alpha_replay", "repositoryName": "__repository__"}
@@ -109,7 +109,7 @@ def ui(s3_server, s3_client, tmp_path_factory):
     bucket = f"e2e-{uuid.uuid4().hex[:10]}"
     s3_client.create_bucket(Bucket=bucket)
     for day in DAYS:
-        corpus.seed(s3_client, bucket, [day], corpus.CorpusSpec(per_day=40, bad_fraction=0.4 if day == BAD_DAY else 0))
+        corpus.seed(s3_client, bucket, [day], pinned(per_day=40, bad_fraction=0.4 if day == BAD_DAY else 0))
     root = tmp_path_factory.mktemp("e2e")
     home = root / "home"
     home.mkdir()

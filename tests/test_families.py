@@ -11,6 +11,7 @@ from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, l
 from alpha_replay_assets.families.spec import SchemaError
 from alpha_replay_assets.families.structural import STRUCTURAL
 from alpha_replay_assets.sample import corpus, rules, unregistered
+from conftest import pinned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 JUDGED = judged_families()
@@ -64,7 +65,7 @@ def test_a_noisier_reply_scores_lower_and_stays_in_range(name):
 def test_generated_agent_ids_match_the_declared_patterns():
     days = corpus.window(corpus.dt.date(2026, 11, 22), 3)  # Fri..Sun: every family, weekend filing
     ids = {key.split("/")[4] for day in days for key, _ in corpus.day_objects(day, "decision_artifacts",
-                                                                               corpus.CorpusSpec(per_day=120))}
+                                                                               pinned(per_day=120))}
     registered = [i for i in ids if not i.startswith(unregistered.NAME)]
     assert {lookup(i).name for i in registered if lookup(i)} == set(REGISTRY)
     assert all(lookup(i) is not None for i in registered)

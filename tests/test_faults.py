@@ -15,10 +15,10 @@ from alpha_replay_assets.concordance import concordance, concordance_key, day_su
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
-from conftest import DAY, check_evaluations
+from conftest import DAY, check_evaluations, pinned
 from resources.artifact_store import ArtifactStore
 
-SPEC = corpus.CorpusSpec(per_day=40, bad_fraction=0, large_bytes=20_000)
+SPEC = pinned(per_day=40, bad_fraction=0, large_bytes=20_000)
 MODEL = "claude-haiku-4-5"
 CAPTURE_GET = r"/decision_artifacts/\d{4}/"  # a GET of an artifact (a listing's path is the bucket alone)
 

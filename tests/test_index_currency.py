@@ -16,9 +16,9 @@ from alpha_replay_assets.index import (
 )
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
-from conftest import DAY
+from conftest import DAY, pinned
 
-LATE_SPEC = corpus.CorpusSpec(per_day=1, seed=99, bad_fraction=0)
+LATE_SPEC = pinned(per_day=1, seed=99, bad_fraction=0)
 
 
 def _late_artifact(s3_client, bucket) -> str:

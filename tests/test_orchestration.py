@@ -13,7 +13,7 @@ from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS, expected_part
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index, index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY
+from conftest import DAY, pinned
 from jobs.asset_jobs import ALL_JOBS
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from jobs.schedules import weekly_schedule
@@ -77,7 +77,7 @@ def test_sensor_advances_a_day_only_once_an_index_of_its_current_listing_landed(
         requests, cursor = tick(cursor)
         assert requests == {} and all(state.get("indexed") for state in json.loads(cursor).values())
 
-        key, body = next(corpus.day_objects(yesterday, "decision_artifacts", corpus.CorpusSpec(per_day=1)))
+        key, body = next(corpus.day_objects(yesterday, "decision_artifacts", pinned(per_day=1)))
         s3_client.put_object(Bucket=bucket, Key=key, Body=body)  # a late artifact in yesterday's folder
         requests, cursor = tick(cursor)
         assert list(requests) == [yesterday.isoformat()]
@@ -216,7 +216,7 @@ def test_preflight_makes_zero_calls_and_changes_nothing(all_resources, s3_server
 
 def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, tmp_path):
     days = [DAY - dt.timedelta(days=1), DAY]
-    spec = corpus.CorpusSpec(per_day=30)
+    spec = pinned(per_day=30)
     corpus.seed(s3_client, bucket, days, spec)
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = os.environ | {"ALPHA_REPLAY_S3_ENDPOINT_URL": s3_server.endpoint_url, "ALPHA_REPLAY_BUCKET": bucket,

@@ -18,7 +18,7 @@ import requests
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import ROOT, free_port, server_env, wait_for
+from conftest import ROOT, free_port, pinned, server_env, wait_for
 
 DEPLOY = Path(ROOT) / "deploy"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"
@@ -43,7 +43,7 @@ def _wait(predicate, timeout: float, what: str, logs: list[Path]):
 @pytest.mark.e2e
 def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server, s3_client, bucket, tmp_path,
                                                             monkeypatch):
-    corpus.seed(s3_client, bucket, WEEK, corpus.CorpusSpec(per_day=15, bad_fraction=0))
+    corpus.seed(s3_client, bucket, WEEK, pinned(per_day=15, bad_fraction=0))
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")

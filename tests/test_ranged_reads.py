@@ -12,13 +12,13 @@ import pytest
 from alpha_replay_assets.counterfactual import WINDOW_COLUMNS, counterfactual_fits
 from alpha_replay_assets.index import artifact_index, index_day, index_key, read_day_index
 from alpha_replay_assets.sample import corpus
-from conftest import DAY
+from conftest import DAY, pinned
 from resources import parquet_ranges
 from resources.artifact_store import ArtifactStore, ObjectChanged
 from resources.run_mode import RunMode
 
 # production-sized artifacts (sector_qual 300-400 KB, ...) at a small volume
-PRODUCTION = corpus.CorpusSpec(per_day=20, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes="production")
+PRODUCTION = pinned(per_day=20, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes="production")
 
 
 @pytest.fixture

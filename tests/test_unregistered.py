@@ -10,14 +10,14 @@ from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.verdicts import verdicts_key
-from conftest import DAY
+from conftest import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 
 MODEL = "claude-haiku-4-5"
 
 
 def test_unregistered_family_is_indexed_replayed_scored_and_judged(all_resources, store, model_server, seeded):
-    seeded(spec=corpus.CorpusSpec(per_day=20, mix="legacy", unregistered_per_day=12, bad_fraction=0.1,
+    seeded(spec=pinned(per_day=20, mix="legacy", unregistered_per_day=12, bad_fraction=0.1,
                                   placeholder_fraction=0, truncated_fraction=0))
     with dg.instance_for_test() as instance:
         result = dg.materialize(ALL_ASSETS + PARTITION_CHECKS, resources=all_resources, instance=instance,
@@ -32,7 +32,8 @@ def test_unregistered_family_is_indexed_replayed_scored_and_judged(all_resources
     replays = store.read_parquet(concordance_key(store, DAY, MODEL))
     replayed = replays[replays["agent_id_base"] == "mystery_agent"]
     assert (replayed["outcome"] == "structured").all() and (replayed["scorer"] == "structural").all()
-    assert replayed["agreement_score"].between(0.3, 1.0).all()  # the same hidden rule, other noise
+    scores = replayed["agreement_score"]  # the same hidden rule, other noise: mostly close, never nothing alike
+    assert scores.between(0.0, 1.0).all() and scores.min() > 0 and scores.median() >= 0.6
     drivers = json.loads(replayed["diagnostics"].iloc[0])
     assert set(drivers["fields"]) == {"alerts", "risk_level", "summary"} and "lost" in drivers
     assert model_server.counts()["messages"] >= len(replayed)

@@ -68,6 +68,13 @@ class CorpusSpec:
     large_bytes: int = 200_000
     oversized_bytes: int = 5 * 1024 * 1024
     noise: float = 0.08
+    # Draw each day's content as if it were the day `draw_offset_days` later: the tests pin their
+    # corpus to fixed dates (same objects, same sizes, same weekdays) whatever the calendar says.
+    draw_offset_days: int = 0
+
+    def draw_day(self, day: dt.date) -> dt.date:
+        """The day whose random draws make `day`'s folder."""
+        return day + dt.timedelta(days=self.draw_offset_days)
 
     def __post_init__(self):
         if self.mix not in MIXES:
@@ -179,20 +186,22 @@ def _legacy(day: dt.date, prefix: str, rng: random.Random, spec: CorpusSpec) -> 
 def _today(day: dt.date, prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
     """The think tank's runs filed in this folder (on a Friday: Friday's, Saturday's and
     Sunday's), then the day's executors."""
-    for run_day in (day + dt.timedelta(days=n) for n in range(3)):
-        rng = random.Random(f"{spec.seed}:{run_day.isoformat()}:thinktank")
+    drawn = spec.draw_day(day)
+    for n in range(3):
+        run_day, drawn_run_day = day + dt.timedelta(days=n), drawn + dt.timedelta(days=n)
+        rng = random.Random(f"{spec.seed}:{drawn_run_day.isoformat()}:thinktank")
         base = f"tt{run_day:%Y%m%d}-{rng.getrandbits(32):08x}"
         start, keys = dt.datetime.combine(run_day, dt.time(13), tzinfo=dt.UTC), set()
         for family, weekly in THINK_TANK_RUNS.items():
-            if filing_day(run_day, rules.RULES[family].trading_day_filing) != day:
+            if filing_day(drawn_run_day, rules.RULES[family].trading_day_filing) != drawn:
                 continue
-            for j in range(weekly[run_day.weekday()]):
+            for j in range(weekly[drawn_run_day.weekday()]):
                 key = None
                 while key is None or key in keys:  # one artifact per (ticker, version): draw again on a repeat
                     key, body = _object(prefix, _artifact(family, base, start + dt.timedelta(seconds=j * 173), rng, spec))
                 keys.add(key)
                 yield key, body
-    rng = random.Random(f"{spec.seed}:{day.isoformat()}:executors")
+    rng = random.Random(f"{spec.seed}:{drawn.isoformat()}:executors")
     start = dt.datetime.combine(day, dt.time(14), tzinfo=dt.UTC)
     for i in range(TODAY_EXECUTORS_PER_DAY):
         run_id = f"{day:%Y%m%d}-x{i:03d}-{rng.getrandbits(32):08x}"
@@ -203,10 +212,10 @@ def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator
     """(key, body) for every object of one day folder."""
     prefix = day_prefix(capture_prefix, day)
     if spec.mix in ("legacy", "both"):
-        yield from _legacy(day, prefix, random.Random(f"{spec.seed}:{day.isoformat()}"), spec)
+        yield from _legacy(day, prefix, random.Random(f"{spec.seed}:{spec.draw_day(day).isoformat()}"), spec)
     if spec.mix in ("today", "both"):
         yield from _today(day, prefix, spec)
-    rng = random.Random(f"{spec.seed}:{day.isoformat()}:{unregistered.NAME}")
+    rng = random.Random(f"{spec.seed}:{spec.draw_day(day).isoformat()}:{unregistered.NAME}")
     start = dt.datetime.combine(day, dt.time(7), tzinfo=dt.UTC)
     for i in range(spec.unregistered_per_day):
         run_id = f"{day:%Y%m%d}-u{i:03d}-{rng.getrandbits(32):08x}"
