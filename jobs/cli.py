@@ -28,7 +28,8 @@ from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.spend_ledger import ledger_key
 from alpha_replay_assets.verdicts import verdicts_key
-from jobs.maintenance import add_commands, estimate_frame, print_estimate
+from jobs.cli_errors import AWS_ERRORS, explain
+from jobs.maintenance import add_commands, estimate_frame, print_estimate, verdict_text
 from jobs.schedules import range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -122,13 +123,8 @@ def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
 
 
 def _print_verdicts(store, end: dt.date) -> None:
-    table = store.read_parquet(verdicts_key(store, end))
     print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
-    columns = ["agent_id_base", "status", "scorer", "n_paired", "cheap_agreement", "ceiling_agreement", "kappa",
-               "rule_heldout", "usd_per_week_now", "usd_saving_per_week"]
-    print(table[columns].round(3).to_string(index=False))
-    for row in table.itertuples():
-        print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
+    print(verdict_text(store.read_parquet(verdicts_key(store, end))))
 
 
 def _print_spend(store, end: dt.date) -> None:
@@ -261,4 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "demo":
         check_window(demo_parser, args.end, args.days)
-    args.handler(args)
+    try:
+        args.handler(args)
+    except AWS_ERRORS as exc:
+        sys.exit(f"alpha-replay {args.command}: {explain(exc)}")
