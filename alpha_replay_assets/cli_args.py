@@ -4,13 +4,16 @@ silent no-op (`--days 0` that writes nothing, a day no partition has)."""
 import argparse
 import datetime as dt
 
-from alpha_replay_assets.partitions import FIRST_DAY
+from alpha_replay_assets.partitions import ENV_FIRST_DAY, FIRST_DAY
 
 MOST = 1_000_000  # days or artifacts a day: more is a typo (16x production is 9,360 a day)
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 1 <= value <= MOST:
         raise argparse.ArgumentTypeError(f"must be 1 or more (at most {MOST:,}), got {value}")
     return value
@@ -18,10 +21,14 @@ def positive_int(text: str) -> int:
 
 def partition_day(text: str) -> dt.date:
     """A day that has a partition: from the first partition day to yesterday (UTC)."""
-    day = dt.date.fromisoformat(text)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {text!r}") from None
     first, last = dt.date.fromisoformat(FIRST_DAY), dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
     if not first <= day <= last:
-        raise argparse.ArgumentTypeError(f"{day} has no partition: days run from {first} to yesterday ({last})")
+        raise argparse.ArgumentTypeError(f"{day} has no partition: days run from {first} to yesterday ({last}); "
+                                         f"older data: set {ENV_FIRST_DAY}")
     return day
 
 

@@ -217,16 +217,21 @@ def artifact_index(
         return stub_result(context)
     # Days overlap: while one day is parsed and written, the next ones are listed and fetched.
     # Every day is submitted up front, so a day that fails leaves the others to finish and land.
-    with ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
-        days = []
+    def index(key: str) -> IndexedDay:
         try:
-            for indexed in pool.map(lambda key: index_day(store, day_of(key), config.force), context.partition_keys):
-                state = "rebuilt" if indexed.rebuilt else "unchanged since its index, not read again"
-                context.log.info(f"indexed {indexed.day}: {indexed.rows} rows ({state}) -> {indexed.uri}")
-                context.add_asset_metadata(_day_metadata(indexed), partition_key=indexed.day.isoformat())
-                days.append(indexed)
+            return index_day(store, day_of(key), config.force)
         except Exception as exc:
             if is_permanent(exc):  # no retry will make a missing bucket appear
-                raise dg.Failure(f"S3 refused: {exc}", allow_retries=False) from exc
+                raise dg.Failure(f"S3 refused indexing day {key} of s3://{store.bucket}/{store.capture_prefix}/ "
+                                 f"({exc}): check ALPHA_REPLAY_BUCKET, the endpoint and the credentials' access",
+                                 allow_retries=False) from exc
             raise
+
+    with ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
+        days = []
+        for indexed in pool.map(index, context.partition_keys):
+            state = "rebuilt" if indexed.rebuilt else "unchanged since its index, not read again"
+            context.log.info(f"indexed {indexed.day}: {indexed.rows} rows ({state}) -> {indexed.uri}")
+            context.add_asset_metadata(_day_metadata(indexed), partition_key=indexed.day.isoformat())
+            days.append(indexed)
     return dg.MaterializeResult(metadata=_run_metadata(days, store.read_retries))

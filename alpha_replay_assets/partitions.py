@@ -2,14 +2,18 @@
 
 
 import datetime as dt
+import os
 
 import dagster as dg
 
 # Who answers for every asset in the UI's owner column.
 OWNERS = ["team:quant-research"]
 
-# The corpus starts here; windows reaching further back are clipped by Dagster.
-FIRST_DAY = "2026-01-01"
+# The corpus starts here; windows reaching further back are clipped by Dagster. A bucket with older
+# day folders sets ALPHA_REPLAY_FIRST_DAY (the same value for the code location, daemon and CLI:
+# changing it adds or removes partitions, never renames them).
+ENV_FIRST_DAY = "ALPHA_REPLAY_FIRST_DAY"
+FIRST_DAY = dt.date.fromisoformat(os.environ.get(ENV_FIRST_DAY) or "2026-01-01").isoformat()
 
 # end_offset=0: the newest partition is the last *complete* UTC day.
 DAILY = dg.DailyPartitionsDefinition(start_date=FIRST_DAY, timezone="UTC")

@@ -5,12 +5,15 @@ graph for it in a temporary DAGSTER_HOME and prints what a user comes for. The c
 model is *simulated* by the loopback Messages API server unless `--real-model` is given (then it
 prints the estimated spend and asks before replaying).
 The replay cache is kept in a local state directory between runs (moto keeps objects in memory
-only), so a second run makes no model calls. `--ui` then leaves `dagster dev` running.
+only), so a second run makes no model calls. `--ui` then leaves `dagster dev` running (on `--port`).
 """
 
 import argparse
 import datetime as dt
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +31,8 @@ from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.spend_ledger import ledger_key
 from alpha_replay_assets.verdicts import verdicts_key
-from jobs.maintenance import add_commands, estimate_frame, print_estimate
+from jobs.cli_errors import AWS_ERRORS, explain
+from jobs.maintenance import add_commands, estimate_frame, print_estimate, verdict_text
 from jobs.schedules import range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -122,13 +126,8 @@ def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
 
 
 def _print_verdicts(store, end: dt.date) -> None:
-    table = store.read_parquet(verdicts_key(store, end))
     print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
-    columns = ["agent_id_base", "status", "scorer", "n_paired", "cheap_agreement", "ceiling_agreement", "kappa",
-               "rule_heldout", "usd_per_week_now", "usd_saving_per_week"]
-    print(table[columns].round(3).to_string(index=False))
-    for row in table.itertuples():
-        print(f"  {row.agent_id_base}: {row.status}: {row.reason}")
+    print(verdict_text(store.read_parquet(verdicts_key(store, end))))
 
 
 def _print_spend(store, end: dt.date) -> None:
@@ -182,15 +181,41 @@ def _confirm_spend(defs, days: list[dt.date], real_model: bool, yes: bool) -> No
         sys.exit("not confirmed: nothing replayed")
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM stops the demo like Ctrl-C: the `finally` blocks stop every server it started."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _keep_answer(store, end: dt.date, state_dir: Path) -> Path:
+    """The verdict report outlives the in-memory bucket: a copy beside the replay cache."""
+    path = state_dir.parent / f"verdicts-{end}.md"
+    path.write_bytes(store.get_bytes(verdicts_key(store, end, "report.md")))
+    return path
+
+
 def demo(args: argparse.Namespace) -> None:
     if args.real_model and not os.environ.get("ANTHROPIC_API_KEY"):
         sys.exit("--real-model needs ANTHROPIC_API_KEY in the environment")
-    server = local_s3.start()
+    if args.ui and not _port_free(args.port):
+        sys.exit(f"port {args.port} is in use: choose another with --port (nothing was started)")
+    _stop_on_signals()
     dagster_home = tempfile.mkdtemp(prefix="alpha-replay-home-")
     Path(dagster_home, "dagster.yaml").write_text(DEMO_DAGSTER_YAML)
-    os.environ.update(_environment(server.endpoint_url, dagster_home))
-    model_server = None
+    server = model_server = ui = None
     try:
+        server = local_s3.start()
+        os.environ.update(_environment(server.endpoint_url, dagster_home))
         model_server = _model_endpoint(args)
         end = args.end
         days = corpus.window(end, args.days)
@@ -223,14 +248,35 @@ def demo(args: argparse.Namespace) -> None:
             _print_fits(resources.store, end)
             _print_verdicts(resources.store, end)
             _print_spend(resources.store, end)
+            kept = _keep_answer(resources.store, end, state_dir)
+        print(f"\nthe answer: {kept} (a copy of the verdict report; the demo's bucket lives in memory)")
         if args.ui:
-            print("\nstarting dagster dev on http://127.0.0.1:3000 (Ctrl-C to stop)")
-            subprocess.run(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],
-                           cwd=REPO_ROOT, check=False)
+            print(f"read it again while the UI runs: ALPHA_REPLAY_S3_ENDPOINT_URL={server.endpoint_url} "
+                  f"ALPHA_REPLAY_BUCKET={DEMO_BUCKET} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo "
+                  "alpha-replay verdicts")
+            print(f"starting dagster dev on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+            ui = subprocess.Popen(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)],
+                                  cwd=REPO_ROOT, start_new_session=True)
+            ui.wait()
+        else:
+            print("on your own bucket: alpha-replay verdicts (see README, Run it on your bucket)")
+    except KeyboardInterrupt as stop:
+        print(f"\nstopped ({stop or 'SIGINT'}): stopping everything the demo started", file=sys.stderr)
+        sys.exit(130)
     finally:
-        if model_server is not None:
-            model_server.stop()
-        server.stop()
+        if ui is not None and ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGTERM)
+            try:
+                ui.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(ui.pid, signal.SIGKILL)
+        for started in (model_server, server):
+            if started is not None:
+                started.stop()
+        if args.keep:
+            print(f"kept DAGSTER_HOME={dagster_home}", file=sys.stderr)
+        else:
+            shutil.rmtree(dagster_home, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,9 +302,14 @@ def main(argv: list[str] | None = None) -> None:
                              help="replay against the Anthropic API (ANTHROPIC_API_KEY); asks before spending")
     demo_parser.add_argument("--yes", action="store_true", help="with --real-model: do not ask")
     demo_parser.add_argument("--ui", action="store_true", help="leave dagster dev running afterwards")
+    demo_parser.add_argument("--port", type=positive_int, default=3000, help="with --ui: the UI's port")
+    demo_parser.add_argument("--keep", action="store_true", help="keep the temporary DAGSTER_HOME (its run history)")
     demo_parser.set_defaults(handler=demo)
     add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         check_window(demo_parser, args.end, args.days)
-    args.handler(args)
+    try:
+        args.handler(args)
+    except AWS_ERRORS as exc:
+        sys.exit(f"alpha-replay {args.command}: {explain(exc)}")

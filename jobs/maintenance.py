@@ -1,8 +1,10 @@
-"""`alpha-replay estimate` and `alpha-replay replays forget`: operator commands on the deployment
-the environment points at (the same variables as the code location, `resources.environment`)."""
+"""`alpha-replay verdicts`, `estimate` and `replays forget`: operator commands on the deployment the
+environment points at (the same variables as the code location, `resources.environment`)."""
 
 import argparse
 import datetime as dt
+import json
+import re
 import sys
 
 import dagster as dg
@@ -13,6 +15,7 @@ from alpha_replay_assets.forget import forget, plan_forget
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
 from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend
+from alpha_replay_assets.verdicts import verdicts_key
 from resources.environment import resources_from_env
 
 
@@ -74,9 +77,58 @@ def replays_forget(args: argparse.Namespace) -> None:
         print(f"replay them: dg launch --assets {asset} --partition-range {args.start}...{args.end}")
 
 
+# The terminal table: the call and why first, then the numbers behind it.
+VERDICT_COLUMNS = {"agent_id_base": "agent", "target_model": "target", "status": "status", "why": "why",
+                   "n_paired": "n", "cheap_agreement": "cheap", "ceiling_agreement": "ceiling",
+                   "diff_ci_low": "diff_lo", "diff_ci_high": "diff_hi", "kappa": "kappa",
+                   "rule_heldout": "rule", "usd_per_week_now": "usd/wk", "usd_saving_per_week": "saving/wk"}
+
+
+def verdict_text(table: pd.DataFrame) -> str:
+    """The verdicts as a terminal table (short reason in `why`) and then each full reason."""
+    shown = table.assign(why=table["reason"].str.split(": ", n=1).str[0])[list(VERDICT_COLUMNS)]
+    lines = [shown.rename(columns=VERDICT_COLUMNS).round(3).to_string(index=False), ""]
+    lines += [f"{row.agent_id_base} ({row.target_model}): {row.status}: {row.reason}" for row in table.itertuples()]
+    return "\n".join(lines)
+
+
+def verdict_days(store) -> list[dt.date]:
+    """Window ends with a verdict table in the bucket, oldest first."""
+    found = (re.search(r"/dt=(\d{4}-\d{2}-\d{2})/verdicts\.parquet$", o["Key"])
+             for o in store.list_prefix(store.analytics_key("agent_verdicts") + "/"))
+    return sorted(dt.date.fromisoformat(m.group(1)) for m in found if m)
+
+
+def verdicts(args: argparse.Namespace) -> None:
+    with dg.build_resources({"store": resources_from_env()["store"]}) as resources:
+        store = resources.store
+        days = verdict_days(store)
+        if not days:
+            sys.exit(f"no verdicts in {store.uri(store.analytics_key('agent_verdicts'))}: materialise agent_verdicts "
+                     "(the weekly job does) first")
+        day = args.day or days[-1]
+        if day not in days:
+            sys.exit(f"no verdicts for the window ending {day}; the newest is {days[-1]} "
+                     f"(alpha-replay verdicts --day {days[-1]})")
+        if args.format == "markdown":
+            print(store.get_bytes(verdicts_key(store, day, "report.md")).decode())
+            return
+        table = store.read_parquet(verdicts_key(store, day))
+        if args.format == "json":
+            print(json.dumps({"window_end": day.isoformat(), "verdicts": json.loads(table.to_json(orient="records"))},
+                             indent=2))
+            return
+        print(f"agent verdicts, window ending {day} ({store.uri(verdicts_key(store, day, 'report.md'))})")
+        print(verdict_text(table))
+
+
 def add_commands(commands) -> None:
-    """The `estimate` and `replays forget` subcommands."""
+    """The `verdicts`, `estimate` and `replays forget` subcommands."""
     day = partition_day
+    parser = commands.add_parser("verdicts", help="print the latest verdict table from the bucket")
+    parser.add_argument("--day", type=day, help="the window's end day (default: the newest with verdicts)")
+    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    parser.set_defaults(handler=verdicts)
     parser = commands.add_parser("estimate", help="estimate model spend of replaying a period, from its index")
     parser.add_argument("--from", dest="start", type=day, required=True)
     parser.add_argument("--to", dest="end", type=day, required=True)

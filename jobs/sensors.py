@@ -12,6 +12,9 @@ from jobs.asset_jobs import index_job
 from resources.artifact_store import ArtifactStore
 from resources.notifier import Notifier
 
+CODE_LOCATION = "alpha_replay"  # as workspace.yaml and pyproject's [tool.dg.project] name it
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run when run retries are enabled
+
 # Day folders stay mutable for a few days (the think-tank producer files weekend runs under the
 # previous Friday), so the sensor re-lists the last few complete days, never the whole bucket.
 WATCHED_DAYS = 4
@@ -107,18 +110,65 @@ def check_alert_sensor(context: dg.SensorEvaluationContext, notifier: Notifier) 
     alerts, cursor = check_alerts(context.instance, check_keys, json.loads(context.cursor or "{}"),
                                   notifier.ui_base_url)
     for alert in alerts:
-        notifier.send(f"[alpha-replay] {alert['status']} {alert['asset']}.{alert['check']} {alert['partition']}", alert)
+        notifier.send(f"[alpha-replay] {alert['status']} {alert['asset']}.{alert['check']} {alert['partition']}", alert,
+                      context.log)
     return dg.SensorResult(cursor=json.dumps(cursor, sort_keys=True),
                            skip_reason=None if alerts else dg.SkipReason("no new check failures or recoveries"))
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, description="Every failed run, once.")
+def _ours(run: dg.DagsterRun, repository: dg.RepositoryDefinition | None) -> bool:
+    """A run of this code location: launched through it (its origin names it), or launched in
+    process (`dg launch`, `materialize`: no origin) of one of its jobs or assets."""
+    if repository is None:
+        return True
+    if run.remote_job_origin is not None:
+        return run.remote_job_origin.repository_origin.code_location_origin.location_name == CODE_LOCATION
+    if run.asset_selection:
+        known = {spec.key for spec in repository.asset_graph.asset_nodes}
+        return run.asset_selection <= known
+    return repository.has_job(run.job_name)
+
+
+def _what_ran(run: dg.DagsterRun) -> str:
+    """The job's name, or for an implicit asset job (`dg launch --assets`) the assets it materialised."""
+    if run.asset_selection and run.job_name.startswith("__ASSET_JOB"):
+        return "assets " + ", ".join(sorted(k.to_user_string() for k in run.asset_selection))
+    return run.job_name
+
+
+def _partitions(run: dg.DagsterRun) -> str:
+    return run.tags.get("dagster/partition") or "..".join(
+        filter(None, (run.tags.get("dagster/asset_partition_range_start"),
+                      run.tags.get("dagster/asset_partition_range_end")))) or "(unpartitioned)"
+
+
+def _retry(context: dg.RunFailureSensorContext) -> str:
+    """Whether the run will be retried, and never a promise nobody keeps: a run launched in process
+    has no origin for the daemon to re-execute, so its `will_retry` tag is set to false."""
+    run = context.dagster_run
+    if run.tags.get(WILL_RETRY_TAG) != "true":
+        return "not retried"
+    if run.remote_job_origin is None:
+        context.instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})
+        return "not retried (launched in process: re-run it, e.g. with `dg launch` or from the UI)"
+    return "the daemon retries it"
+
+
+# Monitors every code location, because `dg launch` runs carry none (and a sensor scoped to its own
+# location never sees them); `_ours` keeps it to this location's jobs and assets.
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True,
+                       description="Every failed run of this code location, however it was launched, once.")
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, notifier: Notifier) -> None:
     run = context.dagster_run
-    notifier.send(f"[alpha-replay] run FAILED {run.job_name}", {
-        "status": "RUN_FAILED", "job": run.job_name, "run_id": run.run_id,
-        "partition": run.tags.get("dagster/partition") or "..".join(
-            filter(None, (run.tags.get("dagster/asset_partition_range_start"),
-                          run.tags.get("dagster/asset_partition_range_end")))),
-        "error": context.failure_event.message, "link": f"{notifier.ui_base_url}/runs/{run.run_id}",
-    })
+    if not _ours(run, context.repository_def):
+        return
+    steps = [{"step": e.step_key, "error": (e.step_failure_data.error.message.strip() if e.step_failure_data
+                                             and e.step_failure_data.error else e.message)[:500]}
+             for e in context.get_step_failure_events()]
+    what, partitions = _what_ran(run), _partitions(run)
+    notifier.send(f"[alpha-replay] run FAILED {what} {partitions}", {
+        "status": "RUN_FAILED", "job": run.job_name, "what": what, "run_id": run.run_id, "partition": partitions,
+        "steps": steps, "step": steps[0]["step"] if steps else None,
+        "error": steps[0]["error"] if steps else context.failure_event.message, "retry": _retry(context),
+        "link": f"{notifier.ui_base_url}/runs/{run.run_id}",
+    }, context.log)

@@ -19,6 +19,7 @@ from resources.run_mode import RunMode
 ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
 ENV_CLOUDWATCH_ENDPOINT = "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL"  # unset = real AWS
 ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
+DEFAULT_BUCKET = "alpha-engine-research"  # production's (domain §1.1)
 ENV_REGION = "AWS_REGION"
 ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
 ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids
@@ -30,6 +31,11 @@ ENV_UI_URL = "ALPHA_REPLAY_UI_URL"
 
 def env_secret(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """A comma-separated variable as a list: items trimmed, empty ones dropped (`"a, b"` is a and b)."""
+    return [item.strip() for item in (os.environ.get(name) or default).split(",") if item.strip()]
 
 
 def aws_settings() -> dict:
@@ -45,13 +51,13 @@ def resources_from_env() -> dict:
     return {
         "store": ArtifactStore(
             s3=S3Resource(endpoint_url=os.environ.get(ENV_S3_ENDPOINT) or None, **aws_settings()),
-            bucket=os.environ.get(ENV_BUCKET, "alpha-engine-research"),
+            bucket=os.environ.get(ENV_BUCKET) or DEFAULT_BUCKET,
         ),
         "metrics": CloudWatchMetrics(endpoint_url=os.environ.get(ENV_CLOUDWATCH_ENDPOINT) or None, **aws_settings()),
         "replay_model": ReplayModel(
             api_key=env_secret("ANTHROPIC_API_KEY"),
             base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,
-            target_models=os.environ.get(ENV_TARGET_MODELS, "claude-haiku-4-5").split(","),
+            target_models=env_list(ENV_TARGET_MODELS, "claude-haiku-4-5"),
         ),
         "notifier": Notifier(
             sns_topic_arn=os.environ.get(ENV_ALERT_TOPIC) or None,

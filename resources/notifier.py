@@ -1,6 +1,7 @@
 """Where alerts go: an SNS topic and/or a webhook. Open-source Dagster alerts on nothing by itself."""
 
 import json
+import logging
 import urllib.request
 from typing import Any
 
@@ -9,6 +10,9 @@ from pydantic import Field, PrivateAttr
 
 from resources.fieldwise import FieldwiseResource
 from resources.run_mode import DryRunGuard
+
+
+NO_CHANNEL_HINT = "set ALPHA_REPLAY_ALERT_WEBHOOK_URL or ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN"
 
 
 class Notifier(FieldwiseResource, DryRunGuard):
@@ -23,10 +27,18 @@ class Notifier(FieldwiseResource, DryRunGuard):
 
     _sns: Any = PrivateAttr(default=None)
 
-    def send(self, subject: str, alert: dict) -> int:
-        """Deliver one alert to every configured channel; returns how many took it."""
+    @property
+    def has_channel(self) -> bool:
+        return bool(self.sns_topic_arn or self.webhook_url)
+
+    def send(self, subject: str, alert: dict, log: logging.Logger | None = None) -> int:
+        """Deliver one alert to every configured channel; returns how many took it. With no channel
+        set the alert is not lost silently: it goes to `log` with a warning saying so."""
         self.refuse_in_dry_run("send an alert")
         body = json.dumps(alert, sort_keys=True, default=str)
+        if not self.has_channel and log is not None:
+            log.warning(f"no alert channel is set ({NO_CHANNEL_HINT}); the alert goes to this log only: "
+                        f"{subject} {body}")
         sent = 0
         if self.sns_topic_arn:
             if self._sns is None:

@@ -3,6 +3,8 @@
 import datetime as dt
 import os
 import re
+import signal
+import socket
 import subprocess
 
 import pytest
@@ -39,6 +41,11 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
                     "days nominal", "counterfactual rule fits", "rule for ", "agent verdicts, window ending",
                     "unregistered family mystery_agent", "thinktank_thesis"):
         assert heading in first.stdout
+
+    home = re.search(r"DAGSTER_HOME=(\S+)", first.stdout).group(1)
+    assert not os.path.exists(home)  # the temporary instance is removed (--keep keeps it)
+    answer = re.search(r"the answer: (\S+) ", first.stdout).group(1)
+    assert os.path.exists(answer) and "alpha-replay verdicts" in first.stdout
 
     second = run_demo(tmp_path / "cache")
     assert second.returncode == 0, second.stderr[-3000:]
@@ -97,3 +104,48 @@ def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):
 
     missing_key = run_demo(tmp_path / "cache", "--real-model")
     assert missing_key.returncode == 1 and "--real-model needs ANTHROPIC_API_KEY" in missing_key.stderr
+
+
+def test_a_busy_ui_port_is_refused_before_anything_starts(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_demo(tmp_path / "cache", "--ui", "--port", str(port))
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"port {port} is in use: choose another with --port (nothing was started)"
+    assert "moto server" not in result.stdout
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant process of `pid`."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        kids = set()
+        for task in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{task}/children") as f:
+                kids |= {int(k) for k in f.read().split()}
+        found |= kids
+        todo += kids
+    return found
+
+
+def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "ALPHA_REPLAY_", "DAGSTER_HOME"))}
+    demo = subprocess.Popen(["alpha-replay", "demo", "--days", "3", "--per-day", "80", "--end", END, "--state-dir",
+                             str(tmp_path / "cache")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=base | {"PYTHONUNBUFFERED": "1"})
+    lines = []
+    for line in demo.stdout:
+        lines.append(line)
+        if line.startswith("seeded "):
+            break
+    started = _children(demo.pid)
+    assert started, "the demo runs its S3 server as a child process"
+    home = re.search(r"DAGSTER_HOME=(\S+)", "".join(lines)).group(1)
+    demo.send_signal(signal.SIGTERM)
+    assert demo.wait(timeout=120) == 130
+    assert "stopped (SIGTERM)" in demo.stderr.read()
+    assert not [p for p in started if os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+    assert not os.path.exists(home)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 
@@ -227,3 +228,13 @@ def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, 
     assert done.returncode == 0, done.stderr[-3000:]
     for day in days:
         assert len(store.read_parquet(index_key(store, day))) == sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))
+
+
+def test_an_alert_with_no_channel_goes_to_the_log_with_a_warning(caplog):
+    from resources.notifier import NO_CHANNEL_HINT, Notifier
+
+    log = logging.getLogger("alerts-test")
+    with caplog.at_level(logging.WARNING, logger="alerts-test"):
+        assert Notifier().send("[alpha-replay] run FAILED weekly_job", {"status": "RUN_FAILED"}, log) == 0
+    [record] = caplog.records
+    assert NO_CHANNEL_HINT in record.getMessage() and "RUN_FAILED" in record.getMessage()
