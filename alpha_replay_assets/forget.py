@@ -81,3 +81,23 @@ def forget(store: ArtifactStore, plan: ForgetPlan, now: dt.datetime, reason: str
     })
     store.delete(plan.cache_keys)
     return key
+
+
+def contiguous_runs(days: list[str]) -> list[tuple[str, str]]:
+    """(first, last) of each run of consecutive days: a re-run launch per run never names a day
+    without results (it has no index partition, so a range through it fails at once)."""
+    runs: list[tuple[str, str]] = []
+    for day in sorted(days):
+        if runs and dt.date.fromisoformat(day) - dt.date.fromisoformat(runs[-1][1]) == dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def relaunch_commands(plan: ForgetPlan, asset: str) -> list[str]:
+    """`dg launch` commands that replay what `plan` forgot: the days that had results, one command
+    per contiguous run of them."""
+    return [f"dg launch --assets {asset} --partition {a}" if a == b else
+            f"dg launch --assets {asset} --partition-range {a}...{b}"
+            for a, b in contiguous_runs([d for d, n in plan.per_day.items() if n])]

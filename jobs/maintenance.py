@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
-from alpha_replay_assets.forget import forget, plan_forget
+from alpha_replay_assets.forget import forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
 from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend
@@ -73,8 +73,10 @@ def replays_forget(args: argparse.Namespace) -> None:
             return
         audit = forget(store, plan, dt.datetime.now(dt.UTC), reason=" ".join(sys.argv[1:]) or what)
         print(f"deleted {len(plan.cache_keys)}; audit: {store.uri(audit)}")
-        asset = "noise_ceiling" if args.ceiling else "concordance"
-        print(f"replay them: dg launch --assets {asset} --partition-range {args.start}...{args.end}")
+        commands = relaunch_commands(plan, "noise_ceiling" if args.ceiling else "concordance")
+        print("replay them:" if commands else "nothing to replay")
+        for command in commands:
+            print(f"  {command}")
 
 
 # The terminal table: the call and why first, then the numbers behind it.

@@ -8,6 +8,7 @@ import subprocess
 import dagster as dg
 
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.forget import ForgetPlan, relaunch_commands
 from alpha_replay_assets.index import artifact_index
 from conftest import DAY, ROOT
 
@@ -47,10 +48,12 @@ def test_forget_schema_errors_of_a_bad_afternoon_then_replay_only_those(replay_r
     [audit_key] = [o["Key"] for o in store.list_prefix(store.analytics_key("audit", "forgotten_replies"))]
     audit = json.loads(store.get_bytes(audit_key))
     assert len(audit["removed"]) == bad and audit["outcomes"] == ["schema_error"] and "forget" in audit["reason"]
-    assert "dg launch --assets concordance" in done.stdout
+    [command] = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("dg launch")]
+    assert command == f"dg launch --assets concordance --partition {DAY}"
 
     calls = model_server.counts()["messages"]
-    _replay(replay_resources)  # the provider is healthy again
+    relaunch = subprocess.run(command.split(), cwd=ROOT, env=launch_env, capture_output=True, text=True, timeout=600)
+    assert relaunch.returncode == 0, relaunch.stderr[-2000:]  # the printed remedy runs, the provider is healthy
     assert model_server.counts()["messages"] == calls + bad  # exactly the forgotten ones, nothing else
     assert day_summary(store.read_parquet(concordance_key(store, DAY, MODEL)))["schema_errors"] == 0
 
@@ -60,3 +63,12 @@ def test_forget_refuses_outcomes_without_a_cached_reply(launch_env):
                            "--target", MODEL, "--outcome", "transport_error"],
                           cwd=ROOT, env=launch_env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "invalid choice: 'transport_error'" in done.stderr
+
+
+def test_the_printed_remedy_names_only_days_with_results():
+    plan = ForgetPlan(MODEL, ["schema_error"], [], per_day={"2026-03-01": 2, "2026-03-02": 1, "2026-03-04": 5,
+                                                                "2026-03-05": 0})
+    assert relaunch_commands(plan, "concordance") == [
+        "dg launch --assets concordance --partition-range 2026-03-01...2026-03-02",
+        "dg launch --assets concordance --partition 2026-03-04",
+    ]
