@@ -27,7 +27,7 @@ DECISIONS = ("ADVANCE", "REJECT", "NO_ADVANCE_DEADLOCK")  # what a reply may say
 ADVANCING = ("ADVANCE", "ADVANCE_FORCED")  # ADVANCE_FORCED: stored only (the advance floor)
 LABELS = ("ADVANCE", "REJECT")  # fitted; the other two are rare overrides
 FEATURES = same_named({"quant_score": 0.0, "qual_score": 0.0, "conviction": 0.0})
-ADVANCE_FLOOR = 3  # the producer promotes the best-ranked rejections until this many advance
+ADVANCE_FLOOR = 2  # the producer promotes the best-ranked rejections until this many advance
 
 
 def comparable(output: dict) -> dict:

@@ -121,7 +121,7 @@ def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict
         "inst_ownership": {"ticker": ticker, "quarter": "2026Q1", "n_funds_holding": rng.randint(830, 3930),
                            "shares_qoq_change": round(rng.uniform(-0.064, 0.056), 4)},
         # the bulk of a real thesis prompt: six filings excerpts of up to ~1.5 k chars
-        "filings_excerpts": [filler(rng, rng.randint(1300, 1530)) for _ in range(6)],
+        "filings_excerpts": [filler(rng, rng.randint(1400, 1535)) for _ in range(6)],
         "macro_theme": filler(rng, rng.randint(400, 585)),
         "sector_theme": filler(rng, rng.randint(450, 690)),
         "prior_thesis": prior,
@@ -217,6 +217,20 @@ to three catalysts (short phrases); a stance (attractive, neutral or avoid) for 
 month horizon; a conviction from 0 to 100 in that stance; a summary; and a rating from 0 to 100
 with its rationale. Change the stance from the prior thesis only when the evidence crosses a
 boundary, and say which one. No price targets, no advice language, no hedging phrases.
+
+House style and calibration. The stance is the committee's instruction, the rating is your score
+of the investment case and the conviction is how sure you are of the stance; keep the three
+consistent (an avoid with a rating of 85 is sent back). Anchor the rating on the weekly signal's
+score and the news tone, then adjust for growth and valuation; ratings above 80 need a catalyst
+you can name and ratings below 20 a risk you can name. The filings excerpts are retrieved
+passages, not the whole filing: quote what they say about direction (demand up or down, margins
+expanding or compressing, guidance raised or cut), not their boilerplate. The news aggregate's
+trusted sentiment weighs more than the overall mean: it counts reputable outlets only. A weekly
+signal of EXIT on a slowing grower is a reason to avoid even when the business is good; an ENTER
+on a reasonably valued name is a reason to find it attractive unless the news says otherwise.
+Insider transactions, analyst revisions and institutional ownership are supporting evidence: they
+can raise or lower conviction, rarely the stance. The themes are the house's current views of the
+market and the sector; disagree with them only with evidence, and say so in market dynamics.
 
 Evidence:
 {ticker} {update_reason} {event_context} {board_row} {weekly_signal} {news_aggregate}

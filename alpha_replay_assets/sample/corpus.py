@@ -131,7 +131,8 @@ def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> 
     if spec.sizes == "production" and rule.production_bytes:
         # its own random stream: the same artifacts as at small sizes, only bigger
         padding = random.Random(f"{spec.seed}:{slot.day}:{agent_id}:{slot.run_id}:padding")
-        _pad(snapshot, padding, padding.randint(*rule.production_bytes))
+        in_prompt = rule.sections is None and (rule.graph is None or rule.rendered or spec.graph_prompts == "rendered")
+        _pad(snapshot, padding, padding.randint(*rule.production_bytes), 2 if in_prompt else 1)
     if rng.random() < spec.large_fraction:
         snapshot["news_bodies"] = [filler(rng, 1000) for _ in range(spec.large_bytes // 1000)]
     graph = rule.graph is not None
@@ -163,12 +164,12 @@ def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> 
                   "input_data_snapshot": snapshot, "agent_output": output} | tail
 
 
-def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int) -> None:
+def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int, copies: int) -> None:
     """Add the bulk text a production snapshot carries (news bodies, filings, data series) so the
-    artifact is about `artifact_bytes`: the snapshot is stored twice, as itself and inside the
-    user prompt, so half of the missing bytes go into it."""
-    missing = artifact_bytes - 2 * len(json.dumps(snapshot)) - 2000  # ~2 KB of metadata and output
-    whole, rest = divmod(max(0, missing // 2), DOCUMENT_BYTES)
+    artifact is about `artifact_bytes`: the snapshot is stored `copies` times (twice when the
+    captured user prompt embeds all of it), so that share of the missing bytes goes into it."""
+    missing = artifact_bytes - copies * len(json.dumps(snapshot)) - 3000  # ~3 KB of metadata, prompts and output
+    whole, rest = divmod(max(0, missing // copies), DOCUMENT_BYTES)
     snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)] + ([filler(rng, rest)] if rest else [])
 
 
