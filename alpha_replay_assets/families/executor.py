@@ -21,7 +21,8 @@ def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict
     kind, ticker, price = scope or rng.choice(EXECUTORS), rng.choice(TICKERS), round(rng.uniform(60, 790), 2)
     common = {"_producer": f"executor.{kind}", "_producer_version": "1.0.0", "ticker": ticker}
     if kind == "position_sizer":
-        return common | {"signal": {"score": round(rng.uniform(64, 89), 1), "conviction": rng.choice(("rising", "stable")),
+        return common | {"signal": {"score": round(rng.uniform(64, 89), 1),
+                                    "conviction": rng.choice(("rising", "stable")),
                                     "sector": rng.choice(SECTORS), "rating": None, "price_target_upside": None},
                          "portfolio_nav": 1e6, "current_price": price, "atr_pct": round(rng.uniform(1, 3.6), 2)}
     if kind == "risk_guard":
@@ -55,7 +56,8 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
         return {"fired_trigger": "pullback 2%" if pulled_back else "time expiry",
                 "trigger_kind": "pullback" if pulled_back else "time_expiry", "fill_price": snapshot["current_price"],
                 "captured_at_fill_attempt": True}
-    rule = "profit take +18%" if snapshot["gain_pct"] > 0.18 else "time decay 30d" if snapshot["days_held"] > 30 else "ATR trailing stop hit"
+    rule = ("profit take +18%" if snapshot["gain_pct"] > 0.18 else
+            "time decay 30d" if snapshot["days_held"] > 30 else "ATR trailing stop hit")
     return {"outcome": "fired", "action": "EXIT", "fired_rule": rule, "fired_rule_key": "research_exit",
             "fired_rule_kind": "unknown", "actual_shares_exited": snapshot["shares_held"]}
 

@@ -33,7 +33,8 @@ ADVANCE_FLOOR = 2  # the producer promotes the best-ranked rejections until this
 def comparable(output: dict) -> dict:
     """{advanced: tickers, decisions: ticker -> decision} from either shape."""
     items = output.get("decisions", output.get("ic_decisions")) or []
-    decisions = {i["ticker"]: i.get("decision") for i in items if isinstance(i, dict) and isinstance(i.get("ticker"), str)}
+    decisions = {i["ticker"]: i.get("decision") for i in items
+                 if isinstance(i, dict) and isinstance(i.get("ticker"), str)}
     if isinstance(output.get("advanced_tickers"), list):
         advanced = {t for t in output["advanced_tickers"] if isinstance(t, str)}
     else:
@@ -58,13 +59,15 @@ def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict
             qual = None if rng.random() < 0.05 else float(rng.randint(17, 99))
             candidates.append({"ticker": ticker, "quant_score": round(rng.uniform(34, 99), 1),
                                "quant_rationale": filler(rng, rng.randint(60, 109)), "qual_score": qual,
-                               "bull_case": filler(rng, rng.randint(90, 149)), "bear_case": filler(rng, rng.randint(80, 133)),
+                               "bull_case": filler(rng, rng.randint(90, 149)),
+                               "bear_case": filler(rng, rng.randint(80, 133)),
                                "catalysts": phrases(rng, CATALYSTS, 1, 3),
                                "conviction": None if qual is None else rng.randint(38, 92), "resources_used": [],
                                "peer_review_rationale": filler(rng, rng.randint(90, 137)), "team_id": team})
     held = rng.sample([t for team in TEAMS for t in tickers_of(team, 3, rng)], 14)
     return {"run_date": day.isoformat(), "candidates_count": len(candidates), "candidates": candidates,
-            "macro_context": {"market_regime": rng.choice(("bull", "neutral", "bear")), "macro_report": filler(rng, 500)},
+            "macro_context": {"market_regime": rng.choice(("bull", "neutral", "bear")),
+                              "macro_report": filler(rng, 500)},
             "sector_ratings": {s: {"rating": "market_weight", "rationale": filler(rng, 38)} for s in SECTORS},
             "remaining_population": [{"ticker": t, "sector": rng.choice(SECTORS)} for t in held],
             "remaining_population_count": len(held), "open_slots": 4,
@@ -100,10 +103,11 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
 def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dict:
     """Reconcile with the candidate list (scores stamped), then the advance floor."""
     candidates = by_ticker(snapshot["candidates"])
-    decisions = [d | {"quant_score": candidates[d["ticker"]]["quant_score"], "qual_score": candidates[d["ticker"]]["qual_score"]}
+    decisions = [d | {k: candidates[d["ticker"]][k] for k in ("quant_score", "qual_score")}
                  for d in raw["decisions"] if d["ticker"] in candidates]
     short = ADVANCE_FLOOR - sum(d["decision"] == "ADVANCE" for d in decisions)
-    for d in sorted((d for d in decisions if d["decision"] != "ADVANCE"), key=lambda d: d["rank"] or 99)[:max(0, short)]:
+    promotable = sorted((d for d in decisions if d["decision"] != "ADVANCE"), key=lambda d: d["rank"] or 99)
+    for d in promotable[:max(0, short)]:
         d["decision"] = "ADVANCE_FORCED"
     advanced = [d["ticker"] for d in decisions if d["decision"] in ADVANCING]
     return {"ic_decisions": decisions, "advanced_tickers": advanced,

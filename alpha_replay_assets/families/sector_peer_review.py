@@ -55,7 +55,8 @@ def fit_rows(snapshot: dict, output: dict) -> list[dict]:
 def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict:
     qual = qual_snapshot(rng, day, scope)
     reply = qual_decide(qual, rng, 0.0)
-    names = qual["quant_top5_tickers"] + ([reply["additional_candidate"]["ticker"]] if reply["additional_candidate"] else [])
+    extra = reply["additional_candidate"]
+    names = qual["quant_top5_tickers"] + ([extra["ticker"]] if extra else [])
     return {"team_id": qual["team_id"], "run_date": qual["run_date"], "market_regime": qual["market_regime"],
             "quant_top5": qual["quant_top5"], "qual_assessments": reply["assessments"],
             "qual_additional_candidate": reply["additional_candidate"],

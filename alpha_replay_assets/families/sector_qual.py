@@ -19,7 +19,8 @@ from alpha_replay_assets.families.fitting import bucket, by_ticker, feature_row
 from alpha_replay_assets.families.sector_quant import decide as quant_decide
 from alpha_replay_assets.families.sector_quant import snapshot as quant_snapshot
 from alpha_replay_assets.families.spec import Family, FitSpec, HiddenRule, Run, TickerList
-from alpha_replay_assets.families.synthetic import GRAPH_MODEL, SECTORS, TEAMS, clip, filler, phrases, team_of, tickers_of
+from alpha_replay_assets.families.synthetic import (GRAPH_MODEL, SECTORS, TEAMS, clip, filler, phrases, team_of,
+                                                    tickers_of)
 
 BUCKETS = ((50, 70), ("low", "mid", "high"))
 FEATURES = {"quant_score": ("quant.quant_score", 0.0), "rsi_14": ("quant.key_metrics.rsi_14", 50.0),

@@ -105,7 +105,8 @@ def read_sections(user_prompt: str) -> dict:
     return found
 
 
-STUB_SYSTEM = "<system prompt for agent_id='{agent_id}'> not yet plumbed: the cost tracker recorded this graph call without it"
+STUB_SYSTEM = ("<system prompt for agent_id='{agent_id}'> not yet plumbed: "
+               "the cost tracker recorded this graph call without it")
 STUB_AGENT = re.compile(r"^<system prompt for agent_id='([^']+)'>")
 
 

@@ -40,7 +40,8 @@ def fit_rows(snapshot: dict, output: dict) -> list[dict]:
         return []
     surprises = read_path(snapshot, "analyst_data.earnings_surprises")
     last = surprises[-1] if isinstance(surprises, list) and surprises and isinstance(surprises[-1], dict) else {}
-    facts = {"news_sentiment": read_path(snapshot, "news_data.sentiment"), "earnings_surprise": last.get("surprise_pct"),
+    facts = {"news_sentiment": read_path(snapshot, "news_data.sentiment"),
+             "earnings_surprise": last.get("surprise_pct"),
              "prior_final_score": read_path(snapshot, "prior_thesis.final_score"),
              "prior_trend": TREND.get(read_path(snapshot, "prior_thesis.conviction"))}
     return [feature_row(label, facts, FEATURES)]
@@ -58,8 +59,10 @@ def comparable(output: dict) -> dict:
 def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict:
     team, ticker = (scope or f"technology:{rng.choice(TICKERS)}").split(":")
     return {"team_id": team_of(team), "ticker": ticker, "run_date": day.isoformat(),
-            "triggers": sorted(rng.sample(TRIGGERS, rng.randint(1, 3))), "prior_thesis": graph_thesis(rng, ticker, team),
-            "news_data": {"articles": [{"headline": filler(rng, rng.randint(50, 87))} for _ in range(rng.randint(1, 3))],
+            "triggers": sorted(rng.sample(TRIGGERS, rng.randint(1, 3))),
+            "prior_thesis": graph_thesis(rng, ticker, team),
+            "news_data": {"articles": [{"headline": filler(rng, rng.randint(50, 87))}
+                                       for _ in range(rng.randint(1, 3))],
                           "sentiment": round(clip(rng.gauss(0.05, 0.4), -0.9, 0.9), 3)},
             "analyst_data": {"consensus_rating": "buy", "num_analysts": 30,
                              "earnings_surprises": [{"date": "2026-04-24", "surprise_pct": round(rng.gauss(2, 4), 1)}]}}
@@ -91,7 +94,8 @@ def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dic
                                                 "stale_days": 0}
 
 
-TEMPLATE = "Update the {ticker} thesis after {triggers}.\nPrior: {prior_thesis}\n{news}\nReturn HeldThesisUpdateLLMOutput."
+TEMPLATE = ("Update the {ticker} thesis after {triggers}.\nPrior: {prior_thesis}\n{news}\n"
+            "Return HeldThesisUpdateLLMOutput.")
 SYSTEM = ("You maintain the {team} sector team's thesis on a held name. Update it for the triggers, news and analyst "
           "data given; reply with conviction (0-100) and the revised prose fields.")
 

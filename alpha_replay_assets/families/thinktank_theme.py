@@ -77,8 +77,8 @@ def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict
     reason = rng.choices(("seed", "event", "reconcile"), (1, 2, 2))[0]
     anchor = day - dt.timedelta(days=(day.weekday() - 4) % 7)  # the last weekly signals date (a Friday)
     prior = None if reason == "seed" else {
-        "narrative": filler(rng, rng.randint(300, 640)), "stance": rng.choice(WORDING["macro" if key == "macro" else "sector"][
-            rng.choice(("positive", "neutral", "negative"))]),
+        "narrative": filler(rng, rng.randint(300, 640)),
+        "stance": rng.choice(WORDING["macro" if key == "macro" else "sector"][rng.choice(tuple(DRIVERS))]),
         "drivers": phrases(rng, DRIVERS[rng.choice(tuple(DRIVERS))], 2, 3), "watch_items": phrases(rng, WATCH, 1, 2),
         "material_change": True, "change_summary": filler(rng, rng.randint(80, 149))}
     return {"kind": "macro" if key == "macro" else "sector", "key": key, "update_reason": reason,
@@ -98,7 +98,7 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
         "narrative": f"The {snapshot['key'].replace('_', ' ')} theme leans {lean} in a {regime} regime; "
                      f"{pick_words(rng, 'revisions', 'rates', 'liquidity', 'earnings', 'positioning', 'flows')}.",
         "stance": rng.choice(WORDING[snapshot["kind"]][lean]),
-        "drivers": [*DRIVERS[lean][:2], *rng.sample(DRIVERS[lean][2:], rng.randint(0, 1))],  # the main two, maybe one more
+        "drivers": [*DRIVERS[lean][:2], *rng.sample(DRIVERS[lean][2:], rng.randint(0, 1))],  # main two (+1)
         "watch_items": phrases(rng, WATCH, 1, 2),
         "material_change": prior is None or side(prior["stance"]) != lean,
         "change_summary": f"Stance {'unchanged' if prior and side(prior['stance']) == lean else 'revised'}; "

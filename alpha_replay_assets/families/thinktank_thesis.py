@@ -65,7 +65,8 @@ def fit_rows(snapshot: dict, output: dict) -> list[dict]:
         return []
     signal, prior = snapshot.get("weekly_signal"), snapshot.get("prior_thesis")
     facts = {"board_row": snapshot.get("board_row"), "news_aggregate": snapshot.get("news_aggregate"),
-             "weekly_signal": (signal if isinstance(signal, dict) else {}) | {"side": SIDE.get(read_path(signal, "stance"))},
+             "weekly_signal": (signal if isinstance(signal, dict) else {})
+             | {"side": SIDE.get(read_path(signal, "stance"))},
              "prior": {"side": SIDE.get(read_path(prior, "stance")), "rating": read_path(prior, "rating")}}
     return [feature_row(stance, facts, FEATURES)]
 
@@ -104,7 +105,8 @@ def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict
                                        "spread_bps": round(rng.uniform(1.4, 8), 2)}},
         "weekly_signal": {"stance": "ENTER" if momentum > 0.6 else "EXIT" if momentum < -0.8 else "HOLD",
                           "score": round(clip(60 + 15 * momentum, 20, 95), 1),
-                          "return_4w": round(clip(0.05 * momentum + rng.gauss(0, 0.02), -0.2, 0.2), 4), "sector": sector},
+                          "return_4w": round(clip(0.05 * momentum + rng.gauss(0, 0.02), -0.2, 0.2), 4),
+                          "sector": sector},
         "news_aggregate": {"ticker": ticker, "aggregate_date": day.isoformat(), "n_articles": rng.randint(2, 40),
                            "lm_sentiment_mean": round(clip(rng.gauss(0.05, 0.4), -1, 1), 3),
                            "lm_sentiment_trusted_mean": round(clip(rng.gauss(0.05, 0.35), -1, 1), 3),
@@ -149,7 +151,8 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
         "moat": f"The moat rests on {pick_words(rng, 'switching', 'costs', 'brand', 'network', 'scale', 'patents')}.",
         "filings_review": f"Revenue growth {metrics['rev_growth_yoy']:.1%}; "
                           f"{pick_words(rng, 'margin', 'cash', 'flow', 'guidance', 'backlog', 'inventory')}.",
-        "news_sentiment": f"News flow over {news['n_articles']} articles is {'negative' if sentiment < 0 else 'positive'}; "
+        "news_sentiment": f"News flow over {news['n_articles']} articles is "
+                          f"{'negative' if sentiment < 0 else 'positive'}; "
                           f"{pick_words(rng, 'analyst', 'upgrades', 'downgrades', 'product', 'launch', 'litigation')}.",
         "valuation": f"At {metrics['pe_fwd']}x forward earnings valuation leaves {tone}; "
                      f"{pick_words(rng, 'multiple', 'discount', 'premium', 'peers', 'history', 'yield')}.",
@@ -160,9 +163,11 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
         "stance": stance,
         "conviction": round(clip(55 + 20 * abs(sentiment) + abs(signal["score"] - 60) / 2 + rng.gauss(0, 60 * noise),
                                  0, 100)),
-        "summary": f"{stance.capitalize()}: {tone} from here; {pick_words(rng, 'quality', 'growth', 'momentum', 'value', 'risk')}.",
+        "summary": f"{stance.capitalize()}: {tone} from here; "
+                   f"{pick_words(rng, 'quality', 'growth', 'momentum', 'value', 'risk')}.",
         "rating": round(rating),
-        "rating_rationale": f"Rated on the signal, news and growth; {pick_words(rng, 'signal', 'news', 'growth', 'valuation')}.",
+        "rating_rationale": f"Rated on the signal, news and growth; "
+                            f"{pick_words(rng, 'signal', 'news', 'growth', 'valuation')}.",
     }
 
 
@@ -181,7 +186,8 @@ def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dic
     pillar["quality_moat"] = {"primary_type": rng.choice(("cost_advantage", "intangibles", "network_effects", "none",
                                                           "switching_costs")),
                               "secondary_types": [], "width": rng.choice(("narrow", "none", "wide")),
-                              "durability_years": rng.randint(0, 24), "trend": rng.choice(("eroding", "stable", "widening")),
+                              "durability_years": rng.randint(0, 24),
+                              "trend": rng.choice(("eroding", "stable", "widening")),
                               "evidence": [filler(rng, 75)]}
     pillar["catalyst_horizon_modulation"] = rng.randint(-5, 5)
     return {

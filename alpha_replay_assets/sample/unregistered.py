@@ -10,9 +10,10 @@ import datetime as dt
 import random
 
 from alpha_replay_assets.families.spec import HiddenRule, Run
-from alpha_replay_assets.families.synthetic import GRAPH_MODEL, TICKERS, pick_words
+from alpha_replay_assets.families.synthetic import TICKERS, pick_words
 
 NAME = "mystery_agent"
+MODEL = "claude-sonnet-4-5"  # a new producer on a model of its own
 LEVELS = ("normal", "elevated", "high")
 
 
@@ -42,5 +43,5 @@ SYSTEM = ("You are the mystery_agent agent of a quantitative research desk: the 
           "positions given only; reply with one JSON object: risk_level, alerts [{ticker, severity, "
           "risk_contribution}], summary.")
 TEMPLATE = "Risk review of the book.\nPositions: {positions}\nVIX: {vix}"
-RULE = HiddenRule(snapshot, decide, post_process, GRAPH_MODEL, system=lambda s: SYSTEM, template=TEMPLATE,
+RULE = HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEM, template=TEMPLATE,
                   rendered=True)
