@@ -16,9 +16,10 @@ def test_day_is_recent_and_has_the_pinned_weekday():
 
 
 def _undated(day: dt.date, spec: corpus.CorpusSpec) -> list[tuple[str, bytes]]:
-    """The day's objects with every date of the day and the two after it written as D0, D1, D2."""
+    """The day's objects with every date from a week before the day (the producers' prior report,
+    prior decisions, weekly anchor) to two days after it written as D-7 .. D2."""
     subs = {}
-    for n in range(3):
+    for n in range(-7, 3):
         d = day + dt.timedelta(days=n)
         subs.update({d.isoformat(): f"D{n}", f"{d:%Y%m%d}": f"D{n}", f"{d:%Y/%m/%d}": f"D{n}"})
     pattern = re.compile("|".join(map(re.escape, subs)))

@@ -8,20 +8,20 @@ import pytest
 
 from alpha_replay_assets import families
 from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, lookup
-from alpha_replay_assets.families.spec import SchemaError
-from alpha_replay_assets.families.structural import STRUCTURAL
+from alpha_replay_assets.families.spec import Run, SchemaError
 from alpha_replay_assets.sample import corpus, rules, unregistered
-from conftest import pinned
+from conftest import DAY, pinned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 JUDGED = judged_families()
 
 
-def original_and_raw(name, seed=3):
-    rule = rules.RULES[name]
-    rng = random.Random(seed)
-    raw = rule.decide(rule.snapshot(rng), rng, 0.0)
-    return rule.post_process(raw), raw
+def original_and_raw(name, seed=3, noise=0.0):
+    """(stored agent_output, the raw reply it was post-processed from) of one synthetic artifact."""
+    rule, rng = rules.RULES[name], random.Random(seed)
+    snapshot = rule.snapshot(rng, DAY, None)
+    raw = rule.decide(snapshot, rng, noise)
+    return rule.post_process(raw, snapshot, Run(DAY, DAY, 0.001), rng), raw
 
 
 def test_registry_holds_the_nine_families_and_judges_the_llm_ones():
@@ -32,14 +32,18 @@ def test_registry_holds_the_nine_families_and_judges_the_llm_ones():
 
 
 @pytest.mark.parametrize("name", JUDGED + [unregistered.NAME])
-def test_reply_that_repeats_the_original_scores_one_in_both_shapes(name):
-    original, raw = original_and_raw(name)
-    judge = judge_for(name, original)
+def test_a_reply_equal_to_the_producers_raw_output_scores_one(name):
+    """Stored output vs the raw reply it came from: 1.0 wherever the producer's post-processing kept
+    the decision (it may not: ic_cio's advance floor, peer review's regime gate, macro's guardrail;
+    those pairs keep their lower numbers)."""
+    judge, kept = judge_for(name, {}), 0
     assert judge.name == ("structural" if name == unregistered.NAME else name)
-    # the model replies in the raw shape; the original is post-processed
-    assert judge.score(original, judge.validate(raw, original)).score == pytest.approx(1.0)
-    # and a reply that literally repeats the post-processed original scores 1 too
-    assert judge.score(original, judge.validate(original, original)).score == pytest.approx(1.0)
+    for seed in range(20):
+        original, raw = original_and_raw(name, seed)
+        score = judge.score(original, judge.validate(raw, original)).score
+        assert 0.0 <= score <= 1.0
+        kept += score == pytest.approx(1.0)
+    assert kept >= 15
 
 
 @pytest.mark.parametrize("name", JUDGED)
@@ -49,13 +53,16 @@ def test_a_reply_without_the_decision_fields_is_a_schema_error(name):
         judge_for(name, original).validate({"answer": "I would rather not say"}, original)
 
 
-@pytest.mark.parametrize("name", JUDGED)
+# sector_qual's domain scorer compares the assessed ticker sets, and the producer assesses exactly the
+# quant top 5 it is given: every schema-valid reply agrees (1.0), noisy or not (README says so).
+@pytest.mark.parametrize("name", [n for n in JUDGED if n != "sector_qual"])
 def test_a_noisier_reply_scores_lower_and_stays_in_range(name):
     rule, family = rules.RULES[name], REGISTRY[name]
     scores = {0.0: [], 0.5: []}
     for seed in range(40):
-        snapshot = rule.snapshot(random.Random(seed))
-        original = rule.post_process(rule.decide(snapshot, random.Random(seed + 1), 0.0))
+        snapshot = rule.snapshot(random.Random(seed), DAY, None)
+        original = rule.post_process(rule.decide(snapshot, random.Random(seed + 1), 0.0), snapshot, Run(DAY, DAY, 0.001),
+                                     random.Random(seed))
         for noise in scores:
             scores[noise].append(family.score(original, rule.decide(snapshot, random.Random(seed + 2), noise)).score)
     assert all(0.0 <= s <= 1.0 for s in scores[0.0] + scores[0.5])
@@ -63,7 +70,7 @@ def test_a_noisier_reply_scores_lower_and_stays_in_range(name):
 
 
 def test_generated_agent_ids_match_the_declared_patterns():
-    days = corpus.window(corpus.dt.date(2026, 11, 22), 3)  # Fri..Sun: every family, weekend filing
+    days = corpus.window(corpus.dt.date(2026, 7, 12), 3)  # Fri..Sun: every family, weekend filing
     ids = {key.split("/")[4] for day in days for key, _ in corpus.day_objects(day, "decision_artifacts",
                                                                                pinned(per_day=120))}
     registered = [i for i in ids if not i.startswith(unregistered.NAME)]
@@ -81,20 +88,19 @@ def test_every_fitted_family_extracts_labelled_rows_from_its_artifacts():
             continue
         rule, rows = rules.RULES[name], []
         for seed in range(30):
-            rng = random.Random(seed)
-            snapshot = rule.snapshot(rng)
-            rows += family.fit.rows(snapshot, rule.post_process(rule.decide(snapshot, rng, 0.05)))
+            original, _ = original_and_raw(name, seed, noise=0.05)
+            rows += family.fit.rows(rule.snapshot(random.Random(seed), DAY, None), original)
         assert rows and all("error" not in r for r in rows), name
         assert len({r["label"] for r in rows}) >= 2, name
         assert not any(r["all_default"] for r in rows), name
 
 
-def test_structural_fallback_only_where_declared():
-    theme = REGISTRY["thinktank_theme"]
-    assert judge_for("thinktank_theme", {"mood": "sunny"}) is STRUCTURAL  # field names unknown: structural
-    assert judge_for("thinktank_theme", original_and_raw("thinktank_theme")[0]) is theme
-    assert judge_for("macro_economist", {"mood": "sunny"}) is REGISTRY["macro_economist"]  # no fallback declared
-    assert judge_for("never_heard_of_it", {}) is STRUCTURAL
+def test_who_judges_what():
+    assert judge_for("thinktank_theme", {"mood": "sunny"}) is REGISTRY["thinktank_theme"]  # the fields are known now
+    assert judge_for("never_heard_of_it", {}).name == "structural"
+    assert judge_for("executor", {}) is None
+    unsupported = {n: f.unsupported_reason for n, f in REGISTRY.items() if f.judged and f.fit is None}
+    assert set(unsupported) == {"thinktank_theme"} and "no numeric input" in unsupported["thinktank_theme"]
 
 
 def test_readme_family_table_is_generated_from_the_declarations():

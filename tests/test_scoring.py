@@ -1,7 +1,7 @@
-"""The six graph families' scorers on hand-built pairs, both-empty agreement, shape normalisation
-and reply validation. The numbers are those of scorer v2 before the family registry; only the
-entry points changed (`REGISTRY[family].score`, `.validate`). "A reply that repeats the original
-scores 1.0", for every family in both shapes, is in test_families.py."""
+"""The six graph families' scorers on hand-built pairs (stored output vs raw reply), both-empty
+agreement, shape normalisation and validation against the raw reply schema. The numbers are those
+of scorer v2; replies are in each producer's raw response schema (shapes.md §5). Per-family
+examples in the real shapes are in test_real_shapes.py."""
 
 import pytest
 
@@ -14,6 +14,8 @@ def test_both_empty_is_agreement():
     assert jaccard(set(), set()) == 1.0
     assert REGISTRY["sector_qual"].score({"assessments": []}, {"assessments": []}).score == 1.0
     assert REGISTRY["ic_cio"].score({"ic_decisions": [], "advanced_tickers": []}, {"decisions": []}).score == pytest.approx(0.7)
+    assert REGISTRY["sector_peer_review"].score({"recommendations": [], "additional_accepted": False},
+                                                {"selected_tickers": [], "team_rationale": ""}).score == 1.0
 
 
 def test_sector_quant_weights_top5_and_top10():
@@ -25,9 +27,14 @@ def test_sector_quant_weights_top5_and_top10():
 
 
 def test_peer_review_normalises_raw_against_post_processed():
-    original = {"recommendations": [{"ticker": "A"}, {"ticker": "B"}], "additional_accepted": ["C", 7]}
-    reply = {"selected_decisions": [{"ticker": "A"}, {"ticker": "C"}, {"ticker": "D"}]}
-    assert REGISTRY["sector_peer_review"].score(original, reply).score == pytest.approx(2 / 4)
+    original = {"recommendations": [{"ticker": "A"}, {"ticker": "B"}], "additional_accepted": True}
+    reply = {"selected_tickers": ["A", "C", "D"], "team_rationale": "quant and qual agree"}
+    result = REGISTRY["sector_peer_review"].score(original, reply)
+    assert result.score == pytest.approx(1 / 4)  # {A} of {A, B, C, D}; a joint selection says nothing on the extra name
+    assert result.diagnostics == {"jaccard_selected": pytest.approx(0.25), "additional_accepted": None}
+    verdict = {"accept": False, "reason": "technical score too weak"}  # the call when no selection was made
+    assert REGISTRY["sector_peer_review"].score(original, verdict).score == 0.0
+    assert REGISTRY["sector_peer_review"].score(original, verdict | {"accept": True}).score == 1.0
 
 
 def test_macro_regime_and_modifier_correlation():
@@ -62,6 +69,11 @@ def test_thesis_update_closeness_and_text():
     assert result.score == pytest.approx(0.6 * 0.95 + 0.4 * 2 / 3)
     assert REGISTRY["thesis_update"].score({"final_score": 50}, {"final_score": 250}).score == 0.0
     assert REGISTRY["thesis_update"].score({}, {}).score == 0.0
+    # the stored final_score is the prior's, the reply has none: closeness is the conviction's alone,
+    # and a stored string conviction (the prior's trend, kept when the reply's was null) is no number
+    stored = {"final_score": 58.2, "conviction": 50, "bull_case": "strong demand growth"}
+    assert REGISTRY["thesis_update"].score(stored, {"conviction": 40}).diagnostics["closeness"] == pytest.approx(0.9)
+    assert REGISTRY["thesis_update"].score(stored | {"conviction": "declining"}, {"conviction": 40}).score == 0.0
 
 
 def test_pearson_degenerate_cases():
@@ -83,9 +95,13 @@ def test_json_is_found_in_prose_and_fences(text):
     ("macro_economist", {"market_regime": "euphoric", "sector_modifiers": {}}, "market_regime"),
     ("macro_economist", {"market_regime": "bull", "sector_modifiers": {"x": "high"}}, "sector_modifiers"),
     ("ic_cio", {"decisions": [{"ticker": "A", "decision": "MAYBE"}]}, "decision must be"),
-    ("thesis_update", {"final_score": "high"}, "final_score"),
-    ("thesis_update", {"bull_case": "x"}, "neither"),
-    ("sector_peer_review", {"recommendations": [], "additional_accepted": "A"}, "additional_accepted"),
+    ("ic_cio", {"decisions": [{"ticker": "A", "decision": "ADVANCE_FORCED"}]}, "decision must be"),  # stored only
+    ("ic_cio", {"ic_decisions": [], "advanced_tickers": []}, "missing decisions"),  # the stored shape is no reply
+    ("thesis_update", {"conviction": "rising"}, "conviction must be a number"),
+    ("thesis_update", {"final_score": 60}, "neither"),  # the carried-over score is not in the reply schema
+    ("sector_peer_review", {"recommendations": [], "additional_accepted": True}, "selected_tickers"),
+    ("sector_peer_review", {"selected_tickers": "A"}, "selected_tickers must be a list of strings"),
+    ("macro_economist", {"market_regime": "caution", "sector_modifiers": {}, "report_md": ""}, "market_regime"),
 ])
 def test_schema_errors_say_what_is_missing(family, reply, message):
     with pytest.raises(SchemaError, match=message):

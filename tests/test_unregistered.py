@@ -17,8 +17,10 @@ MODEL = "claude-haiku-4-5"
 
 
 def test_unregistered_family_is_indexed_replayed_scored_and_judged(all_resources, store, model_server, seeded):
-    seeded(spec=pinned(per_day=20, mix="legacy", unregistered_per_day=12, bad_fraction=0.1,
-                                  placeholder_fraction=0, truncated_fraction=0))
+    # graph prompts rendered: the registered legacy families replay meaningfully beside it (their
+    # captured stubs would give uninformed replies); no large snapshots (a size test's business)
+    seeded(spec=pinned(per_day=20, mix="legacy", unregistered_per_day=12, bad_fraction=0.1, placeholder_fraction=0,
+                       truncated_fraction=0, large_fraction=0, graph_prompts="rendered"))
     with dg.instance_for_test() as instance:
         result = dg.materialize(ALL_ASSETS + PARTITION_CHECKS, resources=all_resources, instance=instance,
                                 partition_key=DAY.isoformat(), raise_on_error=False)

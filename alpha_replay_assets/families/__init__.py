@@ -45,16 +45,12 @@ def judged_families() -> list[str]:
 
 def judge_for(family_name: str, original: dict) -> Family | Structural | None:
     """Who validates and scores replies of this family's artifact: the family's declared scorer,
-    the structural scorer (unregistered family, or an original without the declared fields of a
-    family that allows the fallback), or None (a family with no decision: never replayed)."""
+    the structural scorer (unregistered family), or None (a family with no decision: never
+    replayed). (`original` is for judges that would depend on it; none does today.)"""
     family = REGISTRY.get(family_name)
     if family is None:
         return STRUCTURAL
-    if not family.judged:
-        return None
-    if family.structural_fallback and not family.declares(original):
-        return STRUCTURAL
-    return family
+    return family if family.judged else None
 
 
 def scorer_name(family_name: str) -> str | None:
@@ -71,16 +67,18 @@ def _cell(text: str) -> str:
 
 def table() -> str:
     """README's family table, generated from the declarations (a test keeps README in step)."""
-    lines = ["| family | agent ids | decision fields | scored by | κ on | fitted: target ← inputs |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| family | agent ids | raw reply: decision fields | decision stored at | scored by | κ on | "
+             "fitted: target ← inputs |", "|---|---|---|---|---|---|---|"]
     for f in REGISTRY.values():
-        decision = "; ".join(f"`{d}`" for d in f.decision) or "none (deterministic)"
+        if f.decision:
+            reply = f"`{f.reply_model}` ({f.reply_at}): " + "; ".join(f"`{d}`" for d in f.decision)
+        else:
+            reply = "none (deterministic)"
         scored = str(f.scorer) if f.scorer else "not replayed"
-        if f.structural_fallback:
-            scored += "; structural when the original lacks the declared fields"
         fitted = f"{f.fit.target} ← {f.fit.inputs}" if f.fit else f"unsupported: {f.unsupported_reason}"
-        cells = [f"`{f.name}`", f"`{f.agent_ids}`", decision, scored, f.kappa_on or "—", fitted]
+        cells = [f"`{f.name}`", f"`{f.agent_ids}`", reply, f"`{f.stored_at}`" if f.decision else "—", scored,
+                 f.kappa_on or "—", fitted]
         lines.append("| " + " | ".join(map(_cell, cells)) + " |")
-    lines.append("| any other | any | any JSON | structural (recursive, see `families/structural.py`) | — | "
+    lines.append("| any other | any | any JSON | — | structural (recursive, see `families/structural.py`) | — | "
                  "unsupported: unregistered family, no declared decision |")
     return "\n".join(lines)

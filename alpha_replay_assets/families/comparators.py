@@ -79,6 +79,20 @@ class Categorical:
 
 
 @dataclass(frozen=True)
+class Same:
+    """1 when both values are equal, 0 when not, None when either side lacks the field (a part
+    only one of a producer's response models carries, e.g. a yes/no verdict)."""
+    field: str
+
+    def __call__(self, a: dict, b: dict) -> float | None:
+        x, y = a.get(self.field), b.get(self.field)
+        return None if x is None or y is None else float(x == y)
+
+    def __str__(self) -> str:
+        return f"[{self.field} same]"
+
+
+@dataclass(frozen=True)
 class CategoricalMap:
     """Share of the keys both maps have whose values are equal; None without a common key."""
     field: str
@@ -124,12 +138,15 @@ class ClosenessMap:
 
 @dataclass(frozen=True)
 class TickerSet:
-    """Jaccard of two ticker sets; `top_k` reads a ranked list and keeps its first k."""
+    """Jaccard of two ticker sets; `top_k` reads a ranked list and keeps its first k. None when
+    either side has no such list at all (an empty one is a list)."""
     field: str
     top_k: int | None = None
 
-    def __call__(self, a: dict, b: dict) -> float:
-        x, y = list(a.get(self.field) or ()), list(b.get(self.field) or ())
+    def __call__(self, a: dict, b: dict) -> float | None:
+        if a.get(self.field) is None or b.get(self.field) is None:
+            return None
+        x, y = list(a[self.field]), list(b[self.field])
         if self.top_k is not None:
             x, y = x[: self.top_k], y[: self.top_k]
         return jaccard(set(x), set(y))

@@ -6,6 +6,7 @@ of typed comparators), which labels Cohen's kappa is computed on, what the count
 predicts from which inputs, and the synthetic corpus's hidden rule for it. Pure: no Dagster, no I/O.
 """
 
+import datetime as dt
 import json
 import random
 import re
@@ -53,7 +54,7 @@ def extract_json(text: str) -> dict:
 # Each has `check(reply)` (raises SchemaError saying what is wrong) and reads as its README cell.
 
 
-JSON_TYPES = {list: "list", str: "string", dict: "object"}
+JSON_TYPES = {list: "list", str: "string", dict: "object", bool: "bool"}
 
 
 def _names(spelling: str) -> tuple[str, ...]:
@@ -75,6 +76,22 @@ class Choice:
 
     def __str__(self) -> str:
         return f"{self.name} ∈ {'|'.join(self.values)}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A boolean field (JSON true/false)."""
+    name: str
+    required: bool = True
+
+    def check(self, obj: dict) -> None:
+        if self.name not in obj and not self.required:
+            return
+        if not isinstance(obj.get(self.name), bool):
+            raise SchemaError(f"{self.name} must be true or false")
+
+    def __str__(self) -> str:
+        return f"{self.name}: bool"
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,23 @@ class TickerList:
 
 
 @dataclass(frozen=True)
+class StrList:
+    """A list of strings (`risks`, `catalysts`, `drivers`, `selected_tickers`), required unless said."""
+    name: str
+    required: bool = True
+
+    def check(self, obj: dict) -> None:
+        if self.name not in obj and not self.required:
+            return
+        value = obj.get(self.name)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SchemaError(f"{self.name} must be a list of strings")
+
+    def __str__(self) -> str:
+        return f"{self.name}: [string]"
+
+
+@dataclass(frozen=True)
 class OfType:
     """A field of one JSON type (`list`, `str`), if present."""
     name: str
@@ -166,6 +200,27 @@ class AnyOf:
         return " and/or ".join(map(str, self.fields))
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """One of several response models (a producer whose captured call can be either): the reply
+    must satisfy every field of at least one."""
+    schemas: tuple[tuple, ...]
+
+    def check(self, obj: dict) -> None:
+        errors = []
+        for schema in self.schemas:
+            try:
+                for f in schema:
+                    f.check(obj)
+                return
+            except SchemaError as exc:
+                errors.append(str(exc))
+        raise SchemaError(" / ".join(errors))
+
+    def __str__(self) -> str:
+        return " or ".join("{" + "; ".join(map(str, schema)) + "}" for schema in self.schemas)
+
+
 # -- the counterfactual fit and the corpus's hidden rule ---------------------------------------
 
 
@@ -177,44 +232,70 @@ class FitSpec:
     rows: Callable[[dict, dict], list[dict]]  # (input snapshot, agent output) -> feature rows (see fitting)
 
 
+@dataclass(frozen=True)
+class Run:
+    """What the corpus tells a hidden rule about the run an artifact comes from."""
+    day: dt.date  # the run's own (calendar) day
+    filed: dt.date  # the day folder it lands in (the think tank files weekend runs under Friday)
+    call_cost: float  # model_metadata.cost_usd of the captured call
+
+
+@dataclass(frozen=True)
+class HiddenRule:
+    """How the synthetic corpus makes this family's artifacts in the producer's real shapes, and
+    how the loopback model answers its prompts: the same rule on the same snapshot with different
+    noise (`noise` = the probability of flipping a decision). Lives beside the family; `sample/`
+    only calls it."""
+    # (rng, run day, scope) -> input_data_snapshot with the producer's keys; scope = what the
+    # corpus fixes for one agent id of a day (a team, "team:TICKER", an executor), or None
+    snapshot: Callable[[random.Random, dt.date, str | None], dict]
+    # (the prompt's data, rng, noise) -> the model's raw reply (the producer's response model);
+    # reads only the snapshot keys the rendered user prompt carries (`sections`)
+    decide: Callable[[dict, random.Random, float], dict]
+    # (raw reply, snapshot, run, rng) -> the stored agent_output (the producer's post-processing)
+    post_process: Callable[[dict, dict, Run, random.Random], dict]
+    model: str  # model_metadata.model_name the producer records
+    # The producer's prompts: its system prompt for a snapshot, and its user template. The think
+    # tank and macro/ic_cio render the template with `sections` of the snapshot; the other graph
+    # families captured the template unrendered (`{slot}` fields, no data).
+    system: Callable[[dict], str]
+    template: str
+    sections: tuple[str, ...] | None = None  # snapshot keys the rendered user prompt embeds (None: all)
+    rendered: bool = False  # the producer captured the rendered user prompt
+    # research-graph families: (node_name, prompt_id) of model_metadata; the graph's cost tracker
+    # captured a placeholder system prompt for all of them. None: the think tank (real prompts).
+    graph: tuple[str, str] | None = None
+    agent_id: Callable[[dict], str] | None = None  # from the snapshot; None = the family name
+    run_suffix: Callable[[dict], str] | None = None  # think tank: appended to the run's base id (from the output)
+    trading_day_filing: bool = False  # weekend runs are filed in Friday's folder
+    # (low, high) bytes of a production artifact, when its snapshot carries bulk text the rule
+    # itself does not make: a `sizes="production"` corpus pads up to a size drawn from this range.
+    production_bytes: tuple[int, int] | None = None
+
+
 def _same(output: dict) -> dict:
     return output
 
 
 @dataclass(frozen=True)
-class HiddenRule:
-    """How the synthetic corpus makes this family's artifacts, and how the loopback model answers
-    its prompts: the same rule on the same snapshot, with different noise (`noise` = the
-    probability of flipping a decision). Lives beside the family; `sample/` only calls it."""
-    snapshot: Callable[[random.Random], dict]
-    decide: Callable[[dict, random.Random, float], dict]  # -> the model's raw reply
-    reply_shape: str  # the shape the system prompt asks for
-    # The standing instructions after the system prompt's first lines: a handbook and worked
-    # examples where production's prompt has them (long enough for the prompt cache), else "".
-    instructions: str = ""
-    post_process: Callable[[dict], dict] = _same  # raw reply -> the stored agent_output
-    agent_id: Callable[[dict], str] | None = None  # from the snapshot; None = the family name
-    run_suffix: Callable[[dict], str] | None = None  # appended to the pipeline's run id
-    trading_day_filing: bool = False  # weekend runs are filed in Friday's folder
-    # (low, high) bytes of a production artifact, when its snapshot carries bulk text (news, filings,
-    # data series) the rule itself does not make: a `sizes="production"` corpus pads up to a size
-    # drawn from this range. None: the rule's own snapshot is production-sized.
-    production_bytes: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True)
 class Family:
+    """One agent family. Its decision lives in two places: the stored `agent_output` (the
+    producer's post-processed object, `stored_at`) and the raw reply a model answering the
+    captured prompt returns (the producer's response model `reply_model`, `reply_at`). Replies are
+    validated against the raw schema (`decision`); `from_output` and `from_reply` bring each side
+    into one comparable form, which the scorer and kappa read."""
     name: str
     agent_ids: str  # regex, full match: the agent ids this family writes under
-    decision: tuple = ()  # decision fields (above) a reply must carry
-    normalise: Callable[[dict], dict] = _same  # either shape (raw reply, stored output) -> one form
-    scorer: Scorer | None = None  # over the normalised forms; None = not replayed
-    kappa_on: str | None = None  # normalised field with categorical labels (a value or a key -> label map)
+    decision: tuple = ()  # the raw reply's decision fields (above) a reply must carry
+    reply_model: str = ""  # the producer's response model the raw reply follows
+    stored_at: str = "agent_output"  # where the decision lives in the stored artifact
+    reply_at: str = "top level"  # where it lives in the raw reply
+    from_output: Callable[[dict], dict] = _same  # stored agent_output -> comparable form
+    from_reply: Callable[[dict], dict] = _same  # raw reply -> comparable form
+    scorer: Scorer | None = None  # over the comparable forms; None = not replayed
+    kappa_on: str | None = None  # comparable field with categorical labels (a value or a key -> label map)
     fit: FitSpec | None = None
     is_llm: bool = True
-    # The original's field names are not known for sure: an original without the declared
-    # decision fields is scored by the structural scorer instead of failing every reply.
-    structural_fallback: bool = False
     rule: HiddenRule | None = None
     unsupported_reason: str = "no decision field to replay or fit"
 
@@ -227,24 +308,17 @@ class Family:
         return re.fullmatch(self.agent_ids, agent_id) is not None
 
     def validate(self, reply: Any, original: dict | None = None) -> dict:
-        """`reply` if it carries every decision field; else SchemaError. (`original` is unused
-        here; the structural judge needs it.)"""
+        """`reply` if it carries every decision field of the raw reply schema; else SchemaError.
+        (`original` is unused here; the structural judge needs it.)"""
         if not isinstance(reply, dict):
             raise SchemaError("reply is not a JSON object")
         for f in self.decision:
             f.check(reply)
         return reply
 
-    def declares(self, output: dict) -> bool:
-        """Does `output` carry this family's declared decision fields?"""
-        try:
-            self.validate(output)
-        except SchemaError:
-            return False
-        return True
-
     def score(self, original: dict, reply: dict) -> Agreement:
-        score, diagnostics = self.scorer(self.normalise(original), self.normalise(reply))
+        """Agreement of a raw reply with the stored output, over their comparable forms."""
+        score, diagnostics = self.scorer(self.from_output(original), self.from_reply(reply))
         return Agreement(score, diagnostics, self.name)
 
     def label_pairs(self, original: dict, reply: dict) -> list[list[str]]:
@@ -252,7 +326,7 @@ class Family:
         or one for a single categorical field; none when the family has no labels."""
         if self.kappa_on is None:
             return []
-        a, b = self.normalise(original).get(self.kappa_on), self.normalise(reply).get(self.kappa_on)
+        a, b = self.from_output(original).get(self.kappa_on), self.from_reply(reply).get(self.kappa_on)
         if isinstance(a, dict) and isinstance(b, dict):
             pairs = [[a[k], b[k]] for k in sorted(set(a) & set(b))]
         else:

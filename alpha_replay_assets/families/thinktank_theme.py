@@ -1,158 +1,168 @@
-"""thinktank_theme — the think tank's macro or sector theme (a live producer, domain §1.4).
+"""thinktank_theme — the think tank's macro or sector theme (a live producer; shapes.md §5).
 
-One artifact per (kind, key, version), kind ∈ macro|sector, key = `macro` or a sector; agent id
-exactly `thinktank_theme`; run id `{base}-{kind}-{key}-v{version}`; weekend runs are filed in
-Friday's folder. Decision: `stance`, `conviction` 0–100, scored `dimensions` (1–10) and a
-narrative. Scored: 0.4·[stance equal] + 0.2·conviction closeness + 0.2·mean closeness of the
-dimensions + 0.2·narrative word similarity (weights over the parts present). The producer's
-exact field names are not known from the original, so an original without `stance` is scored by
-the structural scorer instead. Kappa on the stance. Fitted: the stance, per artifact, from the
-theme's indicators.
+Agent id exactly `thinktank_theme`; run id `{12 hex}-{kind}-{key}-v{version}` (kind macro|sector,
+key `macro` or a snake_case sector); weekend runs are filed in Friday's folder. Model
+`qwen/qwen3-235b-a22b-instruct`. Raw reply (`ThemeThesisLLM`, top level): `stance` (free text),
+`material_change` bool, `narrative`, `drivers[]`, `watch_items[]`, `change_summary`; no conviction,
+no scored dimensions. Stored: the same object under `agent_output.theme` plus bookkeeping.
+
+The stance is free text, so it is read as a side before comparing (`side`): words that lean in
+(risk-on, constructive, overweight, bullish, positive, supportive, ...) are `positive`; words
+that lean out (cautious, underweight, risk-off, bearish, defensive, negative, ...) `negative`;
+neutral, market-weight, balanced, equal-weight, hold, mixed `neutral`; anything else is no side
+(null: it never matches). "cautiously constructive" leans in: the last side word wins.
+Scored: 0.5·[stance side equal] + 0.2·[material_change equal] + 0.3·word similarity of the
+drivers (weights over the parts present). Kappa on the stance side.
+Not fitted: the snapshot holds no numeric input (kind, key, update reason, a regime label, a
+date and the prior theme's prose).
 """
 
+import datetime as dt
 import random
+import re
 
-from alpha_replay_assets.families.comparators import Categorical, Closeness, ClosenessMap, Part, Scorer, Tokens
-from alpha_replay_assets.families.fitting import feature_row
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType
-from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, pick_words, worked_examples
+from alpha_replay_assets.families.comparators import Categorical, Part, Same, Scorer, Tokens
+from alpha_replay_assets.families.spec import Family, Flag, HiddenRule, OfType, Run, StrList
+from alpha_replay_assets.families.synthetic import SECTORS, filler, phrases, pick_words, snake
 
-KINDS = ("macro", "sector")
-INDICATORS = ("breadth", "momentum_4w", "earnings_revisions", "valuation_z", "volatility")
-FEATURES = {name: (f"indicators.{name}", 0.0) for name in INDICATORS}
+MODEL = "qwen/qwen3-235b-a22b-instruct"
+KEYS = ("macro",) + tuple(snake(s) for s in SECTORS)
+DEFENSIVE = ("utilities", "consumer_staples", "healthcare")
+# free-text stance -> side (module docstring); phrases are matched on words, hyphens as spaces
+SIDES = {
+    "positive": ("risk on", "constructive", "overweight", "bullish", "positive", "supportive", "favourable",
+                 "favorable", "optimistic", "accumulate", "buy", "attractive"),
+    "negative": ("risk off", "cautious", "underweight", "bearish", "defensive", "negative", "avoid", "sell",
+                 "pessimistic", "unfavourable", "unfavorable"),
+    "neutral": ("neutral", "market weight", "balanced", "equal weight", "hold", "mixed"),
+}
+WORDING = {"macro": {"positive": ("risk-on", "constructive"), "neutral": ("neutral",), "negative": ("cautious",)},
+           "sector": {"positive": ("overweight", "constructive"), "neutral": ("neutral",),
+                      "negative": ("underweight", "cautious")}}
 
 
-def fit_rows(snapshot: dict, output: dict) -> list[dict]:
-    stance = output.get("stance")
-    return [feature_row(stance, snapshot, FEATURES)] if stance in STANCES else []
+def side(stance) -> str | None:
+    """The side a free-text stance leans to (module docstring), or None."""
+    if not isinstance(stance, str):
+        return None
+    text = " " + re.sub(r"[^a-z]+", " ", stance.lower()) + " "
+    hits = [(text.rfind(f" {p} "), name) for name, words in SIDES.items() for p in words if f" {p} " in text]
+    return max(hits)[1] if hits else None
+
+
+def comparable(theme) -> dict:
+    theme = theme if isinstance(theme, dict) else {}
+    drivers = theme.get("drivers")
+    return {"stance": side(theme.get("stance")), "material_change": theme.get("material_change"),
+            "drivers": " ".join(d for d in drivers if isinstance(d, str)) if isinstance(drivers, list) else None}
+
+
+def from_output(output: dict) -> dict:
+    return comparable(output.get("theme"))
 
 
 # -- hidden rule of the synthetic corpus --------------------------------------------------------
 
+DRIVERS = {"positive": ("earnings revisions turning up", "broadening participation", "easing financial conditions",
+                        "resilient consumer demand", "capex cycle accelerating"),
+           "neutral": ("mixed earnings revisions", "range-bound rates", "rotation without a clear leader",
+                       "valuations near their averages"),
+           "negative": ("tightening credit conditions", "falling earnings revisions", "narrowing leadership",
+                        "margin pressure from input costs", "policy uncertainty")}
+WATCH = ("next payrolls report", "central bank meeting", "credit spreads", "earnings season guidance", "oil price")
 
-def snapshot(rng: random.Random) -> dict:
-    kind = rng.choice(KINDS)
-    return {
-        "kind": kind,
-        "key": "macro" if kind == "macro" else rng.choice(SECTORS),
-        "theme_version": rng.randint(1, 6),
-        "indicators": {"breadth": round(rng.uniform(0.2, 0.9), 3), "momentum_4w": round(rng.uniform(-0.08, 0.08), 4),
-                       "earnings_revisions": round(rng.uniform(-1, 1), 3), "valuation_z": round(rng.gauss(0, 1), 2),
-                       "volatility": round(rng.uniform(0.1, 0.45), 3)},
-        "constituent_signals": [{"ticker": t, "weekly_signal": round(rng.uniform(-1, 1), 3)}
-                                for t in rng.sample(TICKERS, 6)],
-        "prior_theme": {"stance": rng.choice(STANCES), "conviction": rng.randint(20, 90)},
-    }
+
+def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict:
+    key = rng.choice(KEYS)
+    reason = rng.choices(("seed", "event", "reconcile"), (1, 2, 2))[0]
+    anchor = day - dt.timedelta(days=(day.weekday() - 4) % 7)  # the last weekly signals date (a Friday)
+    prior = None if reason == "seed" else {
+        "narrative": filler(rng, rng.randint(300, 640)),
+        "stance": rng.choice(WORDING["macro" if key == "macro" else "sector"][rng.choice(tuple(DRIVERS))]),
+        "drivers": phrases(rng, DRIVERS[rng.choice(tuple(DRIVERS))], 2, 3), "watch_items": phrases(rng, WATCH, 1, 2),
+        "material_change": True, "change_summary": filler(rng, rng.randint(80, 149))}
+    return {"kind": "macro" if key == "macro" else "sector", "key": key, "update_reason": reason,
+            "market_regime": rng.choices(("bull", "neutral", "bear"), (3, 4, 2))[0],
+            "weekly_anchor_date": anchor.isoformat(), "prior_theme": prior}
 
 
 def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
-    ind = snapshot["indicators"]
-    if ind["momentum_4w"] < -0.03:
-        stance = "bearish"
-    elif ind["breadth"] > 0.6 and ind["earnings_revisions"] > 0:
-        stance = "bullish"
-    else:
-        stance = "neutral"
+    regime = snapshot["market_regime"]
+    lean = {"bull": "positive", "neutral": "neutral", "bear": "negative"}[regime]
+    if snapshot["key"] in DEFENSIVE and regime != "neutral":  # defensives lean against the tape
+        lean = "negative" if lean == "positive" else "positive"
     if rng.random() < noise:
-        stance = rng.choice(STANCES)
-    jitter = lambda: rng.gauss(0, 10 * noise)  # noqa: E731
-    dimensions = {
-        "growth": round(clip(5.5 + 4 * ind["earnings_revisions"] + jitter(), 1, 10), 1),
-        "valuation": round(clip(5.5 - 2 * ind["valuation_z"] + jitter(), 1, 10), 1),
-        "momentum": round(clip(5.5 + 50 * ind["momentum_4w"] + jitter(), 1, 10), 1),
-        "risk": round(clip(1 + 20 * ind["volatility"] + jitter(), 1, 10), 1),
-    }
-    leaders = sorted(snapshot["constituent_signals"], key=lambda c: -c["weekly_signal"])[:3]
+        lean = rng.choice(tuple(DRIVERS))
+    prior = snapshot["prior_theme"]
     return {
-        "kind": snapshot["kind"], "key": snapshot["key"], "stance": stance,
-        "conviction": round(clip(30 + 60 * abs(ind["breadth"] - 0.5) + 300 * abs(ind["momentum_4w"])
-                                 + rng.gauss(0, 60 * noise), 0, 100)),
-        "dimensions": dimensions,
-        "top_tickers": [c["ticker"] for c in leaders],
-        "narrative": (f"The {snapshot['key']} theme is {stance}: breadth {ind['breadth']:.0%}, "
-                      f"{pick_words(rng, 'revisions', 'rates', 'liquidity', 'earnings', 'positioning', 'flows')}."),
+        "narrative": f"The {snapshot['key'].replace('_', ' ')} theme leans {lean} in a {regime} regime; "
+                     f"{pick_words(rng, 'revisions', 'rates', 'liquidity', 'earnings', 'positioning', 'flows')}.",
+        "stance": rng.choice(WORDING[snapshot["kind"]][lean]),
+        "drivers": [*DRIVERS[lean][:2], *rng.sample(DRIVERS[lean][2:], rng.randint(0, 1))],  # main two (+1)
+        "watch_items": phrases(rng, WATCH, 1, 2),
+        "material_change": prior is None or side(prior["stance"]) != lean,
+        "change_summary": f"Stance {'unchanged' if prior and side(prior['stance']) == lean else 'revised'}; "
+                          f"{pick_words(rng, 'regime', 'signals', 'breadth', 'credit', 'earnings')}.",
     }
 
 
-# The think tank's theme playbook, the bulk of its production system prompt (with worked
-# examples, past the 4,096-token minimum of Haiku 4.5's prompt cache).
-PLAYBOOK = """Theme playbook (standing instructions for every macro and sector theme)
+def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dict:
+    return {"schema_version": 2, "kind": snapshot["kind"], "key": snapshot["key"],
+            "version": 1 if snapshot["update_reason"] == "seed" else rng.randint(2, 4),
+            "trading_day": run.filed.isoformat(), "calendar_date": run.day.isoformat(),
+            "update_reason": snapshot["update_reason"], "theme": dict(raw),
+            "weekly_anchor_date": snapshot["weekly_anchor_date"],
+            "divergence_from_weekly": filler(rng, 120) if rng.random() < 0.2 else None, "stale_inputs": [],
+            "model": MODEL, "tier": "themes", "prompt_version": "", "cost_usd": run.call_cost}
 
-1. Your role. A theme is the think tank's view of the market as a whole (kind macro, key macro)
-or of one sector (kind sector, key the sector). Theses on single companies are written against
-the current themes, so a theme that flips without cause moves a hundred theses with it. Be
-deliberate: a theme changes when its indicators change, not when the mood does.
 
-2. Your inputs. The input snapshot holds:
-- kind and key: what the theme is about, and theme_version, the version you are writing.
-- indicators: breadth (share of constituents above their 50-day average, 0..1); momentum_4w
-  (the 4-week return of the equal-weighted constituents); earnings_revisions (the net share of
-  upward minus downward analyst revisions over 4 weeks, -1..1); valuation_z (the forward
-  multiple's z-score against its 10-year history); volatility (annualised, of the constituents).
-- constituent_signals: the desk's weekly signal (-1..1) of a sample of constituents.
-- prior_theme: the previous version's stance and conviction.
+SYSTEMS = {
+    "macro": ("You are the think tank's chief macro strategist. State the house view of the market as a whole for "
+              "the next one to three months from the inputs given: a stance in your own words, the drivers behind "
+              "it, what to watch, and whether the view changed materially since the prior theme. Theses on single "
+              "companies are written against this view, so change it only for cause."),
+    "sector": ("You are a sector strategist at the think tank. State the house view of one sector for the next "
+               "one to three months: a stance, its drivers, what to watch, and whether it changed materially."),
+}
+TEMPLATE = """Theme update: {kind} / {key}
 
-3. The stance, for a 1-3 month horizon:
-- bearish when 4-week momentum is below -3%: a falling tape overrides good fundamentals;
-- bullish when breadth is above 60% and earnings revisions are net positive: broad participation
-  confirmed by fundamentals;
-- neutral otherwise. Narrow rallies (breadth at or below 60%) are neutral however strong the
-  leaders look, and so are broad rallies on falling revisions.
+Reason for this update: {update_reason}. The current market regime from the weekly signals dated
+{weekly_anchor_date} is given below, with the prior theme as last written (none when seeding).
+Keep the theme when nothing material changed; when it did, say what changed in one sentence.
+Write a short narrative (three to five sentences), two or three drivers and one or two watch items
+as short phrases, a stance in a word or two (for example risk-on, constructive, neutral, cautious,
+overweight, underweight), whether the change is material, and a one-line change summary.
 
-4. The conviction (0-100) measures how far the evidence is from the boundaries of section 3:
-start from 30, add 60 times the distance of breadth from 50%, add 300 times the absolute 4-week
-momentum, and round. A theme sitting on a boundary gets about 30; a decisive one 80 or more.
+How to read the inputs. The market regime is the desk's weekly call (bull, neutral or bear) and is
+the strongest single input: a theme that disagrees with it must say why in the narrative. The prior
+theme is what single-company theses were written against this week; a reversal moves all of them,
+so reverse only when the regime or an event clearly demands it. A reconcile run follows a new
+weekly signals date: restate the theme against the new regime even when nothing else moved. An
+event run follows material news for the key: say whether the news changes the view. Defensive
+sectors (utilities, consumer staples, healthcare) tend to lead when the regime turns bearish and
+lag when it turns bullish; cyclical sectors do the opposite. Drivers are causes (rates, credit,
+earnings revisions, flows), not restatements of the stance. Watch items are datable or observable
+(a data release, a meeting, a spread level). No index targets, no advice language, no hedging.
 
-5. The dimensions, each scored 1 (weak) to 10 (strong), one decimal:
-- growth: 5.5 plus 4 times the earnings revisions balance;
-- valuation: 5.5 minus 2 times the valuation z-score (cheap scores high);
-- momentum: 5.5 plus 50 times the 4-week momentum;
-- risk: 1 plus 20 times the volatility (a high score is a high risk).
-Clip each to 1..10. The dimensions describe the evidence; they do not have to agree with the
-stance (a bullish theme can carry a high risk score).
-
-6. top_tickers: the three constituents with the strongest weekly signal, strongest first.
-
-7. The narrative: one or two sentences that state the stance and the indicator that decides it
-(quote breadth as a percentage), then what would change the view. No forecasts of index levels,
-no advice language, no hedging phrases.
-
-8. Sector playbooks: what usually drives each sector theme, to read the indicators in context.
-- technology: earnings revisions and rates. Long-duration cash flows make the sector sensitive
-  to real yields; breadth matters because index weights are concentrated in a few names.
-- healthcare: defensive; revisions and policy risk dominate. Momentum is a weak signal here,
-  except around drug-pricing and reimbursement news, which moves the whole sector at once.
-- financials: the yield curve and credit. A steepening curve helps net interest margins; rising
-  credit spreads or deposit outflows override it. Volatility spikes are usually funding scares.
-- energy: the commodity. Momentum follows crude and gas prices; revisions lag them by a quarter,
-  so trust momentum over revisions when they disagree.
-- industrials: the cycle. Order backlogs and purchasing-manager surveys lead revisions; breadth
-  confirms a cyclical upturn only when small and mid caps join.
-- consumer: real incomes and credit. Discretionary and staples diverge; read the constituent
-  signals to see which side leads before trusting a sector-wide breadth number.
-- utilities: rates and regulation. A bond proxy: falling yields lift the sector, and valuation
-  matters more than momentum because growth is regulated.
-- macro: the aggregate of all of the above. Weigh breadth most: broad markets are healthy
-  markets, and narrow leadership has preceded most drawdowns of the last decade.
-
-9. Checklist: the stance follows section 3; conviction and dimensions follow sections 4 and 5;
-top_tickers follows section 6; kind and key are copied from the input; the reply is one JSON
-object with exactly the fields asked for and nothing else.
-"""
+Inputs:
+{kind} {key} {update_reason} {market_regime} {weekly_anchor_date} {prior_theme}"""
 
 FAMILY = Family(
     name="thinktank_theme",
     agent_ids=r"thinktank_theme",
-    decision=(Choice("stance", STANCES), Number("conviction", 0, 100), OfType("narrative", str)),
-    scorer=Scorer((Part("stance_match", 0.4, Categorical("stance")),
-                   Part("conviction", 0.2, Closeness("conviction", 0, 100)),
-                   Part("dimensions", 0.2, ClosenessMap("dimensions", 1, 10)),
-                   Part("narrative", 0.2, Tokens("narrative"))), missing="renormalise"),
+    decision=(OfType("stance", str), Flag("material_change"), StrList("drivers"), StrList("watch_items", False),
+              OfType("narrative", str), OfType("change_summary", str)),
+    reply_model="ThemeThesisLLM",
+    stored_at="agent_output.theme",
+    from_output=from_output,
+    from_reply=comparable,
+    scorer=Scorer((Part("stance_side_match", 0.5, Categorical("stance")),
+                   Part("material_change", 0.2, Same("material_change")),
+                   Part("drivers", 0.3, Tokens("drivers"))), missing="renormalise"),
     kappa_on="stance",
-    fit=FitSpec("stance, per artifact", "theme indicators: " + ", ".join(INDICATORS), fit_rows),
-    structural_fallback=True,
-    rule=HiddenRule(snapshot, decide, '{"kind", "key", "stance": "bullish"|"neutral"|"bearish", "conviction": 0..100, '
-                    '"dimensions": {"growth", "valuation", "momentum", "risk"}: 1..10, "top_tickers", "narrative"}',
-                    instructions=PLAYBOOK + "\n" + worked_examples(snapshot, decide, 16, "thinktank_theme"),
-                    run_suffix=lambda s: f"-{s['kind']}-{s['key']}-v{s['theme_version']}", trading_day_filing=True),
+    unsupported_reason="no numeric input to fit: the snapshot holds kind, key, update reason, a market-regime "
+                       "label, the weekly anchor date and the prior theme's prose",
+    rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEMS[s["kind"]], template=TEMPLATE,
+                    rendered=True, run_suffix=lambda out: f"-{out['kind']}-{out['key']}-v{out['version']}",
+                    trading_day_filing=True),
 )

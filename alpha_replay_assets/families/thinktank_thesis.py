@@ -1,199 +1,264 @@
-"""thinktank_thesis — the think tank's thesis on one ticker (a live producer, domain §1.4).
+"""thinktank_thesis — the think tank's thesis on one ticker (a live producer; shapes.md §5).
 
-One artifact per (ticker, thesis version); agent id exactly `thinktank_thesis`; run id
-`{base_run_id}-{TICKER}-v{version}`; weekend runs are filed in Friday's folder.
-Decision: `stance` ∈ bullish|neutral|bearish, `rating` 0–100 (the analyst's own score; it never
-sees the scanner's composite), `conviction` 0–100, and narrative sections.
+Agent id exactly `thinktank_thesis`; run id `{12 hex}-{TICKER}-v{version}`; weekend runs are filed
+in Friday's folder. Model `deepseek/deepseek-chat-v3.1` through an OpenAI-compatible router.
+Raw reply (`CompanyThesisRatedLLM`, top level): `stance` ∈ attractive|neutral|avoid, `rating`
+int 0–100 (required), `conviction` int 0–100, `risks`/`catalysts` lists of strings and prose.
+Stored: the same object under `agent_output.thesis` (`rating` null on pre-2026-07-02 theses) plus
+the producer's bookkeeping (version, dates, the board's attractiveness score, pillar assessment).
 Scored: 0.4·[stance equal] + 0.3·mean closeness of rating and conviction + 0.3·mean word
-similarity of the narrative sections (weights over the parts present). Kappa on the stance.
-Fitted: the stance, per artifact, from the board row (attractiveness), the weekly signal and
-the news aggregates.
+similarity of the prose (lists joined), weights over the parts present. Kappa on the stance.
+Fitted: the stance, per artifact, from the numeric facts the analyst saw: board_row.metrics, the
+weekly signal (its stance as -1/0/1), the news aggregate and the prior thesis's stance and rating.
 """
 
+import datetime as dt
 import random
 
 from alpha_replay_assets.families.comparators import Categorical, Closeness, MeanOf, Part, Scorer, Tokens
-from alpha_replay_assets.families.fitting import feature_row
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType
-from alpha_replay_assets.families.synthetic import SECTORS, STANCES, TICKERS, clip, filler, pick_words, worked_examples
+from alpha_replay_assets.families.fitting import feature_row, read_path
+from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType, Run, StrList
+from alpha_replay_assets.families.synthetic import SECTORS, TICKERS, clip, filler, phrases, pick_words
 
-SECTIONS = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics",
-            "risks", "catalysts")  # the narrative; NARRATIVE below writes them for the synthetic corpus
+STANCES = ("attractive", "neutral", "avoid")
+PROSE = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics", "summary",
+         "rating_rationale")
+LISTS = ("risks", "catalysts")
+MODEL = "deepseek/deepseek-chat-v3.1"
+RATING_SINCE = dt.date(2026, 7, 2)  # theses stored before this day have `rating: null`
+SIDE = {"attractive": 1, "neutral": 0, "avoid": -1, "ENTER": 1, "HOLD": 0, "EXIT": -1}
+
+
+def comparable(thesis) -> dict:
+    """The decision fields of a thesis object (stored `thesis` or raw reply), lists as text."""
+    thesis = thesis if isinstance(thesis, dict) else {}
+    lists = {k: " ".join(v for v in thesis.get(k) or () if isinstance(v, str)) for k in LISTS}
+    return {k: thesis.get(k) for k in ("stance", "rating", "conviction", *PROSE)} | lists
+
+
+def from_output(output: dict) -> dict:
+    return comparable(output.get("thesis"))
+
+
+# Features: (path into `facts` below, default). Strings the analyst saw as labels are read as
+# -1/0/1 (the weekly signal's ENTER/HOLD/EXIT, the prior stance).
 FEATURES = {
-    "attractiveness_score": ("board_row.attractiveness_score", 50.0),
-    "quant_score": ("board_row.quant_score", 50.0),
-    "signal_score": ("weekly_signal.score", 0.0),
+    "pe_fwd": ("board_row.metrics.pe_fwd", 0.0),
+    "ev_ebitda": ("board_row.metrics.ev_ebitda", 0.0),
+    "rev_growth_yoy": ("board_row.metrics.rev_growth_yoy", 0.0),
+    "vol_60d": ("board_row.metrics.vol_60d", 0.0),
+    "signal_stance": ("weekly_signal.side", 0.0),
+    "signal_score": ("weekly_signal.score", 50.0),
     "return_4w": ("weekly_signal.return_4w", 0.0),
-    "news_sentiment": ("news_aggregates.sentiment_mean", 0.0),
-    "news_negative_share": ("news_aggregates.negative_share", 0.0),
-    "news_articles_7d": ("news_aggregates.articles_7d", 0.0),
+    "news_sentiment": ("news_aggregate.lm_sentiment_mean", 0.0),
+    "news_trusted_sentiment": ("news_aggregate.lm_sentiment_trusted_mean", 0.0),
+    "news_articles": ("news_aggregate.n_articles", 0.0),
+    "news_event_severity": ("news_aggregate.event_severity_max", 0.0),
+    "prior_stance": ("prior.side", 0.0),
+    "prior_rating": ("prior.rating", 50.0),
 }
 
 
 def fit_rows(snapshot: dict, output: dict) -> list[dict]:
-    stance = output.get("stance")
-    return [feature_row(stance, snapshot, FEATURES)] if stance in STANCES else []
+    stance = read_path(output, "thesis.stance")
+    if stance not in STANCES:
+        return []
+    signal, prior = snapshot.get("weekly_signal"), snapshot.get("prior_thesis")
+    facts = {"board_row": snapshot.get("board_row"), "news_aggregate": snapshot.get("news_aggregate"),
+             "weekly_signal": (signal if isinstance(signal, dict) else {})
+             | {"side": SIDE.get(read_path(signal, "stance"))},
+             "prior": {"side": SIDE.get(read_path(prior, "stance")), "rating": read_path(prior, "rating")}}
+    return [feature_row(stance, facts, FEATURES)]
 
 
 # -- hidden rule of the synthetic corpus --------------------------------------------------------
 
+RISKS = ("execution risk on the new product cycle", "regulatory scrutiny of pricing", "customer concentration",
+         "rising input costs", "leverage if rates stay high", "competitive pressure from larger peers",
+         "currency translation headwinds", "slower enterprise spending")
+CATALYSTS = ("next quarterly earnings", "investor day guidance update", "buyback authorisation",
+             "product launch in the second half", "margin recovery as costs normalise", "index inclusion")
+EVENTS = ("guidance raised after a strong quarter", "regulator opened an inquiry", "large contract win announced",
+          "CFO departure announced", "acquisition of a smaller competitor")
 
-def snapshot(rng: random.Random) -> dict:
-    ticker, sector, version = rng.choice(TICKERS), rng.choice(SECTORS), rng.randint(1, 9)
-    forms = ("10-K", "10-Q", "8-K")
+
+def snapshot(rng: random.Random, day: dt.date, scope: str | None = None) -> dict:
+    ticker, sector = rng.choice(TICKERS), rng.choice(SECTORS)
+    reason = rng.choices(("initial", "event", "staleness_refresh"), (2, 3, 2))[0]
+    momentum = rng.gauss(0, 1)
+    prior = None if reason == "initial" else {
+        **{k: filler(rng, rng.randint(150, 420)) for k in PROSE},
+        "risks": phrases(rng, RISKS, 2, 4), "catalysts": phrases(rng, CATALYSTS, 1, 3),
+        "stance": rng.choice(STANCES), "conviction": rng.randint(35, 85),
+        "rating": None if rng.random() < 0.15 else rng.randint(25, 80)}  # older priors carry no rating
+    categories = rng.sample(("earnings", "guidance", "legal", "m&a", "product", "regulatory"), rng.randint(0, 2))
     return {
         "ticker": ticker,
-        "thesis_version": version,
-        "board_row": {"ticker": ticker, "sector": sector, "attractiveness_score": round(rng.uniform(20, 95), 1),
-                      "quant_score": round(rng.uniform(20, 99), 1), "momentum_rank": rng.randint(1, 500),
-                      "price": round(rng.uniform(8, 900), 2), "market_cap_bn": round(rng.lognormvariate(3, 1.2), 1)},
-        "weekly_signal": {"score": round(rng.uniform(-1, 1), 3), "return_4w": round(rng.gauss(0, 0.08), 4),
-                          "rsi_14": round(rng.uniform(20, 80), 1), "volume_z": round(rng.gauss(0, 1), 2)},
-        "news_aggregates": {"articles_7d": rng.randint(0, 60), "sentiment_mean": round(clip(rng.gauss(0.1, 0.35), -1, 1), 3),
-                            "sentiment_std": round(rng.uniform(0.05, 0.5), 3),
-                            "negative_share": round(rng.uniform(0, 0.6), 3)},
-        # the bulk of a real thesis prompt: tens of KB of filings text
-        "filings_excerpts": [{"form": rng.choice(forms), "section": rng.choice(("Risk Factors", "MD&A", "Business")),
-                              "text": filler(rng, rng.randint(3000, 7000))} for _ in range(rng.randint(3, 5))],
-        "macro_theme_summary": f"Macro stance {rng.choice(STANCES)}; {pick_words(rng, *SECTORS)} lead.",
-        "prior_thesis": None if version == 1 else {
-            "version": version - 1, "stance": rng.choice(STANCES), "rating": round(rng.uniform(20, 90)),
-            "conviction": round(rng.uniform(20, 90))},
+        "update_reason": reason,
+        "event_context": rng.choice(EVENTS) if reason == "event" else None,
+        "board_row": {"ticker": ticker, "sector": sector, "industry": f"{sector} / large cap",
+                      "metrics": {"pe_fwd": round(rng.uniform(9, 45), 1), "ev_ebitda": round(rng.uniform(7, 29), 1),
+                                  "rev_growth_yoy": round(rng.uniform(-0.05, 0.25), 3),
+                                  "vol_60d": round(rng.uniform(0.16, 0.55), 3),
+                                  "mkt_cap_bn": round(rng.lognormvariate(4.5, 1.0), 1)},
+                      "tradeability": {"adv_usd_m": round(rng.uniform(120, 1900), 1),
+                                       "spread_bps": round(rng.uniform(1.4, 8), 2)}},
+        "weekly_signal": {"stance": "ENTER" if momentum > 0.6 else "EXIT" if momentum < -0.8 else "HOLD",
+                          "score": round(clip(60 + 15 * momentum, 20, 95), 1),
+                          "return_4w": round(clip(0.05 * momentum + rng.gauss(0, 0.02), -0.2, 0.2), 4),
+                          "sector": sector},
+        "news_aggregate": {"ticker": ticker, "aggregate_date": day.isoformat(), "n_articles": rng.randint(2, 40),
+                           "lm_sentiment_mean": round(clip(rng.gauss(0.05, 0.4), -1, 1), 3),
+                           "lm_sentiment_trusted_mean": round(clip(rng.gauss(0.05, 0.35), -1, 1), 3),
+                           "event_count": len(categories), "event_severity_max": rng.randint(3, 80),
+                           "event_categories": categories,
+                           "top_event_descriptions": [filler(rng, rng.randint(60, 96)) for _ in categories]},
+        "insider_transactions": {"insider_n_transactions_90d": rng.randint(0, 9),
+                                 "insider_net_dollar_flow_90d": rng.randint(-3_500_000, 3_750_000)},
+        "analyst_revisions": {"ticker": ticker, "mean_target_current": round(rng.uniform(50, 980), 2),
+                              "mean_target_pct_change_30d": round(rng.uniform(-0.08, 0.065), 4),
+                              "num_analysts_current": rng.randint(10, 45),
+                              "consensus_rating_current": rng.choice(("buy", "hold", "overweight")),
+                              "rating_changed_30d": rng.random() < 0.1},
+        "inst_ownership": {"ticker": ticker, "quarter": "2026Q1", "n_funds_holding": rng.randint(830, 3930),
+                           "shares_qoq_change": round(rng.uniform(-0.064, 0.056), 4)},
+        # the bulk of a real thesis prompt: six filings excerpts of up to ~1.5 k chars
+        "filings_excerpts": [filler(rng, rng.randint(1400, 1535)) for _ in range(6)],
+        "macro_theme": filler(rng, rng.randint(400, 585)),
+        "sector_theme": filler(rng, rng.randint(450, 690)),
+        "prior_thesis": prior,
     }
 
 
 def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
-    board, signal, news = snapshot["board_row"], snapshot["weekly_signal"], snapshot["news_aggregates"]
-    sentiment, score, attractiveness = news["sentiment_mean"], signal["score"], board["attractiveness_score"]
-    if sentiment < -0.25:
-        stance = "bearish"
-    elif score > 0.1 and attractiveness >= 55:
-        stance = "bullish"
+    metrics = snapshot["board_row"]["metrics"]
+    signal, news = snapshot["weekly_signal"], snapshot["news_aggregate"]
+    sentiment = news["lm_sentiment_trusted_mean"]
+    if sentiment < -0.3 or (signal["stance"] == "EXIT" and metrics["rev_growth_yoy"] < 0.05):
+        stance = "avoid"
+    elif signal["stance"] == "ENTER" and metrics["pe_fwd"] < 35:
+        stance = "attractive"
     else:
         stance = "neutral"
     if rng.random() < noise:
         stance = rng.choice(STANCES)
-    rating = clip(35 + 0.4 * attractiveness + 25 * score + 20 * sentiment + rng.gauss(0, 40 * noise), 0, 100)
-    tone = {"bullish": ("accelerating", "expanding", "upside"), "neutral": ("steady", "balanced", "range"),
-            "bearish": ("slowing", "compressing", "downside")}[stance]
-    facts = {"ticker": snapshot["ticker"], "sector": board["sector"], "demand": tone[0], "trend": tone[1],
-             "valuation": tone[2], "news": "negative" if sentiment < 0 else "positive", "articles": news["articles_7d"]}
+    rating = clip(45 + 0.6 * (signal["score"] - 60) + 25 * sentiment + 60 * metrics["rev_growth_yoy"]
+                  + rng.gauss(0, 40 * noise), 0, 100)
+    tone = {"attractive": "upside", "neutral": "a balanced range", "avoid": "downside"}[stance]
     return {
-        "ticker": snapshot["ticker"],
+        "business_summary": f"{snapshot['ticker']} operates in {snapshot['board_row']['sector']}; "
+                            f"{pick_words(rng, 'recurring', 'diversified', 'scaled', 'niche', 'global', 'regional')}.",
+        "moat": f"The moat rests on {pick_words(rng, 'switching', 'costs', 'brand', 'network', 'scale', 'patents')}.",
+        "filings_review": f"Revenue growth {metrics['rev_growth_yoy']:.1%}; "
+                          f"{pick_words(rng, 'margin', 'cash', 'flow', 'guidance', 'backlog', 'inventory')}.",
+        "news_sentiment": f"News flow over {news['n_articles']} articles is "
+                          f"{'negative' if sentiment < 0 else 'positive'}; "
+                          f"{pick_words(rng, 'analyst', 'upgrades', 'downgrades', 'product', 'launch', 'litigation')}.",
+        "valuation": f"At {metrics['pe_fwd']}x forward earnings valuation leaves {tone}; "
+                     f"{pick_words(rng, 'multiple', 'discount', 'premium', 'peers', 'history', 'yield')}.",
+        "market_dynamics": f"The weekly signal says {signal['stance']}; "
+                           f"{pick_words(rng, 'rotation', 'flows', 'breadth', 'rates', 'cycle', 'pricing')}.",
+        "risks": phrases(rng, RISKS, 2, 4),
+        "catalysts": phrases(rng, CATALYSTS, 1, 3),
         "stance": stance,
+        "conviction": round(clip(55 + 20 * abs(sentiment) + abs(signal["score"] - 60) / 2 + rng.gauss(0, 60 * noise),
+                                 0, 100)),
+        "summary": f"{stance.capitalize()}: {tone} from here; "
+                   f"{pick_words(rng, 'quality', 'growth', 'momentum', 'value', 'risk')}.",
         "rating": round(rating),
-        "conviction": round(clip(40 + 50 * abs(score) + rng.gauss(0, 60 * noise), 0, 100)),
-        **{section: f"{opening.format(**facts)} {pick_words(rng, *pool)}." for section, (opening, pool) in NARRATIVE.items()},
+        "rating_rationale": f"Rated on the signal, news and growth; "
+                            f"{pick_words(rng, 'signal', 'news', 'growth', 'valuation')}.",
     }
 
 
-# section -> (what the facts say, words the writer picks four of): two theses on the same inputs
-# share the facts and most, not all, of the words.
-NARRATIVE = {
-    "business_summary": ("{ticker} is a {sector} business; revenue is", ("recurring", "diversified", "scaled", "niche",
-                                                                          "global", "regional")),
-    "moat": ("The moat rests on", ("switching", "costs", "brand", "network", "effects", "scale", "patents")),
-    "filings_review": ("Filings show {demand} demand;", ("margin", "cash", "flow", "guidance", "backlog", "inventory")),
-    "news_sentiment": ("News flow is {news} over {articles} articles;", ("analyst", "upgrades", "downgrades", "product",
-                                                                          "launch", "litigation")),
-    "valuation": ("Valuation leaves {valuation};", ("multiple", "discount", "premium", "peers", "history", "yield")),
-    "market_dynamics": ("{sector} momentum is {trend};", ("rotation", "flows", "breadth", "rates", "cycle", "pricing")),
-    "risks": ("Risks:", ("execution", "regulation", "competition", "leverage", "macro", "currency")),
-    "catalysts": ("Catalysts:", ("earnings", "buyback", "launch", "guidance", "investor", "day")),
-}
+PILLARS = ("quality", "value", "momentum", "growth", "stewardship", "defensiveness")
+SOURCES = ("universe_board", "weekly_signals", "news_aggregates", "insider_transactions", "analyst_revisions",
+           "inst_ownership", "rag_filings")
 
 
-# The think tank's analyst handbook, the bulk of its production system prompt (with a worked
-# example, well past the 4,096-token minimum of Haiku 4.5's prompt cache).
-HANDBOOK = """Analyst handbook (standing instructions for every thesis)
+def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dict:
+    """The producer's thesis record: the reply nested under `thesis`, plus its bookkeeping and the
+    second (pillar) call, whose cost makes `cost_usd` larger than the thesis call's."""
+    thesis = dict(raw) | ({"rating": None} if run.day < RATING_SINCE else {})
+    pillar = {p: {"pillar": p, "score": rng.randint(20, 90), "confidence": rng.choice(("low", "medium", "high")),
+                  "quant_component": None, "qual_component": rng.randint(21, 90), "evidence": [filler(rng, 70)]}
+              for p in PILLARS}
+    pillar["quality_moat"] = {"primary_type": rng.choice(("cost_advantage", "intangibles", "network_effects", "none",
+                                                          "switching_costs")),
+                              "secondary_types": [], "width": rng.choice(("narrow", "none", "wide")),
+                              "durability_years": rng.randint(0, 24),
+                              "trend": rng.choice(("eroding", "stable", "widening")),
+                              "evidence": [filler(rng, 75)]}
+    pillar["catalyst_horizon_modulation"] = rng.randint(-5, 5)
+    return {
+        "schema_version": 2, "ticker": snapshot["ticker"],
+        "version": 1 if snapshot["update_reason"] == "initial" else rng.randint(2, 4),
+        "trading_day": run.filed.isoformat(), "calendar_date": run.day.isoformat(),
+        "update_reason": snapshot["update_reason"], "thesis": thesis, "sector": snapshot["board_row"]["sector"],
+        "attractiveness_score": round(rng.uniform(29, 87), 2), "attractiveness_rank": rng.randint(1, 150),
+        "macro_theme_version": rng.randint(1, 4), "sector_theme_version": rng.randint(1, 2),
+        "sources_used": sorted(rng.sample(SOURCES, rng.randint(3, 7))), "event_context": snapshot["event_context"],
+        "model": MODEL, "tier": "thesis", "prompt_version": "0.3.0",
+        "cost_usd": round(run.call_cost + rng.uniform(0.0022, 0.0027), 6), "pillar_assessment": pillar,
+    }
 
-1. Your role. You write the house thesis on one listed company for the investment committee. The
-committee reads about a hundred theses a week and acts on the stance, the rating and the
-conviction; the narrative sections are how it checks your reasoning. Write for a portfolio
-manager who knows the sector but has not read the filings this week.
 
-2. Your inputs. The input snapshot holds, for one ticker and one thesis version:
-- board_row: the scanner's row for the ticker (sector, attractiveness_score 0-100, quant_score
-  0-100, momentum_rank among ~500 names, price, market_cap_bn). The attractiveness score is a
-  blend of quality, value and momentum factors; treat it as a prior, not as a conclusion.
-- weekly_signal: the desk's weekly composite signal (score -1..1), the 4-week return, RSI(14) and
-  the volume z-score. A score above 0.1 is a positive signal; below -0.1 a negative one.
-- news_aggregates: articles in the last 7 days, the mean and dispersion of article sentiment
-  (-1..1) and the share of negative articles. Sentiment below -0.25 is a red flag whatever the
-  other inputs say: it usually precedes guidance cuts, litigation or a failed launch.
-- filings_excerpts: passages of the latest 10-K, 10-Q and 8-K filings (Risk Factors, MD&A,
-  Business). Read them for demand, margins, liquidity, guidance and anything material.
-- macro_theme_summary: the think tank's current macro stance and the leading sectors.
-- prior_thesis: the previous version's stance, rating and conviction (absent for version 1).
+SYSTEM = ("You are a buy-side equity analyst at an independent research think tank. Write the house thesis on "
+          "one listed company from the evidence provided and nothing else. Be specific, quote the numbers you "
+          "rely on, and keep stance, rating and conviction consistent with each other.")
+TEMPLATE = """Company thesis request: {ticker}
 
-3. The stance. One of bullish, neutral or bearish, for a 3-6 month horizon.
-- bearish: news sentiment is clearly negative (mean below -0.25), or the filings show a
-  deterioration the market has not priced (guidance cut, covenant pressure, impairment).
-- bullish: the weekly signal is positive (score above 0.1) AND the business is attractive
-  (attractiveness 55 or more), with nothing in the filings that contradicts it.
-- neutral: everything else, including mixed evidence. Neutral is not a failure to decide; it
-  says the evidence does not justify a position change.
-Do not move the stance away from the prior thesis on one week of noise: change it when the
-inputs above clearly cross a boundary, and say which one in the rationale of the section it
-concerns.
+Update reason: {update_reason}. Event context, if any, is given below. Read the scanner's board row
+(facts only: valuation, growth, volatility, size and tradeability), the desk's weekly signal, the
+news aggregate of the last week (sentiment is the Loughran-McDonald mean, trusted = reputable
+outlets only), insider transactions, analyst revisions, institutional ownership and the filings
+excerpts retrieved for this company. The current macro and sector themes of the think tank are
+given as written by the strategists; the prior thesis, when there is one, is the version you are
+updating.
 
-4. The rating (0-100) is your independent score of the investment case; you never see the
-scanner's composite score and must not reconstruct it. Anchor it as follows: start from 35; add
-0.4 points per point of attractiveness; add up to 25 points for a strong weekly signal and
-subtract up to 25 for a weak one; add up to 20 points for positive news sentiment and subtract
-up to 20 for negative sentiment. Round to an integer and keep it within 0-100. Ratings above 80
-are rare and need a catalyst you can name; ratings below 20 need a risk you can name.
+Answer with: a business summary; the moat and whether it is widening; a review of what the filings
+say about demand, margins, cash flow and guidance; the news sentiment and what drives it; the
+valuation against peers and history; the market dynamics of the sector; two to four risks and one
+to three catalysts (short phrases); a stance (attractive, neutral or avoid) for a three-to-six
+month horizon; a conviction from 0 to 100 in that stance; a summary; and a rating from 0 to 100
+with its rationale. Change the stance from the prior thesis only when the evidence crosses a
+boundary, and say which one. No price targets, no advice language, no hedging phrases.
 
-5. The conviction (0-100) is how sure you are of the stance, not how good the company is.
-It rises with the strength of the weekly signal in either direction (40 for no signal, up to 90
-for a signal of magnitude 1) and falls when the inputs disagree with each other. A bearish
-thesis can carry high conviction.
+House style and calibration. The stance is the committee's instruction, the rating is your score
+of the investment case and the conviction is how sure you are of the stance; keep the three
+consistent (an avoid with a rating of 85 is sent back). Anchor the rating on the weekly signal's
+score and the news tone, then adjust for growth and valuation; ratings above 80 need a catalyst
+you can name and ratings below 20 a risk you can name. The filings excerpts are retrieved
+passages, not the whole filing: quote what they say about direction (demand up or down, margins
+expanding or compressing, guidance raised or cut), not their boilerplate. The news aggregate's
+trusted sentiment weighs more than the overall mean: it counts reputable outlets only. A weekly
+signal of EXIT on a slowing grower is a reason to avoid even when the business is good; an ENTER
+on a reasonably valued name is a reason to find it attractive unless the news says otherwise.
+Insider transactions, analyst revisions and institutional ownership are supporting evidence: they
+can raise or lower conviction, rarely the stance. The themes are the house's current views of the
+market and the sector; disagree with them only with evidence, and say so in market dynamics.
 
-6. The narrative sections, in this order, each one to three sentences, concrete and specific:
-- business_summary: what the company sells, to whom, and how revenue recurs. Name the sector.
-- moat: what protects returns (switching costs, brand, network effects, scale, patents) and
-  whether the filings show it widening or narrowing.
-- filings_review: what the latest filings say about demand, margins, cash flow, guidance,
-  backlog and inventory. Quote the direction, not the boilerplate.
-- news_sentiment: the tone of the news flow and its volume (state the article count), and the
-  one or two stories that drive it (analyst changes, product launches, litigation).
-- valuation: where the multiple sits against peers and history and what that leaves (upside,
-  a balanced range, or downside).
-- market_dynamics: sector momentum, flows and rotation, breadth, rates and where the cycle is.
-- risks: the two or three things that would make the thesis wrong (execution, regulation,
-  competition, leverage, macro, currency).
-- catalysts: dated or datable events that could move the stock (earnings, buybacks, launches,
-  guidance updates, investor days).
-
-7. Style. No hedging phrases ("it remains to be seen", "time will tell"). No price targets. No
-advice language ("investors should"). Numbers from the snapshot are quoted as given. Every
-section must be consistent with the stance; a bullish thesis with a risks section that reads
-like a bearish thesis will be sent back.
-
-8. Checklist before you answer: the stance follows section 3; the rating follows section 4 and
-is an integer; the conviction follows section 5; all eight sections are present, non-empty and
-in order; the reply is one JSON object with exactly the fields asked for, and nothing else
-(no prose before or after it, no comments inside it).
-
-9. Common mistakes the committee has flagged: copying the attractiveness score as the rating;
-a bullish stance on a negative weekly signal because the company is "high quality"; a neutral
-stance with a rating of 85; ignoring a negative news cluster because the filings look fine;
-repeating the filings boilerplate instead of saying what changed.
-"""
+Evidence:
+{ticker} {update_reason} {event_context} {board_row} {weekly_signal} {news_aggregate}
+{insider_transactions} {analyst_revisions} {inst_ownership} {filings_excerpts} {macro_theme}
+{sector_theme} {prior_thesis}"""
 
 FAMILY = Family(
     name="thinktank_thesis",
     agent_ids=r"thinktank_thesis",
     decision=(Choice("stance", STANCES), Number("rating", 0, 100, required=True), Number("conviction", 0, 100),
-              *(OfType(s, str) for s in SECTIONS)),
+              *(StrList(k) for k in LISTS), *(OfType(k, str) for k in PROSE)),
+    reply_model="CompanyThesisRatedLLM",
+    stored_at="agent_output.thesis",
+    from_output=from_output,
+    from_reply=comparable,
     scorer=Scorer((Part("stance_match", 0.4, Categorical("stance")),
                    Part("closeness", 0.3, MeanOf((Closeness("rating", 0, 100), Closeness("conviction", 0, 100)))),
-                   Part("narrative", 0.3, MeanOf(tuple(map(Tokens, SECTIONS))))), missing="renormalise"),
+                   Part("narrative", 0.3, MeanOf(tuple(map(Tokens, PROSE + LISTS))))), missing="renormalise"),
     kappa_on="stance",
-    fit=FitSpec("stance, per artifact", "board row (attractiveness, quant score), weekly signal (score, 4-week "
-                "return), news aggregates (sentiment, negative share, volume)", fit_rows),
-    rule=HiddenRule(snapshot, decide, '{"ticker", "stance": "bullish"|"neutral"|"bearish", "rating": 0..100, '
-                    '"conviction": 0..100, ' + ", ".join(f'"{s}"' for s in SECTIONS) + "}",
-                    instructions=HANDBOOK + "\n" + worked_examples(snapshot, decide, 1, "thinktank_thesis"),
-                    run_suffix=lambda s: f"-{s['ticker']}-v{s['thesis_version']}", trading_day_filing=True),
+    fit=FitSpec("stance, per artifact", "board_row.metrics (pe_fwd, ev_ebitda, rev_growth_yoy, vol_60d), weekly "
+                "signal (stance, score, 4-week return), news_aggregate (sentiment, trusted sentiment, articles, event "
+                "severity), prior thesis (stance, rating)", fit_rows),
+    rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEM, template=TEMPLATE, rendered=True,
+                    run_suffix=lambda out: f"-{out['ticker']}-v{out['version']}", trading_day_filing=True),
 )

@@ -1,18 +1,26 @@
 """Seed a realistic synthetic decision-artifact corpus into any S3 endpoint.
 
 Deterministic for a seed: the same (seed, day, spec) always yields the same objects, so tests,
-the quick start and the benchmark can all rebuild the corpus they describe. `--mix` says which
-era: `legacy` (the six graph families at ~585 a day, until mid-2026), `today` (the think tank at
-its real weekly volume, weekend runs filed under Friday, plus the executors) or `both`. Every mix
-carries a few valid artifacts of `mystery_agent`, a family alpha-replay does not know, and the
-legacy part 1% of really bad objects. `--sizes` says how big: `small` (the rules' own snapshots,
-a few KB: fast tests) or `production` (each family's artifacts as large as production's, e.g.
-sector_qual 300-400 KB, from the `production_bytes` its rule declares: benchmarks).
+the quick start and the benchmark can all rebuild the corpus they describe. The artifacts are in
+the producers' real shapes (../shared/real-format/shapes.md; README "What real artifacts look
+like"): the envelope with every field present and 20 model_metadata keys, keys and run ids per
+producer, each family's post-processing, the real models, and the real prompts, i.e. by default
+the research graph's placeholder system prompts and unrendered templates (the producers'
+reality; `graph_prompts="rendered"` makes graph artifacts replayable for tests).
+
+`--mix` says which era: `legacy` (the six graph families: one artifact per agent id and day,
+run id = the date, scaled to `per_day` by the number of sector teams and held tickers, until
+mid-2026), `today` (the think tank at its real weekly volume, weekend runs filed under Friday,
+plus the executors) or `both`. Every mix carries a few valid artifacts of `mystery_agent`, a
+family alpha-replay does not know, and the legacy part 1% of really bad objects. `--sizes` says
+how big: `small` (the rules' own snapshots) or `production` (each family's artifacts as large as
+production's, from the `production_bytes` its rule declares: benchmarks).
 """
 
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -25,7 +33,9 @@ from botocore.config import Config as BotoConfig
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.synthetic import filler
+from alpha_replay_assets.families.executor import EXECUTORS
+from alpha_replay_assets.families.spec import Run
+from alpha_replay_assets.families.synthetic import CODE_SHA, TEAMS, TICKERS, filler, iso
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.sample import rules, unregistered
 from resources.bounded import ordered_map
@@ -33,24 +43,20 @@ from resources.bounded import ordered_map
 MIXES = ("legacy", "today", "both")
 SIZES = ("small", "production")
 DOCUMENT_BYTES = 4000  # one padding document (a news body, a filings excerpt)
-# legacy: the six graph families' production mix until mid-2026 (weights, scaled to `per_day`).
-LEGACY_MIX = (
-    ("sector_quant", 90),
-    ("sector_qual", 90),
-    ("sector_peer_review", 60),
-    ("macro_economist", 25),
-    ("ic_cio", 40),
-    ("thesis_update", 150),
-    ("executor", 60),
-)
+# legacy: per day one macro_economist and one ic_cio, then per sector team its quant, qual and
+# peer review artifacts, two thesis_updates (held tickers) and an executor, team after team
+# (the six real teams, then `technology_2`, ... when `per_day` asks for more volume).
+TEAM_BLOCK = ("sector_quant", "sector_qual", "sector_peer_review", "thesis_update", "thesis_update", "executor")
 # today: the live producers at their measured volume (domain §1.4: 71 theses + 12 themes in 7
 # days), runs per weekday Mon..Sun; weekend runs are filed in Friday's folder.
 THINK_TANK_RUNS = {
     "thinktank_thesis": (10, 10, 10, 10, 11, 10, 10),
     "thinktank_theme": (2, 2, 2, 2, 1, 2, 1),
 }
-TODAY_EXECUTORS_PER_DAY = 12
-MODEL = "claude-opus-4-1"
+TODAY_EXECUTORS_PER_DAY = 16
+# USD per token (input, output) the producers' calls cost, for the artifacts' own cost_usd
+CALL_PRICES = {"deepseek/deepseek-chat-v3.1": (0.5e-6, 2e-6), "qwen/qwen3-235b-a22b-instruct": (0.6e-6, 2.4e-6),
+               "claude-haiku-4-5-20251001": (1e-6, 5e-6), "claude-sonnet-4-6": (3e-6, 15e-6)}
 BAD_KINDS = ("malformed_json", "not_utf8", "missing_field", "wrong_type", "bad_key", "oversized")
 
 
@@ -62,7 +68,7 @@ class CorpusSpec:
     unregistered_per_day: int = 3  # valid artifacts of `mystery_agent`, a family alpha-replay does not know
     seed: int = 7
     bad_fraction: float = 0.01
-    placeholder_fraction: float = 0.02
+    placeholder_fraction: float = 0.02  # the capture helper's fallback marker (absent from the July-2026 corpus)
     truncated_fraction: float = 0.02
     large_fraction: float = 0.02  # snapshots of a few hundred KB (news bodies), as in production
     large_bytes: int = 200_000
@@ -71,6 +77,11 @@ class CorpusSpec:
     # Draw each day's content as if it were the day `draw_offset_days` later: the tests pin their
     # corpus to fixed dates (same objects, same sizes, same weekdays) whatever the calendar says.
     draw_offset_days: int = 0
+    # Graph-era prompts: "stub" = what the producers captured (the default: placeholder system
+    # prompts, unrendered templates for four families); "rendered" = a real-looking system prompt
+    # and a rendered user prompt on every graph artifact, for tests that replay graph families.
+    graph_prompts: str = "stub"
+    think_tank_scale: int = 1  # the think tank's daily volume times this (1 = the producers' measured volume)
 
     def draw_day(self, day: dt.date) -> dt.date:
         """The day whose random draws make `day`'s folder."""
@@ -81,65 +92,84 @@ class CorpusSpec:
             raise ValueError(f"mix must be one of {MIXES}, not {self.mix!r}")
         if self.sizes not in SIZES:
             raise ValueError(f"sizes must be one of {SIZES}, not {self.sizes!r}")
+        if self.graph_prompts not in rules.GRAPH_PROMPTS:
+            raise ValueError(f"graph_prompts must be one of {rules.GRAPH_PROMPTS}, not {self.graph_prompts!r}")
 
 
-def _artifact(family: str, run_id: str, ts: dt.datetime, rng: random.Random, spec: CorpusSpec) -> dict:
-    """One artifact of `family` made by its hidden rule; the rule names the agent id and may
-    extend the pipeline's run id (think tank: ticker and version)."""
+def model_metadata(model: str, system: str, user: str, raw: dict, graph: tuple[str, str] | None,
+                   agent_id: str) -> dict:
+    """The 20 keys the shared library writes (shapes.md §1); tokens from the prompts the call really sent."""
+    input_tokens, output_tokens = len(system + user) // 4, len(json.dumps(raw)) // 4
+    price_in, price_out = CALL_PRICES.get(model, (3e-6, 15e-6))
+    node, prompt_id = graph or (None, None)
+    return {"model_name": model, "model_version": None, "provider": "anthropic", "provider_reported_cost_usd": None,
+            "input_tokens": input_tokens, "output_tokens": output_tokens, "cache_read_tokens": 0,
+            "cache_create_tokens": 0, "cache_create_1h_tokens": 0, "prompt_cache_miss_tokens": 0,
+            "reasoning_tokens": 0, "addressed_registry_id": None, "web_search_requests": 0, "web_fetch_requests": 0,
+            "cost_usd": round(input_tokens * price_in + output_tokens * price_out, 6),
+            "run_type": "weekly_research" if graph else None, "node_name": node,
+            "sector_team_id": agent_id.split(":")[1] if graph and agent_id.count(":") else None,
+            "prompt_id": prompt_id, "prompt_version": "0.0.0-standin" if graph else None}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one artifact of a run goes: its run day, its folder, its time of day (s), its run id
+    (the think tank's base, extended by its rule) and what the corpus fixes (team, ticker, ...)."""
+    day: dt.date
+    filed: dt.date
+    seconds: float
+    run_id: str
+    scope: str | None = None
+
+
+def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> dict:
+    """One artifact of `family` in its producer's shape, made by its hidden rule."""
     rule = rules.RULES[family]
-    snapshot = rule.snapshot(rng)
+    snapshot = rule.snapshot(rng, slot.day, slot.scope)
     agent_id = rule.agent_id(snapshot) if rule.agent_id else family
-    run_id += rule.run_suffix(snapshot) if rule.run_suffix else ""
     if spec.sizes == "production" and rule.production_bytes:
         # its own random stream: the same artifacts as at small sizes, only bigger
-        padding = random.Random(f"{spec.seed}:{run_id}:padding")
-        _pad(snapshot, padding, padding.randint(*rule.production_bytes))
+        padding = random.Random(f"{spec.seed}:{slot.day}:{agent_id}:{slot.run_id}:padding")
+        in_prompt = rule.sections is None and (rule.graph is None or rule.rendered or spec.graph_prompts == "rendered")
+        _pad(snapshot, padding, padding.randint(*rule.production_bytes), 2 if in_prompt else 1)
     if rng.random() < spec.large_fraction:
         snapshot["news_bodies"] = [filler(rng, 1000) for _ in range(spec.large_bytes // 1000)]
-    doc = {
-        "schema_version": 2,
-        "run_id": run_id,
-        "timestamp": ts.isoformat(),
-        "agent_id": agent_id,
-        "input_data_summary": f"{family} input, {len(json.dumps(snapshot))} bytes",
-        "input_data_truncated_at": None,
-        "code_sha": "3f9c2ab",
-        "data_snapshot_id": f"px-{ts:%Y%m%d}",
-    }
+    graph = rule.graph is not None
+    doc = {"schema_version": 2, "run_id": slot.run_id, "timestamp": iso(slot.filed, slot.seconds), "agent_id": agent_id}
+    tail = {"input_data_summary": f"{agent_id} {slot.day}: {len(snapshot)} inputs" if graph or not rule.model else None,
+            "input_data_truncated_at": None, "code_sha": CODE_SHA if graph else None,
+            "data_snapshot_id": "unknown" if graph else None}
     if family in REGISTRY and not REGISTRY[family].is_llm:
+        doc["run_id"] = f"{slot.day}_{snapshot['ticker']}_{rng.getrandbits(32):08x}"
         return doc | {"model_metadata": None, "full_prompt_context": None, "input_data_snapshot": snapshot,
-                      "agent_output": rule.decide(snapshot, rng, 0.0)}
+                      "agent_output": rule.decide(snapshot, rng, 0.0)} | tail
     raw = rule.decide(snapshot, rng, spec.noise)
-    system, user = rules.system_prompt(family), rules.user_prompt(snapshot)
+    sent = rules.prompts(family, snapshot, agent_id, "rendered")  # what the call really sent
+    system, user = rules.prompts(family, snapshot, agent_id, spec.graph_prompts)  # what was captured
+    metadata = model_metadata(rule.model, *sent, raw, rule.graph, agent_id)
+    output = rule.post_process(raw, snapshot, Run(slot.day, slot.filed, metadata["cost_usd"]), rng)
+    if rule.run_suffix:
+        doc["run_id"] += rule.run_suffix(output)
     if rng.random() < spec.placeholder_fraction:
         system, user = f"[{PLACEHOLDER_MARKER}]", ""
     if rng.random() < spec.truncated_fraction:
         snapshot = dict(snapshot)
         field = max(snapshot, key=lambda k: len(json.dumps(snapshot[k])))  # the producer truncates the largest
         snapshot[field] = {"_truncated": True, "original_field": field, "original_size_bytes": 1_200_000}
-        doc["input_data_truncated_at"] = 1_000_000
-    input_tokens = len(system + user) // 4
-    output_tokens = len(json.dumps(raw)) // 4
-    return doc | {
-        "model_metadata": {
-            "model_name": MODEL, "model_version": "2026-08", "input_tokens": input_tokens,
-            "output_tokens": output_tokens, "cache_read_tokens": 0, "cache_create_tokens": 0,
-            "cost_usd": round(input_tokens * 15e-6 + output_tokens * 75e-6, 6), "run_type": "weekly",
-            "node_name": family, "sector_team_id": None, "prompt_id": family, "prompt_version": "v3",
-        },
-        "full_prompt_context": {"system_prompt": system, "user_prompt": user, "tool_definitions": [],
-                                "prompt_version_hash": None},
-        "input_data_snapshot": snapshot,
-        "agent_output": rule.post_process(raw),
-    }
+        tail["input_data_truncated_at"] = 1_000_000
+    return doc | {"model_metadata": metadata,
+                  "full_prompt_context": {"system_prompt": system, "user_prompt": user, "tool_definitions": [],
+                                          "prompt_version_hash": hashlib.sha256(rule.template.encode()).hexdigest()},
+                  "input_data_snapshot": snapshot, "agent_output": output} | tail
 
 
-def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int) -> None:
+def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int, copies: int) -> None:
     """Add the bulk text a production snapshot carries (news bodies, filings, data series) so the
-    artifact is about `artifact_bytes`: the snapshot is stored twice, as itself and inside the
-    user prompt, so half of the missing bytes go into it."""
-    missing = artifact_bytes - 2 * len(json.dumps(snapshot)) - 2000  # ~2 KB of metadata and output
-    whole, rest = divmod(max(0, missing // 2), DOCUMENT_BYTES)
+    artifact is about `artifact_bytes`: the snapshot is stored `copies` times (twice when the
+    captured user prompt embeds all of it), so that share of the missing bytes goes into it."""
+    missing = artifact_bytes - copies * len(json.dumps(snapshot)) - 3000  # ~3 KB of metadata, prompts and output
+    whole, rest = divmod(max(0, missing // copies), DOCUMENT_BYTES)
     snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)] + ([filler(rng, rest)] if rest else [])
 
 
@@ -147,8 +177,8 @@ def _object(prefix: str, doc: dict) -> tuple[str, bytes]:
     return f"{prefix}{doc['agent_id']}/{doc['run_id']}.json", json.dumps(doc).encode()
 
 
-def _bad(kind: str, prefix: str, day: dt.datetime, i: int, rng: random.Random, spec: CorpusSpec) -> tuple[str, bytes]:
-    good = _artifact("ic_cio", f"bad-{i}", day, rng, spec)
+def _bad(kind: str, prefix: str, day: dt.date, i: int, rng: random.Random, spec: CorpusSpec) -> tuple[str, bytes]:
+    good = _artifact("ic_cio", Slot(day, day, 36_000 + i, day.isoformat()), rng, spec)
     key = f"{prefix}ic_cio/bad-{kind}-{i}.json"
     if kind == "malformed_json":
         return key, json.dumps(good).encode()[:-20]
@@ -170,42 +200,57 @@ def filing_day(run_day: dt.date, trading_day_filing: bool) -> dt.date:
     return run_day - dt.timedelta(days=run_day.weekday() - 4) if trading_day_filing and run_day.weekday() > 4 else run_day
 
 
+def legacy_slots(n: int, rng: random.Random) -> Iterator[tuple[str, str | None]]:
+    """The first `n` (family, scope) of a graph run day: one artifact per agent id (module top)."""
+    slots: list[tuple[str, str | None]] = [("macro_economist", None), ("ic_cio", None)]
+    held: set[str] = set()
+    team_names = sorted(TEAMS)
+    k = 0
+    while len(slots) < n:
+        team = team_names[k % len(team_names)] + (f"_{k // len(team_names) + 1}" if k >= len(team_names) else "")
+        for family in TEAM_BLOCK:
+            if family == "thesis_update":
+                ticker = rng.choice([t for t in TICKERS if t not in held])
+                held.add(ticker)
+                slots.append((family, f"{team}:{ticker}"))
+            else:
+                slots.append((family, EXECUTORS[k % len(EXECUTORS)] if family == "executor" else team))
+        k += 1
+    return iter(slots[:n])
+
+
 def _legacy(day: dt.date, prefix: str, rng: random.Random, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
-    total = sum(w for _, w in LEGACY_MIX)
-    families = [f for f, w in LEGACY_MIX for _ in range(w)]
-    start = dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC)
     n_bad = round(spec.per_day * spec.bad_fraction)
-    for i in range(spec.per_day - n_bad):
-        family = families[(i * total // max(1, spec.per_day - n_bad)) % total]
-        run_id = f"{day:%Y%m%d}-{i:04d}-{rng.getrandbits(32):08x}"
-        yield _object(prefix, _artifact(family, run_id, start + dt.timedelta(seconds=i * 97), rng, spec))
+    for i, (family, scope) in enumerate(legacy_slots(spec.per_day - n_bad, rng)):
+        slot = Slot(day, day, 36_000 + 0.7 * i + rng.random() / 2, day.isoformat(), scope)
+        yield _object(prefix, _artifact(family, slot, rng, spec))
     for i in range(n_bad):
-        yield _bad(BAD_KINDS[i % len(BAD_KINDS)], prefix, start, i, rng, spec)
+        yield _bad(BAD_KINDS[i % len(BAD_KINDS)], prefix, day, i, rng, spec)
 
 
 def _today(day: dt.date, prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
     """The think tank's runs filed in this folder (on a Friday: Friday's, Saturday's and
-    Sunday's), then the day's executors."""
+    Sunday's, stamped with Friday's date and their own time of day), then the day's executors."""
     drawn = spec.draw_day(day)
     for n in range(3):
         run_day, drawn_run_day = day + dt.timedelta(days=n), drawn + dt.timedelta(days=n)
         rng = random.Random(f"{spec.seed}:{drawn_run_day.isoformat()}:thinktank")
-        base = f"tt{run_day:%Y%m%d}-{rng.getrandbits(32):08x}"
-        start, keys = dt.datetime.combine(run_day, dt.time(13), tzinfo=dt.UTC), set()
+        base = f"{rng.getrandbits(48):012x}"
+        keys: set[str] = set()
         for family, weekly in THINK_TANK_RUNS.items():
             if filing_day(drawn_run_day, rules.RULES[family].trading_day_filing) != drawn:
                 continue
-            for j in range(weekly[drawn_run_day.weekday()]):
+            for j in range(weekly[drawn_run_day.weekday()] * spec.think_tank_scale):
                 key = None
                 while key is None or key in keys:  # one artifact per (ticker, version): draw again on a repeat
-                    key, body = _object(prefix, _artifact(family, base, start + dt.timedelta(seconds=j * 173), rng, spec))
+                    slot = Slot(run_day, day, 83_000 + 3 * j + rng.random(), base)
+                    key, body = _object(prefix, _artifact(family, slot, rng, spec))
                 keys.add(key)
                 yield key, body
     rng = random.Random(f"{spec.seed}:{drawn.isoformat()}:executors")
-    start = dt.datetime.combine(day, dt.time(14), tzinfo=dt.UTC)
     for i in range(TODAY_EXECUTORS_PER_DAY):
-        run_id = f"{day:%Y%m%d}-x{i:03d}-{rng.getrandbits(32):08x}"
-        yield _object(prefix, _artifact("executor", run_id, start + dt.timedelta(seconds=i * 300), rng, spec))
+        slot = Slot(day, day, 50_700 + 600 * i + rng.random(), "", EXECUTORS[i % len(EXECUTORS)])
+        yield _object(prefix, _artifact("executor", slot, rng, spec))
 
 
 def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
@@ -216,10 +261,9 @@ def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator
     if spec.mix in ("today", "both"):
         yield from _today(day, prefix, spec)
     rng = random.Random(f"{spec.seed}:{spec.draw_day(day).isoformat()}:{unregistered.NAME}")
-    start = dt.datetime.combine(day, dt.time(7), tzinfo=dt.UTC)
     for i in range(spec.unregistered_per_day):
-        run_id = f"{day:%Y%m%d}-u{i:03d}-{rng.getrandbits(32):08x}"
-        yield _object(prefix, _artifact(unregistered.NAME, run_id, start + dt.timedelta(seconds=i * 613), rng, spec))
+        slot = Slot(day, day, 25_200 + 613 * i + rng.random(), f"{day:%Y%m%d}-u{i:03d}-{rng.getrandbits(32):08x}")
+        yield _object(prefix, _artifact(unregistered.NAME, slot, rng, spec))
 
 
 def seed(client, bucket: str, days: list[dt.date], spec: CorpusSpec, capture_prefix: str = "decision_artifacts",
@@ -253,11 +297,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unregistered-per-day", type=int, default=CorpusSpec.unregistered_per_day)
     parser.add_argument("--seed", type=int, default=CorpusSpec.seed)
     parser.add_argument("--bad-fraction", type=float, default=CorpusSpec.bad_fraction)
+    parser.add_argument("--graph-prompts", choices=rules.GRAPH_PROMPTS, default=CorpusSpec.graph_prompts,
+                        help="stub: the graph's captured placeholder prompts (the producers' reality); rendered: "
+                             "real-looking, replayable graph prompts")
     args = parser.parse_args(argv)
     check_window(parser, args.end, args.days)
     client = boto3.client("s3", endpoint_url=args.endpoint_url, config=BotoConfig(max_pool_connections=16))
     spec = CorpusSpec(per_day=args.per_day, mix=args.mix, unregistered_per_day=args.unregistered_per_day,
-                      seed=args.seed, bad_fraction=args.bad_fraction, sizes=args.sizes)
+                      seed=args.seed, bad_fraction=args.bad_fraction, sizes=args.sizes,
+                      graph_prompts=args.graph_prompts)
     n = seed(client, args.bucket, window(args.end, args.days), spec)
     print(f"wrote {n} objects ({args.mix} mix) to s3://{args.bucket}/ for {args.days} days ending {args.end}")
 

@@ -1,7 +1,8 @@
 """A loopback server that speaks enough of the Anthropic Messages API for the real SDK.
 
-It plays the *cheap target model* for the synthetic corpus: replies are derived from the prompt
-by the corpus's hidden rules with their own noise, so concordance is high but below 1. Faults
+It plays the *cheap target model* for the synthetic corpus: replies, in each producer's raw
+response schema, are derived from the prompt by the corpus's hidden rules with their own noise,
+so concordance is high but below 1. Faults
 can be scripted (429, 500, 529, slow, malformed, schema-breaking), every call is counted, and
 the Message Batches endpoints are served too. Used by the tests and, when no API key is set,
 by the quick start (which says so). Never logs request headers (they carry the API key).
@@ -150,17 +151,23 @@ class ModelServerState:
             return self.faults.popleft() if self.faults else None
 
     def reply_text(self, model: str, system: str, user: str) -> str:
-        """The rule's decision for the prompt; repeats of one request draw fresh noise."""
+        """The family's raw reply (its producer's response model) to the prompt; repeats of one
+        request draw fresh noise. A rendered prompt is answered by the family's hidden rule on
+        the data it carries. A prompt without data (the graph's unrendered templates) is answered
+        the way a model would: a reply in the asked-for shape about data it had to make up
+        (schema-valid, uninformed). Anything else gets `{}`."""
         request = hashlib.sha256(json.dumps([model, system, user]).encode()).hexdigest()
         with self.lock:
             repeat = self.seen[request]
             self.seen[request] += 1
-        parsed = rules.parse_prompt(system, user)
-        if parsed is None or parsed[0] not in rules.RULES:
+        parsed = rules.parse_prompt(user)
+        if parsed is None:
             return "{}"
-        family, snapshot = parsed
-        rng = random.Random(f"{request}:{repeat}")
-        return json.dumps(rules.RULES[family].decide(snapshot, rng, self.noise_for(model)))
+        family, data = parsed
+        rule, rng = rules.RULES[family], random.Random(f"{request}:{repeat}")
+        if not data:
+            data = rule.snapshot(rng, dt.date(2026, 7, 1), None)
+        return json.dumps(rule.decide(data, rng, self.noise_for(model)))
 
     def noise_for(self, model: str) -> float:
         """Cheaper models decide less consistently: haiku-class replies carry twice the noise."""

@@ -1,45 +1,50 @@
 """Prompt machinery of the synthetic corpus, shared by the generator (the "expensive" model that
 produced the originals) and the loopback model server (the "cheap" replay model).
 
-The hidden rules themselves live with their families (`families/<name>.py`, `HiddenRule`); the
-one family alpha-replay must not know lives in `sample/unregistered.py`. Both sides apply the
-same rule to the same input snapshot with *different* noise, so replay concordance is high but
-below 1 and the counterfactual fit finds real signal.
+The hidden rules live with their families (`families/<name>.py`, `HiddenRule`); the one family
+alpha-replay must not know lives in `sample/unregistered.py`. Both sides apply the same rule to
+the same input snapshot with *different* noise, so replay concordance is high but below 1 and the
+counterfactual fit finds real signal.
+
+The prompts are the producers' (shapes.md §4): the think tank's real system prompts and rendered
+user prompts; for the research graph the cost tracker's placeholder system prompt, the unrendered
+user template for the sector families and thesis_update, and a rendered user prompt for
+macro_economist and ic_cio. `graph_prompts="rendered"` (a CorpusSpec knob for tests that need
+replayable graph artifacts) gives every graph artifact a real-looking system prompt and a
+rendered user prompt instead. A model recognises a family by its template's opening words and
+reads the data from the rendered sections (`synthetic.render`).
 """
 
-import json
 import re
 
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.spec import HiddenRule
+from alpha_replay_assets.families.synthetic import read_sections, render, stub_system
 from alpha_replay_assets.sample import unregistered
 
-SYSTEM_PROMPT = (
-    "You are the {family} agent of a quantitative research desk. Decide from the input "
-    "snapshot only. Reply with one JSON object and nothing else, shaped as: {shape}"
-)
-SNAPSHOT_OPEN, SNAPSHOT_CLOSE = "<input_snapshot>", "</input_snapshot>"
-FAMILY_PATTERN = re.compile(r"You are the ([a-z_]+) agent")
 RULES: dict[str, HiddenRule] = {name: f.rule for name, f in REGISTRY.items() if f.rule} | {unregistered.NAME: unregistered.RULE}
+GRAPH_PROMPTS = ("stub", "rendered")  # the producers' reality (default), or replayable graph prompts
 
 
-def system_prompt(family: str) -> str:
+def _opening(template: str) -> str:
+    """A template's words before its first slot: how a prompt of this family begins, rendered or not."""
+    return re.split(r"\{", template, maxsplit=1)[0]
+
+
+OPENINGS = {_opening(rule.template): family for family, rule in RULES.items() if rule.template}
+
+
+def prompts(family: str, snapshot: dict, agent_id: str, graph_prompts: str = "stub") -> tuple[str, str]:
+    """(system prompt, user prompt) as the family's producer captured them."""
     rule = RULES[family]
-    head = SYSTEM_PROMPT.format(family=family, shape=rule.reply_shape)
-    return f"{head}\n\n{rule.instructions}" if rule.instructions else head
+    if rule.graph is not None and graph_prompts == "stub":
+        user = render(rule.template, snapshot, rule.sections) if rule.rendered else rule.template
+        return stub_system(agent_id), user
+    return rule.system(snapshot), render(rule.template, snapshot, rule.sections)
 
 
-def user_prompt(snapshot: dict) -> str:
-    return f"Input snapshot:\n{SNAPSHOT_OPEN}\n{json.dumps(snapshot, sort_keys=True)}\n{SNAPSHOT_CLOSE}"
-
-
-def parse_prompt(system: str, user: str) -> tuple[str, dict] | None:
-    """(family, snapshot) recovered from a prompt built above, or None for any other prompt."""
-    match = FAMILY_PATTERN.search(system)
-    start, end = user.find(SNAPSHOT_OPEN), user.find(SNAPSHOT_CLOSE)
-    if match is None or start < 0 or end < start:
-        return None
-    try:
-        return match.group(1), json.loads(user[start + len(SNAPSHOT_OPEN) : end])
-    except json.JSONDecodeError:
-        return None
+def parse_prompt(user: str) -> tuple[str, dict] | None:
+    """(family, the data the prompt carries) for a prompt of a synthetic family, or None for any
+    other text. The data is empty for an unrendered template."""
+    family = next((f for opening, f in OPENINGS.items() if user.startswith(opening)), None)
+    return None if family is None else (family, read_sections(user))
