@@ -150,10 +150,12 @@ def test_unusable_replies_are_a_warn_per_family_and_provider_failures_block(all_
         assert checks["replay_failure_rate"].passed  # the old check failed here at 100%
         warn = checks["replies_fit_family_schema"]
         assert not warn.passed and warn.severity == dg.AssetCheckSeverity.WARN and not warn.blocking
-        assert "ic_cio under claude-haiku-4-5: " in warn.description and "did not fit the family's schema" in warn.description
+        assert "ic_cio under claude-haiku-4-5: " in warn.description
+        assert "did not fit the family's schema" in warn.description
         assert warn.metadata["unusable_rate"].value["claude-haiku-4-5/ic_cio"] == 1.0
 
-        store.delete([o["Key"] for o in store.list_prefix(store.analytics_key("replay_cache"))])  # ask the provider again
+        # ask the provider again
+        store.delete([o["Key"] for o in store.list_prefix(store.analytics_key("replay_cache"))])
         model_server.inject(*["500"] * 2000)  # every attempt of every replay: transport errors after retries
         failing = run(all_resources, instance, selection,
                       run_config={"ops": {"concordance": {"config": {"max_failure_rate": 1.0}}}})

@@ -108,7 +108,8 @@ def test_replies_unusable_sits_after_stale_input_and_before_every_call_on_eviden
     got, reason = decide("ic_cio", e, end, VerdictConfig())
     assert got == status
     if status == REPLIES_UNUSABLE:
-        assert reason == "its replies do not fit: 3 of 10 replies did not fit the family's schema (30%), above its bound 20%"
+        assert reason == ("its replies do not fit: 3 of 10 replies did not fit the family's schema (30%), "
+                          "above its bound 20%")
     assert decide("ic_cio", e, end, VerdictConfig(max_unusable_rate_by_family={"ic_cio": 0.5}))[0] != REPLIES_UNUSABLE
 
 
