@@ -349,7 +349,10 @@ def concordance_frame(rows: list[dict], day) -> pd.DataFrame:
 
 
 def day_summary(frame: pd.DataFrame) -> dict:
-    """Counts that decide completeness and failure: shared by the asset metadata and its checks."""
+    """Counts that decide completeness and failure: shared by the asset metadata and its checks.
+    `failure_rate` is the provider's share of the eligible replays (transport and request errors,
+    bad responses): it blocks the day. Schema errors are counted but are the family's own trouble
+    (`unusable_replies`), never the day's."""
     outcomes = frame["outcome"].value_counts()
     eligible = int(len(frame) - outcomes.filter(like="skipped_").sum() + outcomes.get("skipped_budget", 0))
     replayed = int(sum(outcomes.get(o, 0) for o in REPLAYED))
@@ -365,7 +368,7 @@ def day_summary(frame: pd.DataFrame) -> dict:
         "bad_responses": bad,
         "budget_skipped": int(outcomes.get("skipped_budget", 0)),
         "complete": replayed == eligible,
-        "failure_rate": round(int(sum(outcomes.get(o, 0) for o in FAILED)) / eligible, 4) if eligible else 0.0,
+        "failure_rate": round((transport + bad) / eligible, 4) if eligible else 0.0,
         "model_calls": int(called.sum()),
         "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
     }

@@ -1,5 +1,8 @@
 """`concordance_summary`: the trailing window of `concordance` partitions, aggregated per
-(agent family, target model), emitted to CloudWatch and written as the legacy summary JSON."""
+(agent family, target model), emitted to CloudWatch and written as the legacy summary JSON.
+
+A family whose replies do not fit its schema is a row of its own (`replies_unusable`, no metric:
+a mean over only the replies that fit would flatter it); every other family is published."""
 
 import datetime as dt
 import statistics
@@ -20,6 +23,7 @@ from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
+from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
     concat_days,
@@ -43,19 +47,22 @@ READ_COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_sc
                 "output_tokens", "cost_usd"]
 
 
-class SummaryConfig(dg.Config):
+class SummaryConfig(UnusableRepliesConfig):
     window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
 
 
 SUMMARY_COLUMNS = {"agent_id_base": "str", "target_model": "str", "status": "str", "n": "int64", "eligible": "int64",
                    "mean": "float64", "min": "float64", "max": "float64", "stdev": "float64", "ci_low": "float64",
-                   "ci_high": "float64", "failures": "int64", "skips": "int64", "thin": "bool"}
+                   "ci_high": "float64", "failures": "int64", "skips": "int64", "thin": "bool", "replies": "int64",
+                   "unusable": "int64", "unusable_rate": "float64", "reason": "str"}
 
 
-def summarise(frame: pd.DataFrame, families: list[str], models: list[str]) -> pd.DataFrame:
+def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
+              bounds: UnusableRepliesConfig = UnusableRepliesConfig()) -> pd.DataFrame:
     """One row per (agent family, target model) of `families` x `models` and any pair seen:
-    observations are structured replays' scores. A pair without observations is a row too,
-    `no_input` (nothing eligible) or `thin_sample` (< MIN_OBSERVATIONS), never a gap."""
+    observations are structured replays' scores. Status, first that holds: `no_input` (nothing
+    eligible), `replies_unusable` (more of its replies than its bound did not fit its schema),
+    `thin_sample` (< MIN_OBSERVATIONS), `ok` (published). Never a gap."""
     groups = dict(list(frame.groupby(["agent_id_base", "target_model"], sort=True)))
     rows = []
     for family, model in sorted(set(groups) | {(f, m) for f in families for m in models}):
@@ -65,9 +72,14 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str]) -> pd
         skips = int(group["outcome"].str.startswith("skipped_").sum())
         eligible = len(group) - skips
         thin = len(scores) < MIN_OBSERVATIONS
+        fit = reply_fit(group["outcome"])
+        status, reason = (
+            ("no_input", "nothing eligible in the window") if not eligible
+            else (REPLIES_UNUSABLE, f"{fit.phrase()} > {bounds.bound(family):.0%}") if bounds.unusable(family, fit)
+            else ("thin_sample", f"{len(scores)} observations < {MIN_OBSERVATIONS}") if thin
+            else ("ok", ""))
         rows.append({
-            "agent_id_base": family, "target_model": model,
-            "status": "no_input" if not eligible else "thin_sample" if thin else "ok",
+            "agent_id_base": family, "target_model": model, "status": status,
             "n": len(scores), "eligible": eligible,
             "mean": statistics.fmean(scores) if scores else None,
             "min": min(scores, default=None), "max": max(scores, default=None),
@@ -76,6 +88,7 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str]) -> pd
             "failures": int(group["outcome"].isin(FAILED).sum()),
             "skips": skips,
             "thin": thin,
+            "replies": fit.replies, "unusable": fit.unusable, "unusable_rate": fit.rate, "reason": reason,
         })
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype(SUMMARY_COLUMNS)
 
@@ -96,7 +109,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
     candidate = rows[~skipped | (rows["outcome"] == "skipped_budget")]
     failures = rows[rows["outcome"].isin(FAILED)]
     replayed = rows[rows["outcome"].isin(REPLAYED)]
-    ok = groups[~groups["thin"]]
+    ok = groups[groups["status"] == "ok"]
+    unusable = groups[groups["status"] == REPLIES_UNUSABLE]
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         **window.coverage_metadata(),
@@ -108,6 +122,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
         "agents_skipped_thin_sample": groups.loc[groups["status"] == "thin_sample", "agent_id_base"].tolist(),
         "agents_not_replayed": groups.loc[groups["status"] == "no_input", "agent_id_base"].tolist(),
+        "agents_replies_unusable": unusable[["agent_id_base", "replies", "unusable", "unusable_rate", "reason"]
+                                            ].to_dict("records"),
         "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
         "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
         "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),
@@ -145,9 +161,9 @@ def concordance_summary(
                            concat_days(concordance_frame([], "")[READ_COLUMNS]))
     for key, window in zip(context.partition_keys, windows):
         end = window.end
-        per_group = summarise(window.data, judged_families(), replay_model.target_models)
+        per_group = summarise(window.data, judged_families(), replay_model.target_models, config)
         datapoints = [
-            dp for row in per_group[~per_group["thin"]].itertuples()
+            dp for row in per_group[per_group["status"] == "ok"].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
                                   {"judged_agent_id": row.agent_id_base, "target_model": row.target_model})
         ]
@@ -169,12 +185,13 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
         **window.ui_metadata(),
         "groups": len(per_group),
         "thin_groups": int(per_group["thin"].sum()),
+        "replies_unusable_groups": int((per_group["status"] == REPLIES_UNUSABLE).sum()),
         "datapoints_emitted": emitted,
         "emit_metrics": emit_metrics,
         "total_usd": round(float(window.data["cost_usd"].sum()), 6),
         "summary": dg.MetadataValue.md(per_group.round(4).to_markdown(index=False) if len(per_group) else "(empty)"),
     }
-    for row in per_group[~per_group["thin"]].itertuples():
+    for row in per_group[per_group["status"] == "ok"].itertuples():
         series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}"
         metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}
         if pd.notna(row.ci_low):

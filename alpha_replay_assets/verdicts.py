@@ -24,12 +24,14 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
+from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, concat_days, load_windows, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
-STATUSES = ("keep", "demote_candidate", "insufficient_evidence", "no_input", "stale_input", "unsupported")
+STATUSES = ("keep", "demote_candidate", "insufficient_evidence", "no_input", "stale_input", REPLIES_UNUSABLE,
+            "unsupported")
 VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer", "n_artifacts", "last_seen",
                    "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
@@ -44,7 +46,7 @@ REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer"
 FIT_COLUMNS = ["agent_id_base", "scope", "status", "heldout_accuracy", "baseline", "rule_stable"]
 
 
-class VerdictConfig(dg.Config):
+class VerdictConfig(UnusableRepliesConfig):
     window_days: int = Field(default=28, ge=7, le=MAX_WINDOW_DAYS)
     demotion_threshold: float = Field(default=0.9, description="Lower CI bound of cheap/ceiling agreement to demote.")
     ceiling_tolerance: float = Field(default=0.05, description="Cheap may trail the ceiling by at most this.")
@@ -93,6 +95,11 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
     silent = (end - dt.date.fromisoformat(e["last_seen"])).days
     if silent >= config.stale_days:
         return "stale_input", f"last artifact on {e['last_seen']}, {silent} days before the window end: producer down?"
+    # before any call on evidence: the cheap model's replies of this family cannot be judged, and
+    # the family needs a person (declare or update its module) whatever a rule fit says
+    fit = ReplyFit(e.get("replies", 0), e.get("unusable", 0))
+    if config.unusable(family, fit):
+        return REPLIES_UNUSABLE, f"its replies do not fit: {fit.phrase()}, above its bound {config.bound(family):.0%}"
     rule = e.get("rule_heldout")
     if (rule is not None and rule >= config.rule_threshold and rule > (e.get("rule_baseline") or 1)
             and e.get("rule_stable")):
@@ -157,6 +164,8 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
             c, k = cheap[cheap["agent_id_base"] == family], ceiling[ceiling["agent_id_base"] == family]
             e["scorer"] = _scorers(c, e["scorer"])
             e |= concordance_evidence(c, k)
+            fit = reply_fit(c["outcome"])
+            e |= {"replies": fit.replies, "unusable": fit.unusable}
             if spec is not None and spec.kappa_on:
                 e |= kappa_evidence(c)
             if family in fits.index and fits.loc[family, "status"] == "fitted":
@@ -188,7 +197,7 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
     kinds={"s3", "parquet"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Window ending on the partition day: per agent family, keep / demote_candidate / "
-                "insufficient_evidence / no_input / stale_input / unsupported, with the reason.",
+                "insufficient_evidence / no_input / stale_input / replies_unusable / unsupported, with the reason.",
 )
 def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, store: ArtifactStore,
                    replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:

@@ -8,13 +8,13 @@ import pandas as pd
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, unregistered_volume, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS, stale_series
-from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance import concordance, eligible_rows
 from alpha_replay_assets.concordance_summary import METRIC, concordance_summary, summary_key
 from alpha_replay_assets.counterfactual import counterfactual_fits
-from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.windows import window_end_timestamp
-from conftest import DAY, SMALL, pinned
+from conftest import DAY, SMALL, check_evaluations, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
 
@@ -132,6 +132,36 @@ def test_replay_checks_catch_an_incomplete_replay(all_resources, seeded):
     # the budget is a plan over the data: cached replies count too, so the same artifacts are
     # left out whether or not an earlier run replayed them
     assert not starved["replay_complete"].passed and "stopped by budget" in starved["replay_complete"].description
+    assert starved["replies_fit_family_schema"].passed  # a budget stop is not a reply that did not fit
+
+
+def test_unusable_replies_are_a_warn_per_family_and_provider_failures_block(all_resources, store, model_server,
+                                                                           seeded):
+    """Issue 17: replies that never fit (every reply without its family's fields) name each family
+    in a WARN and block nothing; transport errors block the summary through `replay_failure_rate`."""
+    seeded(spec=pinned(per_day=20, mix="legacy", bad_fraction=0.0, unregistered_per_day=0))
+    selection = dg.AssetSelection.assets(artifact_index, concordance, concordance_summary)
+    with dg.instance_for_test() as instance:
+        run(all_resources, instance, dg.AssetSelection.assets(artifact_index).without_checks())
+        model_server.inject(*["schema"] * len(eligible_rows(read_day_index(store, DAY))))  # one per replay
+        unusable = run(all_resources, instance, selection)
+        assert unusable.success and unusable.asset_materializations_for_node("concordance_summary")
+        checks = evaluations(unusable)
+        assert checks["replay_failure_rate"].passed  # the old check failed here at 100%
+        warn = checks["replies_fit_family_schema"]
+        assert not warn.passed and warn.severity == dg.AssetCheckSeverity.WARN and not warn.blocking
+        assert "ic_cio under claude-haiku-4-5: " in warn.description
+        assert "did not fit the family's schema" in warn.description
+        assert warn.metadata["unusable_rate"].value["claude-haiku-4-5/ic_cio"] == 1.0
+
+        # ask the provider again
+        store.delete([o["Key"] for o in store.list_prefix(store.analytics_key("replay_cache"))])
+        model_server.inject(*["500"] * 2000)  # every attempt of every replay: transport errors after retries
+        failing = run(all_resources, instance, selection,
+                      run_config={"ops": {"concordance": {"config": {"max_failure_rate": 1.0}}}})
+        [blocked] = [e for e in check_evaluations(instance, failing.run_id) if e.check_name == "replay_failure_rate"]
+    assert not failing.success and not failing.asset_materializations_for_node("concordance_summary")
+    assert not blocked.passed and blocked.blocking and "provider failure rate 100.0% > 10%" in blocked.description
 
 
 def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources, store, metrics, seeded):

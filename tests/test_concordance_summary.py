@@ -16,6 +16,7 @@ from alpha_replay_assets.concordance_summary import (
     summary_key,
 )
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.unusable_replies import UnusableRepliesConfig
 from alpha_replay_assets.windows import day_ranges
 from conftest import DAY
 
@@ -93,7 +94,11 @@ def test_summarise_counts_thin_groups_failures_and_skips():
     assert groups.loc["a", "n"] == 3 and groups.loc["a", "mean"] == pytest.approx(0.5)
     assert groups.loc["a", "failures"] == 1 and not groups.loc["a", "thin"] and groups.loc["a", "status"] == "ok"
     assert groups.loc["b", "thin"] and groups.loc["b", "skips"] == 1 and groups.loc["b", "failures"] == 1
-    assert groups.loc["b", "status"] == "thin_sample"
+    # a's transport error is the provider's, not a reply; b's one reply of two without its fields is b's own
+    assert groups.loc["a", "unusable"] == 0 and groups.loc["b", "status"] == "replies_unusable"
+    assert groups.loc["b", "reason"] == "1 of 2 replies did not fit the family's schema (50%) > 20%"
+    lenient = summarise(frame, ["a"], ["m"], UnusableRepliesConfig(max_unusable_rate_by_family={"b": 0.5}))
+    assert lenient.set_index("agent_id_base").loc["b", "status"] == "thin_sample"
     # an expected family with nothing in the window is a row that says so, not a gap
     assert groups.loc["c", "status"] == "no_input" and groups.loc["c", "n"] == 0
 

@@ -1,4 +1,5 @@
-"""Checks on `concordance`: did the day's replays fail, stop short, or score nonsense?"""
+"""Checks on `concordance`: did the provider fail the day's replays, did they stop short, score
+nonsense, or did a family's replies not fit its schema (that family's own trouble: WARN only)?"""
 
 import dagster as dg
 import pandas as pd
@@ -7,19 +8,22 @@ from pydantic import Field
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
 from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 
 class ReplayCheckConfig(dg.Config):
-    max_failure_rate: float = Field(default=0.1, description="Schema errors, transport errors and bad responses / eligible.")
+    max_failure_rate: float = Field(default=0.1, description="Provider failures (transport and request errors, bad "
+                                    "responses) / eligible. Schema errors are the family's own trouble "
+                                    "(`replies_fit_family_schema`), never the day's.")
     min_observations_for_zero: int = Field(default=5, description="A family mean of exactly 0 over this many "
                                            "observations means a scorer reads a field the reply never has.")
 
 
 # What these checks read of a day's concordance: outcomes, scores, spend.
-COLUMNS = ["agent_id_base", "outcome", "agreement_score", "cache_hit", "cost_usd"]
+COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "cache_hit", "cost_usd", "error"]
 
 
 def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
@@ -44,7 +48,8 @@ def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
 
 
 @dg.asset_check(asset=concordance, partitions_def=DAILY, blocking=True,
-                description="Replay failures (schema, transport, bad responses) stay below the bound; blocks the summary.")
+                description="Provider failures (transport and request errors, bad responses) stay below the bound; "
+                            "blocks the summary. A family's replies that do not fit its schema never block.")
 def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCheckConfig, store: ArtifactStore,
                         replay_model: ReplayModel, run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
@@ -52,7 +57,9 @@ def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCh
         for model, summary in _summaries(store, replay_model, key, problems):
             rates[model] = summary["failure_rate"]
             if rates[model] > config.max_failure_rate:
-                problems[model] = f"failure rate {rates[model]:.1%} > {config.max_failure_rate:.0%}"
+                problems[model] = (f"provider failure rate {rates[model]:.1%} > {config.max_failure_rate:.0%} "
+                                   f"({summary['transport_errors']} transport/request errors, "
+                                   f"{summary['bad_responses']} bad responses of {summary['eligible']} eligible)")
         return problems, {f"failure_rate/{m}": r for m, r in rates.items()}
     evaluate_partitions(context, run_mode, judge)
 
@@ -87,4 +94,24 @@ def scorer_fields_readable(context: dg.AssetCheckExecutionContext, config: Repla
     evaluate_partitions(context, run_mode, judge)
 
 
-REPLAY_CHECKS = [replay_failure_rate, replay_complete, scorer_fields_readable]
+@dg.asset_check(asset=concordance, partitions_def=DAILY,
+                description="Per family and target: the share of its replies that did not fit its schema stays "
+                            "below the family's bound. WARN: above it the family's summary and verdict rows say "
+                            f"{REPLIES_UNUSABLE}; every other family goes on.")
+def replies_fit_family_schema(context: dg.AssetCheckExecutionContext, config: UnusableRepliesConfig,
+                              store: ArtifactStore, replay_model: ReplayModel, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        problems, rates = {}, {}
+        for model, frame in _frames(store, replay_model, key):
+            if frame is None:
+                problems[model] = "no concordance file"
+                continue
+            for family, (fit, example) in unusable_families(frame, config).items():
+                rates[f"{model}/{family}"] = round(fit.rate, 4)
+                problems[f"{family} under {model}"] = (f"{fit.phrase()} > {config.bound(family):.0%}; "
+                                                       f"e.g. {example[:120]}")
+        return problems, {"unusable_rate": dg.MetadataValue.json(rates)}
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
+
+
+REPLAY_CHECKS = [replay_failure_rate, replay_complete, scorer_fields_readable, replies_fit_family_schema]
