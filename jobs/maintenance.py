@@ -10,10 +10,10 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
+from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.forget import forget, plan_forget
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
-from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
 from resources.environment import resources_from_env
 

@@ -85,7 +85,8 @@ def test_overrides_in_the_old_form_replace_the_card_and_in_the_new_form_add_a_da
     assert both.price(HAIKU_SNAPSHOT, dt.date(2026, 11, 30)) == Price(0.9, 4.5)
     assert both.price(HAIKU_SNAPSHOT, dt.date(2026, 12, 2)) == Price(0.5, 2.5)
     assert RateCard().price("claude-haiku-4-5", AFTER) == Price(1.0, 5.0)  # overrides never leak into the card
-    for bad in ({"claude-haiku-4-5@2026-13-01": [1, 5]}, {"claude-haiku-4-5": [1]}, {"m": [-1, 5]}, {"@2026-01-01": [1, 5]}):
+    for bad in ({"claude-haiku-4-5@2026-13-01": [1, 5]}, {"claude-haiku-4-5": [1]}, {"m": [-1, 5]},
+                {"@2026-01-01": [1, 5]}):
         with pytest.raises(ValueError, match="prices"):
             RateCard(bad)
 
@@ -96,7 +97,8 @@ def test_an_unknown_id_is_named_with_the_nearest_priced_ids():
     message = str(caught.value)
     assert message.startswith("no price for 'claude-opus-5-20261101' (anthropic route, card 'claude-opus-5')")
     assert "nearest priced ids: claude-opus-4-5, claude-opus-4-1" in message and "\n" not in message
-    assert "nearest priced ids: qwen/qwen3-235b-a22b-instruct" in RateCard().unpriced_message("qwen/qwen3-235b-a22b-2507")
+    qwen = RateCard().unpriced_message("qwen/qwen3-235b-a22b-2507")
+    assert "(router route" in qwen and "nearest priced ids: qwen/qwen3-235b-a22b-instruct" in qwen
 
 
 def test_the_providers_bill_is_preferred_and_the_think_tanks_total_covers_both_calls():
@@ -154,8 +156,8 @@ def test_usd_per_week_now_is_the_think_tanks_full_cost_and_names_unpriced_ids():
                           "cost_usd": [0.0035, 0.0035, 0.0035], "total_cost_usd": [0.0061, 0.0061, None],
                           "provider_reported_cost_usd": [None, 0.0040, None]})
     cheap = pd.DataFrame({"key": ["a"], "agent_id_base": "thinktank_thesis", "outcome": "structured",
-                          "agreement_score": 0.9, "label_pairs": None, "input_tokens": 1000, "output_tokens": 100, "cache_read_tokens": 0,
-                          "cache_create_tokens": 0, "day": AFTER.isoformat()})
+                          "agreement_score": 0.9, "label_pairs": None, "input_tokens": 1000, "output_tokens": 100,
+                          "cache_read_tokens": 0, "cache_create_tokens": 0, "day": AFTER.isoformat()})
     target = "qwen/qwen3-30b-a3b-instruct-2507"
     money = dollars(index, cheap, target, {}, AFTER)
     assert money["usd_per_week_now"] == pytest.approx(0.0061 + (0.0040 + 0.0026) + 0.0035)
@@ -214,13 +216,19 @@ def test_ceiling_replays_snapshots_and_slugs_and_names_the_unpriced_id(replay_re
         result = dg.materialize([artifact_index, noise_ceiling, unpriced_model_seen], resources=replay_resources,
                                 instance=instance, partition_key=DAY.isoformat(),
                                 run_config={"ops": {"noise_ceiling": {"config": {"samples_per_family": 100}}}})
+        priced = dg.materialize([artifact_index, unpriced_model_seen], resources=replay_resources, instance=instance,
+                                partition_key=DAY.isoformat(), run_config={"ops": {
+                                    "artifact_index_unpriced_model_seen": {"config": {"prices": {
+                                        "claude-opus-5@2026-01-01": [5, 25]}}}}})
+    assert priced.get_asset_check_evaluations()[0].passed  # priced by the check's own `prices`
     frame = store.read_parquet(ceiling_key(store, DAY)).set_index("key")
     for model in (HAIKU_SNAPSHOT, DEEPSEEK):  # priced: replayed k times, priced today at its card
         mine = frame.loc[[keys[model]]]
         assert len(mine) == 2 and mine["outcome"].isin(["structured", "schema_error"]).all()
         price = RateCard().price(model, today())
-        assert mine["cost_usd"].tolist() == pytest.approx([price.usd(r.input_tokens, r.output_tokens, r.cache_read_tokens,
-                                                                     r.cache_create_tokens) for r in mine.itertuples()])
+        expected = [price.usd(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_create_tokens)
+                    for r in mine.itertuples()]
+        assert mine["cost_usd"].tolist() == pytest.approx(expected)
         assert (mine["priced_on"] == today().isoformat()).all()
     assert frame.loc[keys["claude-opus-5"], "outcome"] == "skipped_unpriced_model"
     [mat] = result.asset_materializations_for_node("noise_ceiling")
