@@ -18,7 +18,6 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -84,8 +83,10 @@ def _rate(model: str, since: str, usd_in: float, usd_out: float) -> Rate:
     return Rate(model, dt.date.fromisoformat(since), Price(usd_in, usd_out))
 
 
-# The built-in card. The first entry of a model also prices anything earlier (a card starts when
-# its price was recorded, not when the model launched).
+# The built-in card: (model, effective_from, USD/MTok in, out). `effective_from` is the date a
+# price is known to hold from (a release or price-change date where known); the first entry of a
+# model also prices anything earlier (a card starts when its price was recorded, not at launch).
+# A price not listed here, or newer than this card, goes in the `prices` config.
 RATE_CARD = (
     # Anthropic, direct: list prices per MTok in/out as of 2026-11-28 (anthropic.com/pricing).
     # The measured corpus (July 2026) records the same: haiku-4-5 $1/$5, sonnet-4-6 $3/$15.
@@ -133,9 +134,9 @@ def _override(key: str, value) -> tuple[str, dt.date | None, Price]:
 class RateCard:
     """The built-in card with the user's overrides applied; answers "what did `model` cost on `day`"."""
 
-    def __init__(self, overrides: dict[str, list[float]] | None = None, card: Iterable[Rate] = RATE_CARD):
+    def __init__(self, overrides: dict[str, list[float]] | None = None):
         self.cards: dict[str, list[Rate]] = {}
-        for rate in card:
+        for rate in RATE_CARD:
             self.cards.setdefault(rate.model, []).append(rate)
         mine: dict[str, list[tuple[dt.date | None, Price]]] = {}
         for key, value in (overrides or {}).items():
@@ -183,12 +184,8 @@ def price_for(model: str, overrides: dict[str, list[float]] | None = None, day: 
     return RateCard(overrides).price(model, day)
 
 
-def priced(model: str, overrides: dict[str, list[float]] | None = None) -> bool:
-    return RateCard(overrides).priced(model)
-
-
 def _count(value) -> int | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def expected_tokens(system: str, user: str, input_tokens=None, output_tokens=None) -> tuple[int, int]:

@@ -123,6 +123,9 @@ def test_an_artifact_without_a_recorded_cost_is_priced_at_its_capture_date():
     assert costs[1] == pytest.approx(0.60 + 1.70)  # 22:00 at -04:00 is July 1st, UTC
     assert costs[2] == 0.5  # recorded: the record wins over the card
     assert pd.isna(costs[3]) and costs[4] == 0.0  # no record, no card: unknown; deterministic: free
+    nullable = pd.DataFrame({"model_name": ["claude-haiku-4-5"], "input_tokens": pd.array([None], dtype="Int64"),
+                             "output_tokens": pd.array([1_000_000], dtype="Int64")})
+    assert artifact_costs(nullable, RateCard(), AFTER).tolist() == [5.0]  # the index's nullable counts
 
 
 def _thesis(cost=0.0035, total=0.0061, billed=None):
