@@ -5,11 +5,11 @@ without a card named with the nearest priced ids, in the ceiling, the estimate a
 
 import datetime as dt
 import json
-import random
 
 import dagster as dg
 import pandas as pd
 import pytest
+from test_artifacts import good, row
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.checks.prices import unpriced_model_seen
@@ -29,10 +29,9 @@ from alpha_replay_assets.costs import (
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.spend import estimate_spend
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, dollars
-from conftest import DAY, pinned
+from conftest import DAY
 from jobs.maintenance import price_overrides, print_estimate
 
 DEEPSEEK, QWEN = "deepseek/deepseek-chat-v3.1", "qwen/qwen3-235b-a22b-instruct"
@@ -129,15 +128,11 @@ def test_an_artifact_without_a_recorded_cost_is_priced_at_its_capture_date():
 
 
 def _thesis(cost=0.0035, total=0.0061, billed=None):
-    spec = pinned(placeholder_fraction=0, truncated_fraction=0, large_fraction=0)
-    doc = corpus._artifact("thinktank_thesis", "run-1", dt.datetime(2026, 7, 8, 15, tzinfo=dt.UTC),
-                           random.Random(1), spec)
+    """A think-tank thesis artifact (the corpus's, as test_artifacts builds it) with its costs set."""
+    doc = good("thinktank_thesis")
     doc["model_metadata"] |= {"model_name": DEEPSEEK, "cost_usd": cost, "provider_reported_cost_usd": billed}
     doc["agent_output"]["cost_usd"] = total
-    body = json.dumps(doc).encode()
-    listed = artifacts.ListedObject(f"decision_artifacts/2026/07/08/{doc['agent_id']}/run-1.json", "e", len(body),
-                                    dt.datetime(2026, 7, 8, tzinfo=dt.UTC))
-    return artifacts.index_row(listed, body, "decision_artifacts", 1_000_000)
+    return row(doc, doc["agent_id"])
 
 
 def test_the_index_records_the_providers_bill_and_the_think_tanks_total():
