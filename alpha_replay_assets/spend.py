@@ -13,16 +13,14 @@ from alpha_replay_assets.noise_ceiling import sample_rows
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
                     "model_name", "system_prompt", "user_prompt", "input_tokens", "output_tokens"]
+ESTIMATE_TABLE = ["model", "route", "purpose", "replays", "input_tokens", "output_tokens", "usd", "usd_batch",
+                  "rate"]
 
 
 def _tokens(rows: pd.DataFrame) -> tuple[int, int]:
     pairs = [expected_tokens(r["system_prompt"], r["user_prompt"], r["input_tokens"], r["output_tokens"])
              for r in rows.to_dict("records")]
     return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
-
-
-ESTIMATE_TABLE = ["model", "route", "purpose", "replays", "input_tokens", "output_tokens", "usd", "usd_batch",
-                  "rate"]
 
 
 def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: int, replays_per_artifact: int,
