@@ -16,6 +16,7 @@ import pandas as pd
 
 from alpha_replay_assets import families
 from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.families.spec import TOTAL_COST_FIELD
 from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
 
 OK = "ok"
@@ -33,8 +34,8 @@ BAD_STATUSES = (
 PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 2  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
-# ids outside a registered pattern are their own agent
+PARSER_VERSION = 3  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+# ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -64,6 +65,8 @@ INDEX_COLUMNS = {
     "is_placeholder": "boolean",
     "is_truncated": "boolean",
     "cost_usd": "float64",
+    "provider_reported_cost_usd": "float64",
+    "total_cost_usd": "float64",
     "is_llm": "boolean",
     "family_registered": "boolean",
     "agent_id": "str",
@@ -120,11 +123,20 @@ def _nonneg_int(obj: dict, name: str, where: str) -> int | None:
     return value
 
 
-def _cost(obj: dict, where: str) -> float | None:
-    cost = _field(obj, "cost_usd", (int, float), required=False, where=where)
+def _cost(obj: dict, where: str, name: str = "cost_usd") -> float | None:
+    cost = _field(obj, name, (int, float), required=False, where=where)
     if cost is not None and not 0 <= cost <= MAX_COST_USD:  # also NaN and infinities
-        raise Invalid("wrong_type", f"{where}cost_usd {cost!r} is not a dollar amount in [0, {MAX_COST_USD:g}]")
+        raise Invalid("wrong_type", f"{where}{name} {cost!r} is not a dollar amount in [0, {MAX_COST_USD:g}]")
     return None if cost is None else float(cost)
+
+
+def _total_cost(output: dict, name: str | None, cost: float | None) -> float | None:
+    """agent_output's total of all the artifact's calls, when it is one: a dollar amount at least
+    model_metadata's cost (which it includes). agent_output is free-form: anything else is ignored."""
+    value = output.get(name) if name else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_COST_USD:
+        return None
+    return float(value) if cost is None or value >= cost else None
 
 
 # A JSON escape of a lone UTF-16 surrogate (\ud800-\udfff) parses into a string no UTF-8 writer accepts.
@@ -204,6 +216,7 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         row["cache_read_tokens"] = _nonneg_int(metadata, "cache_read_tokens", where)
         row["cache_create_tokens"] = _nonneg_int(metadata, "cache_create_tokens", where)
         row["cost_usd"] = _cost(metadata, where)
+        row["provider_reported_cost_usd"] = _cost(metadata, where, "provider_reported_cost_usd")
         where = "full_prompt_context."
         system_prompt = _field(prompt_context, "system_prompt", str, where=where)
         user_prompt = _field(prompt_context, "user_prompt", str, where=where)
@@ -215,6 +228,9 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         )
     family = families.lookup(agent_id)
     row["family_registered"] = family is not None
+    if metadata is not None:
+        row["total_cost_usd"] = _total_cost(output, family.total_cost_field if family else TOTAL_COST_FIELD,
+                                            row["cost_usd"])
     if family is None and row["agent_id_base"] in families.REGISTRY:
         # an id outside a registered family's pattern is another agent: judged on its own, never
         # pooled into (or scored as) the family whose name it borrows

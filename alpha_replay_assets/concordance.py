@@ -27,7 +27,7 @@ from pydantic import Field
 from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.batches import RangeBatch
-from alpha_replay_assets.costs import Price, expected_tokens, price_for
+from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, expected_tokens, price_for, today
 from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
@@ -57,7 +57,7 @@ class ConcordanceConfig(dg.Config):
                                     "failures (transport errors, bad responses) among attempted replays, "
                                     "the step fails loudly.")
     progress_every: int = Field(default=50, ge=1, description="Log progress every N replays.")
-    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+    prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
 
 
 def concordance_key(store: ArtifactStore, day, model: str) -> str:
@@ -101,10 +101,11 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
 
 
 def require_price(model: str, prices: dict) -> None:
-    """An unpriced model fails the step before any call (a budget needs a price)."""
+    """An unpriced model fails the step before any call (a budget needs a price), naming the
+    nearest priced ids."""
     try:
         price_for(model, prices)
-    except KeyError as exc:
+    except (UnpricedModel, ValueError) as exc:  # no card; a malformed override
         raise dg.Failure(str(exc), allow_retries=False) from exc
 
 
@@ -224,13 +225,15 @@ def shared_prefixes(tasks: list[Task], model: str) -> set[str]:
 
 class DayReplay:
     """Replays one day under one target model; `batch` plans at batch price (a backfill whose
-    uncached requests went to Message Batches first, see `prefill_with_batches`)."""
+    uncached requests went to Message Batches first, see `prefill_with_batches`). Replies are
+    priced at the rate in force on the day of the replay run (`priced_on` on every row)."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
                  day, model: str, in_flight: InFlight, batch: bool = False):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
         self.day, self.model, self.in_flight, self.batch = day, model, in_flight, batch
-        self.price = price_for(model, config.prices)
+        self.priced_on = today()
+        self.price = price_for(model, config.prices, self.priced_on)
         self.cache = ReplyCache(store, model)
         self.shared: set[str] = set()
 
@@ -281,8 +284,8 @@ class DayReplay:
         return row | outcome_for_reply(task.family, task.original, reply.text) | {
             "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
             "cache_read_tokens": reply.cache_read_tokens, "cache_create_tokens": reply.cache_create_tokens,
-            "cost_usd": self._cost(reply), "latency_ms": reply.latency_ms, "cache_hit": not called,
-            "batch": reply.batch,
+            "cost_usd": self._cost(reply), "priced_on": self.priced_on.isoformat(), "latency_ms": reply.latency_ms,
+            "cache_hit": not called, "batch": reply.batch,
         }
 
     def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
@@ -338,7 +341,7 @@ CONCORDANCE_COLUMNS = {
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
     "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
-    "request_digest": "str",
+    "request_digest": "str", "priced_on": "str",
 }
 
 

@@ -25,7 +25,7 @@ from alpha_replay_assets.concordance import (
     prefill_with_batches,
     require_day_index,
 )
-from alpha_replay_assets.costs import priced
+from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.partitions import day_of
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
@@ -63,21 +63,22 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     if run_mode.dry:
         return stub_result(context)
 
+    card = RateCard(config.prices)
+
     def day_plan(key) -> tuple[list, list[dict]]:
         """One read of a day's index: (original model, tasks) per priced model, and a counted skip
-        row per sampled artifact of a model with no price (its ceiling is unknown until the price is
-        configured; the day does not fail). Read again after a batch prefill."""
+        row per sampled artifact of a model with no card (its ceiling is unknown until the price is
+        configured; the day does not fail, the metadata names the id). Read again after a batch prefill."""
         plans, unpriced = [], []
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            if priced(model, config.prices):
+            if card.priced(model):
                 plans.append((model, plan(group, model, replay_model.max_tokens,
                                           samples=config.replays_per_artifact)[1]))
             else:
                 unpriced += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],
                               "target_model": model, "outcome": "skipped_unpriced_model",
-                              "error": f"no price for {model!r}: add it to the noise_ceiling config `prices`"}
-                             for r in group.to_dict("records")]
+                              "error": card.unpriced_message(model)} for r in group.to_dict("records")]
         return plans, unpriced
 
     batch = replay_model.batch_for(len(context.partition_keys))
@@ -89,15 +90,24 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         plans, unpriced = day_plan(key)
         rows = [row for model, tasks in plans
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
-        rows += unpriced
-        frame = concordance_frame(rows, day)
+        frame = concordance_frame(rows + unpriced, day)
+        for line in unpriced_models(frame).values():
+            context.log.warning(f"{key}: {line}")
         store.write_parquet(ceiling_key(store, day), frame)
         context.add_asset_metadata(_metadata(frame), partition_key=key)
     return dg.MaterializeResult(metadata={"batch_requests": batched})  # this run's, every partition
 
 
+def unpriced_models(frame: pd.DataFrame) -> dict[str, str]:
+    """Original model id without a card -> one line: its skipped sample and the nearest priced ids."""
+    skipped = frame[frame["outcome"] == "skipped_unpriced_model"].groupby("target_model")["error"]
+    return {model: f"{n} sampled artifacts not replayed: {why}"
+            for (model, n), why in zip(skipped.size().items(), skipped.first())}
+
+
 def _metadata(frame: pd.DataFrame) -> dict:
-    """One day's ceiling: per family the original model's agreement with itself, plotted by the UI."""
+    """One day's ceiling: per family the original model's agreement with itself, plotted by the UI;
+    the original models it could not price, named."""
     scored = frame[frame["outcome"] == "structured"]
     summary = day_summary(frame)
     metadata = {
@@ -106,6 +116,7 @@ def _metadata(frame: pd.DataFrame) -> dict:
         "model_calls": summary["model_calls"],
         "usd_new": summary["usd_new"],
         "skipped_unpriced_model": int((frame["outcome"] == "skipped_unpriced_model").sum()),
+        "unpriced_models": dg.MetadataValue.json(unpriced_models(frame)),
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)

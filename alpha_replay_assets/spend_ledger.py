@@ -9,14 +9,18 @@ of it went to cached input (`usd_cached_input`: cache reads at 0.1x, writes at 1
 counterfactual `usd_list`: the same calls at standard price with every input token paid in full.
 `usd_saving` = list - paid. A request is paid once, however many rows carry it (an identical
 artifact, a re-materialisation answered from the replay cache): rows count once per request.
+Each is priced at the rate in force on the day it was replayed (the row's `priced_on`; rows
+written before that column existed: their capture day).
 """
+
+import datetime as dt
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.concordance import REPLAYED, concordance, concordance_key, target_slug
-from alpha_replay_assets.costs import Price, price_for
+from alpha_replay_assets.costs import PRICES_HELP, Price, RateCard
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
 from alpha_replay_assets.run_modes import stub_result
@@ -33,7 +37,7 @@ LEDGER_COLUMNS = ["window_start", "window_end", *GROUP, "calls", *TOKENS, *USD]
 
 class LedgerConfig(dg.Config):
     window_days: int = Field(default=7, ge=1, le=MAX_WINDOW_DAYS, description="Capture days per ledger.")
-    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+    prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
 
 
 def ledger_key(store: ArtifactStore, end) -> str:
@@ -54,9 +58,11 @@ def ledger_table(rows: pd.DataFrame, prices: dict) -> pd.DataFrame:
     replied = rows[rows["outcome"].isin(REPLAYED)]
     # paid once per request: the first row of each (model, digest); rows without a digest all count
     replied = replied[~replied.duplicated(["target_model", "request_digest"]) | replied["request_digest"].isna()]
-    replied = replied.assign(**{c: replied[c].fillna(0) for c in TOKENS}, batch=replied["batch"].fillna(False))
-    costs = pd.DataFrame([_costs(r, price_for(r.target_model, prices)) for r in replied.itertuples()],
-                         index=replied.index, columns=USD[:-1], dtype=float)
+    replied = replied.assign(**{c: replied[c].fillna(0) for c in TOKENS}, batch=replied["batch"].fillna(False),
+                             priced_on=replied.reindex(columns=["priced_on"])["priced_on"].fillna(replied["day"]))
+    card = RateCard(prices)
+    costs = pd.DataFrame([_costs(r, card.price(r.target_model, dt.date.fromisoformat(r.priced_on)))
+                          for r in replied.itertuples()], index=replied.index, columns=USD[:-1], dtype=float)
     table = (replied[GROUP + TOKENS].join(costs).assign(calls=1)
              .groupby(GROUP, as_index=False).sum(numeric_only=True))
     return table.assign(usd_saving=table["usd_list"] - table["usd_paid"])

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.concordance import concordance, concordance_key, target_slug
-from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.costs import COST_COLUMNS, PRICES_HELP, RateCard, artifact_costs, unpriced_ids
 from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.index import artifact_index, read_day_index
@@ -40,7 +40,7 @@ VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer"
 
 
 # What a window reads of each day: the index, the cheap and ceiling replays, the fit roll-ups.
-INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", "cost_usd"]
+INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", *COST_COLUMNS]
 REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer", "label_pairs", "input_tokens",
                   "output_tokens", "cache_read_tokens", "cache_create_tokens"]
 FIT_COLUMNS = ["agent_id_base", "scope", "status", "heldout_accuracy", "baseline", "rule_stable"]
@@ -53,7 +53,7 @@ class VerdictConfig(UnusableRepliesConfig):
     min_paired: int = Field(default=10, description="Paired (cheap, ceiling) artifacts needed for a concordance call.")
     rule_threshold: float = Field(default=0.85, description="Held-out accuracy of a stable rule that demotes.")
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
-    prices: dict[str, list[float]] = Field(default={}, description="model -> [USD/MTok in, out]; overrides defaults.")
+    prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
 
 
 def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parquet") -> str:
@@ -124,16 +124,22 @@ def _scorers(replays: pd.DataFrame, default: str | None) -> str | None:
     return "+".join(used.index) if len(used) else default
 
 
-def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict) -> dict:
-    """Weekly spend now (the artifacts' own cost) and under the cheap model for the same calls: at
-    standard price with every input token paid in full, at batch price, and with the prompt
-    cache as the replays actually got it (reads 0.1x, writes 1.25x; no cache for short prompts)."""
-    price = price_for(model, prices)
+def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, prices: dict, end: dt.date) -> dict:
+    """Weekly spend now and under the cheap model for the same calls: at standard price with every
+    input token paid in full, at batch price, and with the prompt cache as the replays actually
+    got it (reads 0.1x, writes 1.25x; no cache for short prompts); the cheap model at its rate in
+    force on `end`. Now = what the artifacts' calls cost (`costs.artifact_costs`: the provider's
+    bill, the think tank's total of both calls, the recorded cost, else tokens at the rate in force
+    at capture); unknown (None, ids in `unpriced_now`) when one records no cost and has no card."""
+    card = RateCard(prices)
+    price = card.price(model, end)
     done = cheap_week[cheap_week["outcome"].isin(("structured", "schema_error"))]
     uncached, tokens_out, read, written = (
         int(done[c].sum()) for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"))
     replayed_share = len(done) / max(1, int(index_week["is_llm"].fillna(False).sum()))
-    now = float(index_week["cost_usd"].sum())
+    costs = artifact_costs(index_week, card, end)
+    unknown = unpriced_ids(index_week.reindex(columns=["model_name"])["model_name"][costs.isna()], card)
+    now = None if unknown else float(costs.sum())
     # scale the replayed calls up to all of the week's LLM calls (skips are not free to run)
     cheap = price.usd(uncached + read + written, tokens_out) / replayed_share if replayed_share else None
     return {
@@ -142,7 +148,8 @@ def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, pric
         "usd_per_week_cheap_batch": cheap * price.BATCH if cheap is not None else None,
         "usd_per_week_cheap_cached": (price.usd(uncached, tokens_out, read, written) / replayed_share
                                       if replayed_share else None),
-        "usd_saving_per_week": now - cheap if cheap is not None else None,
+        "usd_saving_per_week": now - cheap if cheap is not None and now is not None else None,
+        "unpriced_now": unknown,
     }
 
 
@@ -171,10 +178,13 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
             if family in fits.index and fits.loc[family, "status"] == "fitted":
                 e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
-            e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices)
+            e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices, end)
         e["status"], e["reason"] = decide(family, e, end, config)
         if spec is None and e["n_llm"]:
             e["reason"] += "; unregistered family, scored by the structural scorer"
+        if e.get("unpriced_now"):
+            e["reason"] += "; usd_per_week_now unknown: no recorded cost and no price for " + ", ".join(
+                f"{m!r} ({n} artifacts)" for m, n in e["unpriced_now"].items())
         rows.append(e)
     return pd.DataFrame(rows).reindex(columns=VERDICT_COLUMNS)
 

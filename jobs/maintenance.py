@@ -11,10 +11,11 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
+from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.forget import forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
-from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend
+from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
 from alpha_replay_assets.verdicts import verdicts_key
 from resources.environment import resources_from_env
 
@@ -25,7 +26,8 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def estimate_frame(store, replay_model, days: list[dt.date]) -> tuple[pd.DataFrame, list[dt.date]]:
+def estimate_frame(store, replay_model, days: list[dt.date],
+                   prices: dict | None = None) -> tuple[pd.DataFrame, list[dt.date]]:
     """Estimated spend of replaying `days` from their indexes; also the days with no index."""
     frames, missing = [], []
     for day in days:
@@ -37,22 +39,35 @@ def estimate_frame(store, replay_model, days: list[dt.date]) -> tuple[pd.DataFra
     index = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "day"])
     ceiling = CeilingConfig()
     return estimate_spend(index, replay_model.target_models, ceiling.samples_per_family,
-                          ceiling.replays_per_artifact), missing
+                          ceiling.replays_per_artifact, prices), missing
 
 
-def print_estimate(table: pd.DataFrame, missing: list[dt.date]) -> None:
+def print_estimate(table: pd.DataFrame, missing: list[dt.date], prices: dict | None = None) -> None:
     print(table.round(4).to_string(index=False) if len(table) else "(nothing eligible to replay)")
     print(f"total: ${table['usd'].sum():.2f} at standard price, ${table['usd_batch'].sum():.2f} with Message "
           "Batches (replies already in the replay cache cost nothing)")
+    for line in unpriced_lines(table, prices):
+        print(f"unpriced: {line}")
     if missing:
         print(f"not indexed yet (not estimated): {', '.join(d.isoformat() for d in missing)}")
 
 
 def estimate(args: argparse.Namespace) -> None:
     with dg.build_resources({k: resources_from_env()[k] for k in ("store", "replay_model")}) as resources:
-        table, missing = estimate_frame(resources.store, resources.replay_model, _days(args.start, args.end))
+        table, missing = estimate_frame(resources.store, resources.replay_model, _days(args.start, args.end),
+                                        args.prices)
     print(f"estimated model spend to replay {args.start}..{args.end}:")
-    print_estimate(table, missing)
+    print_estimate(table, missing, args.prices)
+
+
+def price_overrides(text: str) -> dict:
+    """`--prices`: the `prices` config's JSON ({"model": [in, out]} or {"model@YYYY-MM-DD": [in, out]})."""
+    try:
+        prices = json.loads(text)
+        RateCard(prices)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise argparse.ArgumentTypeError(f"not a prices object: {exc}") from None
+    return prices
 
 
 def replays_forget(args: argparse.Namespace) -> None:
@@ -134,6 +149,9 @@ def add_commands(commands) -> None:
     parser = commands.add_parser("estimate", help="estimate model spend of replaying a period, from its index")
     parser.add_argument("--from", dest="start", type=day, required=True)
     parser.add_argument("--to", dest="end", type=day, required=True)
+    parser.add_argument("--prices", type=price_overrides, default={},
+                        help='price overrides as the assets\' `prices` config: \'{"model": [USD/MTok in, out]}\' '
+                             'or \'{"model@YYYY-MM-DD": [in, out]}\'')
     parser.set_defaults(handler=estimate)
 
     replays = commands.add_parser("replays", help="the replay cache").add_subparsers(dest="action", required=True)

@@ -10,7 +10,7 @@ import dagster as dg
 from alpha_replay_assets import batches
 from alpha_replay_assets.batches import batch_record_key
 from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
-from alpha_replay_assets.costs import DEFAULT_PRICES
+from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.index import artifact_index
 from conftest import DAY
 from jobs.schedules import range_tags, weekly_range
@@ -50,7 +50,7 @@ def test_a_backfill_is_replayed_in_one_batch_at_half_price_and_a_retry_collects_
         summary = day_summary(frame)
         done = frame[frame["outcome"].isin(["structured", "schema_error"])]
         assert summary["complete"] and len(done) and done["batch"].all()
-        price = DEFAULT_PRICES[MODEL]
+        price = price_for(MODEL)
         expected = [price.usd(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_create_tokens, batch=True)
                     for r in done.itertuples()]
         assert done["cost_usd"].tolist() == expected  # at the batch price

@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from alpha_replay_assets.concordance import concordance, concordance_key, shared_prefixes
-from alpha_replay_assets.costs import DEFAULT_PRICES
+from alpha_replay_assets.costs import price_for
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.replay_cache import REQUEST_SCHEMA_VERSION
 from alpha_replay_assets.sample import rules
@@ -76,7 +76,7 @@ def test_concordance_prices_cache_writes_and_reads_and_asks_each_request_once(
         replay_resources, store, model_server, seeded, s3_client, bucket):
     seeded(DAYS)
     _duplicate_one_artifact(s3_client, bucket, DAYS[0])
-    price = DEFAULT_PRICES[MODEL]
+    price = price_for(MODEL)
 
     _run_day(replay_resources, DAYS[0])
     first = store.read_parquet(concordance_key(store, DAYS[0], MODEL))

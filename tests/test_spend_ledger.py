@@ -46,6 +46,20 @@ def test_ledger_prices_each_request_once_and_splits_standard_batch_and_cached_in
     assert ledger_table(concordance_frame([], DAY).assign(purpose="concordance"), {}).empty
 
 
+def test_each_replay_is_priced_at_the_rate_in_force_on_the_day_it_was_made():
+    prices = {f"{HAIKU}@2026-07-01": [2.0, 10.0]}  # the price doubles on July 1st
+    rows = concordance_frame([
+        _row("ic_cio", "a") | {"priced_on": "2026-06-30"},
+        _row("ic_cio", "b") | {"priced_on": "2026-07-01"},
+        _row("sector_quant", "c"),  # written before rows said when they were priced: the capture day
+    ], dt.date(2026, 7, 1)).assign(purpose="concordance")
+    table = ledger_table(rows, prices).set_index("agent_id_base")
+    assert table.loc["ic_cio", "usd_paid"] == pytest.approx((100 * 1 + 50 * 5 + 100 * 2 + 50 * 10) / 1e6)
+    assert table.loc["sector_quant", "usd_paid"] == pytest.approx((100 * 2 + 50 * 10) / 1e6)
+    old_form = ledger_table(rows, {HAIKU: [2.0, 10.0]}).set_index("agent_id_base")  # {model: [in, out]} still works
+    assert old_form.loc["ic_cio", "usd_paid"] == pytest.approx(2 * (100 * 2 + 50 * 10) / 1e6)
+
+
 def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_server, seeded):
     tuesday = DAY - dt.timedelta(days=(DAY.weekday() - 1) % 7)  # a weekday with think-tank theses
     seeded([tuesday])

@@ -21,6 +21,10 @@ from alpha_replay_assets.families.comparators import Scorer, is_number
 # Unchanged by the family registry: the six graph families' scorers give the same numbers, and the
 # families scored for the first time (think tank, structural) are told apart by the `scorer` column.
 SCORER_VERSION = 2
+# Where a family's agent_output records the total cost of all of an artifact's calls, when the
+# producer made more calls than model_metadata prices (the think tank's thesis: its pillar
+# assessment). Read by every family unless it declares otherwise; see `Family.total_cost_field`.
+TOTAL_COST_FIELD = "cost_usd"
 
 
 class SchemaError(ValueError):
@@ -298,6 +302,9 @@ class Family:
     is_llm: bool = True
     rule: HiddenRule | None = None
     unsupported_reason: str = "no decision field to replay or fit"
+    # agent_output field with the artifact's total cost (all its calls); used when it is at least
+    # model_metadata.cost_usd (a total includes that call). None: model_metadata's cost is all.
+    total_cost_field: str | None = TOTAL_COST_FIELD
 
     @property
     def judged(self) -> bool:
