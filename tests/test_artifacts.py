@@ -9,6 +9,7 @@ import pytest
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.sample import corpus, unregistered
 from conftest import pinned
 
@@ -39,7 +40,7 @@ def test_every_llm_family_parses(family):
     assert json.loads(r["agent_output"]) == doc["agent_output"]
     assert len(r["prompt_hash"]) == 64
     rows = json.loads(r["decision_features"])  # every LLM family with a decision is fitted
-    assert rows and all("label" in x for x in rows) and r["extractor_version"] == 3
+    assert rows and all("label" in x for x in rows) and r["extractor_version"] == EXTRACTOR_VERSION
 
 
 def test_deterministic_executor_and_colon_ids():

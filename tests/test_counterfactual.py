@@ -112,16 +112,16 @@ def test_per_agent_fits_where_the_sample_allows_and_the_roll_up_always():
 
 
 def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
-    def fragile(labels, features):
+    def fragile(labels, features, coverage):
         if labels and labels[0] in ("ADVANCE", "REJECT"):
             raise ValueError("boom")
         return {"status": "fitted", "n_samples": len(labels)}
     monkeypatch.setattr(counterfactual, "fit_rule", fragile)
     window = _window([
         {"key": "a", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "ok",
-         "decision_features": json.dumps([{"label": "ADVANCE", "features": {}, "all_default": True}])},
+         "decision_features": json.dumps([{"label": "ADVANCE", "features": {"x": 1.0}, "all_default": False}])},
         {"key": "b", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
-         "decision_features": json.dumps([{"label": "bull", "features": {}, "all_default": True}])},
+         "decision_features": json.dumps([{"label": "bull", "features": {"x": 1.0}, "all_default": False}])},
     ])
     results = {r["agent_id_base"]: r for r in fit_window(window)}
     assert results["ic_cio"]["status"] == "fit_error" and "boom" in results["ic_cio"]["error"]

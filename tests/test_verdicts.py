@@ -73,7 +73,8 @@ def _replays(family, scores, model, prefix="k"):
 
 
 def _index(families_days):
-    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05, "day": d}
+    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05, "is_placeholder": False,
+             "day": d}
             for f, days in families_days.items() for i, d in enumerate(days)]
     return pd.DataFrame(rows)
 
