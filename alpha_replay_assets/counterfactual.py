@@ -129,7 +129,7 @@ def features_of(table: pd.DataFrame) -> pd.DataFrame:
 def coverage_of(rows: pd.DataFrame) -> dict[str, float]:
     """Each declared feature's share of `rows` where it was present, not defaulted."""
     presence = rows.filter(like=PRESENT)
-    return {name: round(float(presence[PRESENT + name].mean()), 4) for name in features_of(rows).columns}
+    return {name: float(presence[PRESENT + name].mean()) for name in features_of(rows).columns}
 
 
 def _reason(fit: dict, coverage: dict[str, float]) -> str | None:
@@ -166,7 +166,7 @@ def fit_rows(agent: str, rows: pd.DataFrame, excluded: Counter, previous_tree: d
     if fit["status"] == "fitted" and previous_tree is not None:
         fit |= rule_stability(fit["tree_json"], previous_tree, features[(rows["day"] <= previous_end).to_numpy()])
     return fit | {"agent_id": agent, "reason": _reason(fit, coverage),
-                  "feature_coverage": round(sum(coverage.values()) / len(coverage), 4) if coverage else None,
+                  "feature_coverage": sum(coverage.values()) / len(coverage) if coverage else None,
                   "coverage_by_feature": coverage, "missing_features": missing_features(coverage),
                   "rows_excluded": sum(excluded.values()), "excluded_reasons": dict(excluded)}
 
