@@ -88,8 +88,9 @@ def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Count
     """Index rows (WINDOW_COLUMNS) as decision tables per family, and the valid artifacts per
     family. A table has one row per decision: agent_id, label, error (why the row is unreadable,
     else missing), a float column per feature (`feature:<name>`, NaN where a row lacks it) and a
-    bool column per feature (`present:<name>`, False where it was defaulted). A day is parsed once, as it is read: a window at 16x volume holds millions of
-    decisions, which as JSON or dicts would not fit in memory, and as columns do."""
+    bool column per feature (`present:<name>`, False where it was defaulted). A day is parsed
+    once, as it is read: a window at 16x volume holds millions of decisions, which as JSON or
+    dicts would not fit in memory, and as columns do."""
     ok = index[index["status"] == OK]
     tables = {}
     for family, group in ok.dropna(subset=["decision_features"]).groupby("agent_id_base"):

@@ -65,8 +65,9 @@ def ic_cio(day: dt.date, rng: random.Random) -> tuple[str, bytes]:
     sector modifier); ADVANCE exactly when the quant score is above 60."""
     candidates = [{"ticker": f"T{day.day}{i}", "quant_score": round(rng.uniform(20, 99), 1),
                    "qual_score": round(rng.uniform(20, 99), 1), "conviction": rng.randint(20, 95),
-                   "quant_rationale": "trend", "bull_case": "growth", "bear_case": "valuation", "catalysts": ["earnings"],
-                   "resources_used": [], "peer_review_rationale": "agreed", "team_id": "technology"}
+                   "quant_rationale": "trend", "bull_case": "growth", "bear_case": "valuation",
+                   "catalysts": ["earnings"], "resources_used": [], "peer_review_rationale": "agreed",
+                   "team_id": "technology"}
                   for i in range(12)]
     decisions = [{"ticker": c["ticker"], "decision": "ADVANCE" if c["quant_score"] > 60 else "REJECT", "rank": i + 1,
                   "conviction": c["conviction"], "rationale": "scores", "rule_tags": None, "entry_thesis": None,
@@ -77,7 +78,8 @@ def ic_cio(day: dt.date, rng: random.Random) -> tuple[str, bytes]:
                 "macro_context": {"market_regime": "neutral", "macro_report": "steady"}, "sector_ratings": {}}
     output = {"ic_decisions": decisions, "entry_theses": {},
               "advanced_tickers": [d["ticker"] for d in decisions if d["decision"] == "ADVANCE"]}
-    user = f"IC session {day}. Candidates:\n" + "\n".join(f"- {c['ticker']}: quant {c['quant_score']}" for c in candidates)
+    user = f"IC session {day}. Candidates:\n" + "\n".join(f"- {c['ticker']}: quant {c['quant_score']}"
+                                                          for c in candidates)
     return envelope("ic_cio", day.isoformat(), day, "claude-sonnet-4-6", stub_system("ic_cio"), user, snapshot, output)
 
 
