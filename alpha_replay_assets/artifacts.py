@@ -31,11 +31,21 @@ BAD_STATUSES = (
     "wrong_type",
     "key_mismatch",
 )
-PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"
+# Stub prompts (domain §1.2, shapes.md §4): fixed strings producers write where the real prompt was
+# never captured. A replay of one cannot reproduce the decision, so it is never sent (nor priced).
+PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"  # the capture helper's fallback
+STUB_SYSTEM_PREFIX, STUB_SYSTEM_MARKER = "<system prompt for agent_id='", "not yet plumbed"  # the cost tracker's
+STUB_USER_PREFIX, STUB_USER_SUFFIX = "<user prompt for ", "not provided>"  # the cost tracker's, no user prompt
+# A `str.format` replacement field, `{identifier}`, not an escaped `{{identifier}}`.
+FORMAT_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
+# Rendered data: a JSON (or Python repr) object opening with a quoted key. `{{"key": ...}}` is an
+# escaped brace of an unrendered template (valid JSON never has `{{`), so it does not count.
+DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 3  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
-# ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd
+PARSER_VERSION = 4  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+# ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
+# 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -153,10 +163,29 @@ def _has_lone_surrogate(text: str, doc: Any) -> bool:
     return False  # only valid surrogate pairs
 
 
+def is_unrendered_template(prompt: str) -> bool:
+    """A `str.format` template that was never filled: it has a `{identifier}` field and no data
+    object. A rendered prompt embeds its data (the think tank's snapshot as JSON): any
+    `{"key": ...}` object in it means it was rendered, whatever braces its text also carries. A
+    rendered prompt without data objects that still shows a bare `{field}` (text data, a template
+    that escaped the field) is taken for a template: that errs toward not paying for a replay,
+    and is counted."""
+    return FORMAT_FIELD.search(prompt) is not None and DATA_OBJECT.search(prompt) is None
+
+
 def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
-    """Stub prompts from producers not yet wired through cost tracking (domain §1.2)."""
-    both_blank = not system_prompt.strip() and not user_prompt.strip()
-    return both_blank or PLACEHOLDER_MARKER in system_prompt or PLACEHOLDER_MARKER in user_prompt
+    """Stub prompts (domain §1.2, shapes.md §4): both blank, the old capture marker in either, the
+    cost tracker's placeholder system prompt or missing-user-prompt text, or an unrendered user
+    template. Any one makes the pair unreplayable: a prompt without the data the agent saw
+    cannot reproduce its decision."""
+    system, user = system_prompt.strip(), user_prompt.strip()
+    return (
+        (not system and not user)
+        or PLACEHOLDER_MARKER in system or PLACEHOLDER_MARKER in user
+        or (system.startswith(STUB_SYSTEM_PREFIX) and STUB_SYSTEM_MARKER in system)
+        or (user.startswith(STUB_USER_PREFIX) and user.endswith(STUB_USER_SUFFIX))
+        or is_unrendered_template(user)
+    )
 
 
 def has_truncation_marker(value: Any) -> bool:

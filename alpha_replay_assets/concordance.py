@@ -458,6 +458,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
     agreement as a numeric series the UI plots over partitions."""
     table = pd.DataFrame(summaries)
     scored = frame[frame["outcome"] == "structured"]
+    stubs = frame[frame["outcome"] == "skipped_placeholder"].drop_duplicates("key")["agent_id_base"].value_counts()
     means = scored.groupby(["target_model", "agent_id_base"])["agreement_score"].mean().round(4)
     metadata = {
         "dagster/row_count": len(frame),
@@ -476,6 +477,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "mean_agreement": float(scored["agreement_score"].mean()) if len(scored) else 0.0,
         "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
         "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),
+        "skipped_placeholder_per_family": dg.MetadataValue.json({k: int(v) for k, v in sorted(stubs.items())}),
         "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance", "target=*", f"dt={day}"))),
     }
     for (model, family), mean in means.items():

@@ -26,7 +26,7 @@ from alpha_replay_assets.families import REGISTRY, judged_families
 from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.rule_fit import MIN_SAMPLES, fit_rule, rule_stability
+from alpha_replay_assets.rule_fit import MIN_FEATURE_COVERAGE, MIN_SAMPLES, fit_rule, missing_features, rule_stability
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
@@ -48,7 +48,8 @@ WINDOW_COLUMNS = ["agent_id", "agent_id_base", "status", "decision_features"]  #
 FIT_COLUMNS = ["agent_id_base", "agent_id", "scope", "status", "reason", "target", "n_samples", "match_rate",
                "heldout_accuracy", "heldout_ci_low", "heldout_ci_high", "baseline", "lift", "feature_coverage",
                "rows_excluded", "rule_stable", "rule_same_features", "rule_max_threshold_delta",
-               "rule_prediction_agreement", "tree_text", "tree_json"]
+               "rule_prediction_agreement", "tree_text", "tree_json", "missing_features", "coverage_by_feature"]
+JSON_COLUMNS = ("tree_json", "missing_features", "coverage_by_feature")  # stored as JSON text in the table
 
 
 class FitConfig(dg.Config):
@@ -73,15 +74,23 @@ def agent_latest_key(store: ArtifactStore, agent: str) -> str:
 
 
 FEATURE = "feature:"  # prefix of the feature columns of a decision table
-DECISION_COLUMNS = ["agent_id", "label", "all_default", "error"]  # and the features
+PRESENT = "present:"  # prefix of its presence columns: was the feature read, not defaulted?
+DECISION_COLUMNS = ["agent_id", "label", "error"]  # and the features and their presence
+
+
+def _present(row: dict, name: str) -> bool:
+    """Was `name` read from the input? (An index row of extractor v3 and older only says whether
+    all its features were defaulted.)"""
+    return name in row.get("features", ()) and not row.get("all_default") and name not in row.get("defaulted", ())
 
 
 def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Counter]:
     """Index rows (WINDOW_COLUMNS) as decision tables per family, and the valid artifacts per
-    family. A table has one row per decision: agent_id, label, all_default, error (why the row is
-    unreadable, else missing) and a float column per feature (`feature:<name>`, NaN where a row
-    lacks it). A day is parsed once, as it is read: a window at 16x volume holds millions of
-    decisions, which as JSON or dicts would not fit in memory, and as columns do."""
+    family. A table has one row per decision: agent_id, label, error (why the row is unreadable,
+    else missing), a float column per feature (`feature:<name>`, NaN where a row lacks it) and a
+    bool column per feature (`present:<name>`, False where it was defaulted). A day is parsed
+    once, as it is read: a window at 16x volume holds millions of decisions, which as JSON or
+    dicts would not fit in memory, and as columns do."""
     ok = index[index["status"] == OK]
     tables = {}
     for family, group in ok.dropna(subset=["decision_features"]).groupby("agent_id_base"):
@@ -91,10 +100,10 @@ def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Count
         tables[family] = pd.DataFrame({
             "agent_id": pd.Categorical([agent for agent, decoded in zip(group["agent_id"], cells) for _ in decoded]),
             "label": pd.Categorical([row["label"] for row in rows]),
-            "all_default": np.array([bool(row.get("all_default")) for row in rows], dtype=bool),
             "error": pd.Categorical([row.get("error") for row in rows]),
             **{FEATURE + name: np.array([row.get("features", {}).get(name, math.nan) for row in rows], dtype=float)
                for name in names},
+            **{PRESENT + name: np.array([_present(row, name) for row in rows], dtype=bool) for name in names},
         })
     return tables, Counter(ok["agent_id_base"].dropna())
 
@@ -118,28 +127,48 @@ def features_of(table: pd.DataFrame) -> pd.DataFrame:
     return features.rename(columns=lambda c: c.removeprefix(FEATURE))
 
 
-def _reason(fit: dict) -> str | None:
-    """Why a fit gave no metric, in numbers."""
+def coverage_of(rows: pd.DataFrame) -> dict[str, float]:
+    """Each declared feature's share of `rows` where it was present, not defaulted."""
+    presence = rows.filter(like=PRESENT)
+    return {name: float(presence[PRESENT + name].mean()) for name in features_of(rows).columns}
+
+
+def _reason(fit: dict, coverage: dict[str, float]) -> str | None:
+    """Why a fit gave no metric (or what it went without), in numbers."""
+    missing = missing_features(coverage)
+    absent = ", ".join(f"{name} {coverage[name]:.0%}" for name in missing)
     if fit["status"] == "thin_sample":
         return f"{fit['n_samples']} decisions < {MIN_SAMPLES}"
+    if fit["status"] == "no_features":
+        if not coverage:
+            return "no declared feature in any decision"
+        return (f"{len(missing)} of {len(coverage)} declared features absent (present in < "
+                f"{MIN_FEATURE_COVERAGE:.0%} of {fit['n_samples']} decisions): {absent}")
     if fit["status"] == "single_class":
         return f"all {fit['n_samples']} decisions are {next(iter(fit['class_counts']))!r}"
+    if fit["status"] == "constant_features":
+        return f"no feature varies over the {fit['n_samples']} decisions: no split, nothing learned beyond the baseline"
+    if fit["status"] == "fitted" and missing:
+        return f"fitted without the features absent in most decisions: {absent}"
     return fit.get("error")
 
 
 def fit_rows(agent: str, rows: pd.DataFrame, excluded: Counter, previous_tree: dict | None = None,
              previous_end: str | None = None) -> dict:
-    """Fit one set of decision rows (a decision table with `day`), record defaults and
-    exclusions, and compare the rule with the previous window's."""
-    coverage = 1 - rows["all_default"].mean() if len(rows) else None
+    """Fit one set of decision rows (a decision table with `day`), record each feature's coverage
+    and the exclusions, and compare the rule with the previous window's. `feature_coverage` is
+    the mean coverage over the declared features (the share of feature values read, not defaulted)."""
+    coverage = coverage_of(rows)
     features = features_of(rows)
-    try:
-        fit = fit_rule(rows["label"].to_numpy(dtype=object).tolist(), features)  # the labels' own strings, not copies
+    try:  # the labels' own strings, not copies
+        fit = fit_rule(rows["label"].to_numpy(dtype=object).tolist(), features, coverage)
     except Exception as exc:  # one agent's fit error must not lose the others
         fit = {"status": "fit_error", "error": f"{type(exc).__name__}: {exc}"[:300], "n_samples": len(rows)}
     if fit["status"] == "fitted" and previous_tree is not None:
         fit |= rule_stability(fit["tree_json"], previous_tree, features[(rows["day"] <= previous_end).to_numpy()])
-    return fit | {"agent_id": agent, "reason": _reason(fit), "feature_coverage": coverage,
+    return fit | {"agent_id": agent, "reason": _reason(fit, coverage),
+                  "feature_coverage": sum(coverage.values()) / len(coverage) if coverage else None,
+                  "coverage_by_feature": coverage, "missing_features": missing_features(coverage),
                   "rows_excluded": sum(excluded.values()), "excluded_reasons": dict(excluded)}
 
 
@@ -240,7 +269,8 @@ def counterfactual_fits(
         with ThreadPoolExecutor(store.max_workers, thread_name_prefix="publish") as pool:
             list(pool.map(publish, results))
         table = pd.DataFrame(results).reindex(columns=FIT_COLUMNS)
-        table["tree_json"] = [json.dumps(t) if isinstance(t, dict) else None for t in table["tree_json"]]
+        for column in JSON_COLUMNS:
+            table[column] = [json.dumps(v) if isinstance(v, (dict, list)) else None for v in table[column]]
         store.write_parquet(fits_key(store, end), table.assign(window_end=key, **{
             "days_present": coverage["days_present"], "window_days": config.window_days}))
         emitted = emit_window_metrics(metrics, run_mode, _datapoints(results, end), end, now)
@@ -258,7 +288,8 @@ def _metadata(results: list[dict], table: pd.DataFrame, window, emitted: int, ur
         "dagster/row_count": len(table),
         "datapoints_emitted": emitted,
         "uri": dg.MetadataValue.url(uri),
-        "fits": dg.MetadataValue.md(table.drop(columns=["tree_text", "tree_json"]).round(4).to_markdown(index=False)),
+        "fits": dg.MetadataValue.md(table.drop(columns=["tree_text", "tree_json", "coverage_by_feature"])
+                                    .round(4).to_markdown(index=False)),
     }
     for r in results:
         if r["status"] == "fitted":

@@ -88,6 +88,7 @@ class IndexedDay:
     bytes_read: int = 0
     families: Counter = field(default_factory=Counter)
     bad_reasons: Counter = field(default_factory=Counter)
+    stub_prompts: Counter = field(default_factory=Counter)  # per family: never replayed
     preview: pd.DataFrame | None = None
 
     def count(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -95,6 +96,7 @@ class IndexedDay:
         self.rows += len(frame)
         self.families.update(frame["agent_id_base"].fillna("<no agent>"))
         self.bad_reasons.update(frame.loc[frame["status"] != artifacts.OK, "status"])
+        self.stub_prompts.update(frame.loc[frame["is_placeholder"].fillna(False).astype(bool), "agent_id_base"])
         if self.preview is None:
             self.preview = frame[PREVIEW_COLUMNS].head(10)
         return frame
@@ -174,6 +176,8 @@ def _day_metadata(day: IndexedDay) -> dict:
         "bad_row_rate": round(bad / day.rows, 4) if day.rows else 0.0,
         "rows_per_family": dg.MetadataValue.json(dict(sorted(day.families.items()))),
         "bad_rows_by_reason": dg.MetadataValue.json(dict(sorted(day.bad_reasons.items()))),
+        "stub_prompts": day.stub_prompts.total(),
+        "stub_prompts_per_family": dg.MetadataValue.json(dict(sorted(day.stub_prompts.items()))),
         "preview": dg.MetadataValue.md(day.preview.to_markdown(index=False)),
     }
     return metadata | {f"rows/{family}": n for family, n in sorted(day.families.items()) if family != "<no agent>"}

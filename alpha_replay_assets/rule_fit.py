@@ -4,6 +4,13 @@ The legacy metric is the in-sample `match_rate`; a 3-deep tree fits noise too, s
 also reports held-out accuracy (stratified k-fold, out-of-fold predictions) with a 95% Wilson
 interval, against the majority-class baseline. Only a held-out score above the baseline says
 the rule is real.
+
+A fit is evidence only on inputs it really saw. Each declared feature's coverage is the share of
+rows where it was present (not defaulted); a feature under MIN_FEATURE_COVERAGE is missing, and a
+fit whose declared features are mostly missing (more than half) is `no_features`, naming them:
+its tree would describe the defaults, not the agent. A fit where no feature varies at all is
+`constant_features`: a tree cannot split, so its "accuracy" is the majority baseline restated.
+Neither is fitted, so neither gives a metric or a verdict.
 """
 
 from collections import Counter
@@ -17,6 +24,7 @@ from alpha_replay_assets.stats import wilson_ci
 
 MIN_SAMPLES = 10
 MAX_FOLDS = 5
+MIN_FEATURE_COVERAGE = 0.5
 
 
 def _tree() -> DecisionTreeClassifier:
@@ -31,16 +39,26 @@ def feature_matrix(features) -> tuple[np.ndarray, list[str]]:
     return frame[names].to_numpy(dtype=float, na_value=0.0), names
 
 
-def fit_rule(labels: list[str], features) -> dict:
-    """Fit one agent on `features` (see `feature_matrix`). Returns a dict with `status` in
-    {fitted, thin_sample, single_class}."""
+def missing_features(coverage: dict[str, float]) -> list[str]:
+    """The declared features present in fewer than MIN_FEATURE_COVERAGE of the rows."""
+    return sorted(name for name, share in coverage.items() if share < MIN_FEATURE_COVERAGE)
+
+
+def fit_rule(labels: list[str], features, coverage: dict[str, float] | None = None) -> dict:
+    """Fit one agent on `features` (see `feature_matrix`); `coverage` = each declared feature's
+    share of rows where it was present (None: all were). Returns a dict with `status` in
+    {fitted, thin_sample, no_features, single_class, constant_features}."""
     counts = Counter(labels)
     result = {"n_samples": len(labels), "class_counts": dict(sorted(counts.items()))}
     if len(labels) < MIN_SAMPLES:
         return result | {"status": "thin_sample"}
+    if coverage is not None and (not coverage or 2 * len(missing_features(coverage)) > len(coverage)):
+        return result | {"status": "no_features"}  # none declared, or most absent
     if len(counts) < 2:
         return result | {"status": "single_class"}
     x, names = feature_matrix(features)
+    if not (x.shape[1] and np.ptp(x, axis=0).any()):
+        return result | {"status": "constant_features"}
     # Fitted on label codes in sorted label order (sklearn's own encoding, so the same trees and
     # folds): sorting millions of label strings on every fit and fold cost more than the trees.
     y, classes = pd.factorize(np.asarray(labels, dtype=object), sort=True)

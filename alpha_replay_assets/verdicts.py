@@ -36,14 +36,16 @@ VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer"
                    "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
                    "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
-                   "usd_per_week_cheap_cached", "usd_saving_per_week"]
+                   "usd_per_week_cheap_cached", "usd_saving_per_week", "rule_status", "n_stub_prompts"]
 
 
 # What a window reads of each day: the index, the cheap and ceiling replays, the fit roll-ups.
-INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", *COST_COLUMNS]
+INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", "is_placeholder", *COST_COLUMNS]
 REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer", "label_pairs", "input_tokens",
                   "output_tokens", "cache_read_tokens", "cache_create_tokens"]
-FIT_COLUMNS = ["agent_id_base", "scope", "status", "heldout_accuracy", "baseline", "rule_stable"]
+FIT_COLUMNS = ["agent_id_base", "scope", "status", "reason", "heldout_accuracy", "baseline", "rule_stable"]
+# Fits that ran on inputs the agent did not really see (or that never vary): reported, never evidence.
+NOT_EVIDENCE = ("no_features", "constant_features")
 
 
 class VerdictConfig(UnusableRepliesConfig):
@@ -118,6 +120,17 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
     return "insufficient_evidence", f"the CI straddles the threshold {config.demotion_threshold}: {numbers}"
 
 
+def unused_evidence(e: dict, fit_reason: str | None) -> str:
+    """What the call could not use, appended to its reason: a rule fit that is not evidence, and
+    artifacts whose stub prompts are never replayed."""
+    notes = []
+    if e.get("rule_status") in NOT_EVIDENCE:
+        notes.append(f"rule fit not evidence: {e['rule_status']} ({fit_reason})")
+    if e.get("n_stub_prompts"):
+        notes.append(f"{e['n_stub_prompts']} of {e['n_artifacts']} artifacts have stub prompts: not replayed")
+    return "".join(f"; {note}" for note in notes)
+
+
 def _scorers(replays: pd.DataFrame, default: str | None) -> str | None:
     """Which scorer(s) scored the family's replays in the window, most used first."""
     used = replays["scorer"].dropna().value_counts() if "scorer" in replays else pd.Series(dtype=int)
@@ -167,19 +180,25 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
         e = {"agent_id_base": family, "target_model": model, "n_artifacts": len(mine),
              "n_llm": int(mine["is_llm"].fillna(False).sum()), "last_seen": mine["day"].max() if len(mine) else None,
              "scorer": scorer_name(family)}
-        if (spec.judged if spec else e["n_llm"]) and len(mine):
+        judged, fit_reason = (spec.judged if spec else e["n_llm"]) and len(mine), None
+        if judged:
             c, k = cheap[cheap["agent_id_base"] == family], ceiling[ceiling["agent_id_base"] == family]
+            e["n_stub_prompts"] = int(mine["is_placeholder"].fillna(False).astype(bool).sum())
             e["scorer"] = _scorers(c, e["scorer"])
             e |= concordance_evidence(c, k)
             fit = reply_fit(c["outcome"])
             e |= {"replies": fit.replies, "unusable": fit.unusable}
             if spec is not None and spec.kappa_on:
                 e |= kappa_evidence(c)
-            if family in fits.index and fits.loc[family, "status"] == "fitted":
+            if family in fits.index:
+                e["rule_status"], fit_reason = fits.loc[family, "status"], fits.loc[family, "reason"]
+            if e.get("rule_status") == "fitted":
                 e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices, end)
         e["status"], e["reason"] = decide(family, e, end, config)
+        if judged:
+            e["reason"] += unused_evidence(e, fit_reason)
         if spec is None and e["n_llm"]:
             e["reason"] += "; unregistered family, scored by the structural scorer"
         if e.get("unpriced_now"):

@@ -9,6 +9,7 @@ import pytest
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.sample import corpus, unregistered
 from conftest import pinned
 
@@ -43,7 +44,7 @@ def test_every_llm_family_parses(family):
         assert "decision_features" not in r
         return
     rows = json.loads(r["decision_features"])  # every other LLM family with a decision is fitted
-    assert rows and all("label" in x for x in rows) and r["extractor_version"] == 3
+    assert rows and all("label" in x for x in rows) and r["extractor_version"] == EXTRACTOR_VERSION
 
 
 def test_deterministic_executor_and_colon_ids():
@@ -66,6 +67,46 @@ def test_placeholder_and_truncated_flags():
     assert row(doc)["is_truncated"]
     doc = good() | {"input_data_truncated_at": 1000}
     assert row(doc)["is_truncated"]
+
+
+# Stub prompts as the producers write them (shapes.md §4): the cost tracker's placeholder system
+# prompt, its missing-user-prompt text, the capture helper's old marker, unrendered user templates.
+RENDERED_USER = "Run date 2026-07-08. Candidates:\n" + json.dumps(
+    [{"ticker": "AAPL", "quant_score": 71.5, "note": "template slot {ticker} quoted in a filing"}], indent=2)
+STUB_SYSTEM = "<system prompt for agent_id='sector_quant:technology' not yet plumbed through the cost tracker>"
+TEMPLATE = ("You are the quantitative analyst of the {team_id} team. Market regime: {market_regime}.\n"
+            "Technical scores of {sector_tickers_count} tickers:\n{technical_scores_team}\n"
+            'Reply with {{"ranked_picks": [{{"ticker": "...", "quant_score": 0}}]}}')
+
+
+@pytest.mark.parametrize("system, user", [
+    (STUB_SYSTEM, RENDERED_USER),  # macro_economist / ic_cio: the real user prompt, a stub system prompt
+    (STUB_SYSTEM, TEMPLATE),  # the four sector families and thesis_update: both stubs
+    ("You are the IC chair.", TEMPLATE),  # an unrendered template alone (its escaped JSON example is no data)
+    ("You are the IC chair.", "Rank {ticker} against {peers}."),
+    ("You are the IC chair.", "<user prompt for agent_id='ic_cio' not provided>"),
+    (f"[{PLACEHOLDER_MARKER}]", RENDERED_USER),
+    ("You are the IC chair.", f"({PLACEHOLDER_MARKER})"),
+    (" ", ""),
+])
+def test_stub_prompts_are_placeholders(system, user):
+    doc = good()
+    doc["full_prompt_context"].update(system_prompt=system, user_prompt=user)
+    assert row(doc)["is_placeholder"]
+
+
+@pytest.mark.parametrize("system, user", [
+    ("You are the IC chair.", RENDERED_USER),  # JSON data with a `{ticker}` inside it: rendered
+    ('Reply as {"stance": "attractive|neutral|avoid", "rating": 0}', "Underwrite AAPL: {\"pe_fwd\": 28.1} {ticker}"),
+    ("You are the macro economist.", "VIX 17.20, 10y 4.31%, curve +0.42; prior report of 2026-07-01 follows."),
+    ("You are the IC chair.", "{{ticker}} is escaped, not a field: rendered text with a literal brace"),
+    ("<system prompt for agent_id='ic_cio'>", RENDERED_USER),  # the prefix without the marker is not the stub
+    ("", RENDERED_USER),  # one blank prompt is not a stub pair
+])
+def test_rendered_prompts_are_not_placeholders(system, user):
+    doc = good()
+    doc["full_prompt_context"].update(system_prompt=system, user_prompt=user)
+    assert not row(doc)["is_placeholder"]
 
 
 def _without(doc, *path):

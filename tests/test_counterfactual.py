@@ -18,6 +18,7 @@ from alpha_replay_assets.counterfactual import (
     fit_window,
     fits_key,
 )
+from alpha_replay_assets.families.fitting import feature_row
 from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.rule_fit import fit_rule
@@ -112,16 +113,16 @@ def test_per_agent_fits_where_the_sample_allows_and_the_roll_up_always():
 
 
 def test_a_fit_error_is_recorded_and_does_not_lose_the_others(monkeypatch):
-    def fragile(labels, features):
+    def fragile(labels, features, coverage):
         if labels and labels[0] in ("ADVANCE", "REJECT"):
             raise ValueError("boom")
         return {"status": "fitted", "n_samples": len(labels)}
     monkeypatch.setattr(counterfactual, "fit_rule", fragile)
     window = _window([
         {"key": "a", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "ok",
-         "decision_features": json.dumps([{"label": "ADVANCE", "features": {}, "all_default": True}])},
+         "decision_features": json.dumps([{"label": "ADVANCE", "features": {"x": 1.0}, "all_default": False}])},
         {"key": "b", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
-         "decision_features": json.dumps([{"label": "bull", "features": {}, "all_default": True}])},
+         "decision_features": json.dumps([{"label": "bull", "features": {"x": 1.0}, "all_default": False}])},
     ])
     results = {r["agent_id_base"]: r for r in fit_window(window)}
     assert results["ic_cio"]["status"] == "fit_error" and "boom" in results["ic_cio"]["error"]
@@ -170,3 +171,54 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     [mat] = result.asset_materializations_for_node("counterfactual_fits")
     assert mat.metadata["fit/ic_cio/heldout_accuracy"].value == pytest.approx(table.loc["ic_cio", "heldout_accuracy"])
     assert "composite_score" in mat.metadata["fit/ic_cio/rule"].value
+
+
+def _rows(n, features, defaulted=(), label=lambda i: "bull" if i % 2 else "bear"):
+    """Decision rows as an extractor writes them, `defaulted` features absent (at their default 0)."""
+    return json.dumps([feature_row(label(i), {f: float(i) for f in features if f not in defaulted},
+                                   {f: (f, 0.0) for f in features}) for i in range(n)])
+
+
+def test_rows_name_their_defaulted_features():
+    spec = {"vix": ("macro.vix", 0.0), "oas": ("macro.oas", 3.0)}
+    assert feature_row("bull", {"macro": {"vix": 21.0}}, spec) == {
+        "label": "bull", "features": {"vix": 21.0, "oas": 3.0}, "all_default": False, "defaulted": ["oas"]}
+    assert "defaulted" not in feature_row("bull", {"macro": {"vix": 21.0, "oas": 4.0}}, spec)
+    assert feature_row("bull", None, spec)["defaulted"] == ["vix", "oas"]
+
+
+def test_a_fit_on_mostly_absent_features_is_no_features_and_names_them():
+    window = _window([{"key": "k", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
+                       "decision_features": _rows(40, ["vix", "oas", "cpi"], defaulted=("oas", "cpi"))}])
+    macro = {r["agent_id"]: r for r in fit_window(window)}["macro_economist"]
+    assert macro["status"] == "no_features" and "match_rate" not in macro  # no tree, no metric
+    assert macro["missing_features"] == ["cpi", "oas"]
+    assert macro["coverage_by_feature"] == {"vix": 1.0, "oas": 0.0, "cpi": 0.0}
+    assert macro["feature_coverage"] == pytest.approx(1 / 3)  # not 1.0: no row was all-default
+    assert macro["reason"] == "2 of 3 declared features absent (present in < 50% of 40 decisions): cpi 0%, oas 0%"
+
+
+def test_a_minority_of_absent_features_is_fitted_and_says_what_it_lacked():
+    window = _window([{"key": "k", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
+                       "decision_features": _rows(40, ["vix", "oas", "cpi"], defaulted=("cpi",))}])
+    macro = {r["agent_id"]: r for r in fit_window(window)}["macro_economist"]
+    assert macro["status"] == "fitted" and macro["missing_features"] == ["cpi"]
+    assert macro["reason"] == "fitted without the features absent in most decisions: cpi 0%"
+
+
+def test_constant_features_are_not_evidence_and_old_rows_read_as_all_or_nothing():
+    constant = json.dumps([{"label": "bull" if i % 2 else "bear", "features": {"vix": 20.0}, "all_default": False}
+                           for i in range(30)])
+    old = json.dumps([{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 20}
+                      for i in range(30)])  # written before rows named their defaults
+    window = _window([
+        {"key": "a", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
+         "decision_features": constant},
+        {"key": "b", "agent_id": "ic_cio", "agent_id_base": "ic_cio", "status": "ok", "decision_features": old},
+    ])
+    results = {r["agent_id"]: r for r in fit_window(window)}
+    assert results["macro_economist"]["status"] == "constant_features"
+    assert "no feature varies over the 30 decisions" in results["macro_economist"]["reason"]
+    assert results["ic_cio"]["status"] == "no_features"
+    assert results["ic_cio"]["coverage_by_feature"] == {"vix": pytest.approx(1 / 3)}
+    assert fit_rule(["A", "B"] * 10, [{"x": 1.0}] * 20)["status"] == "constant_features"

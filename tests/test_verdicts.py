@@ -73,7 +73,8 @@ def _replays(family, scores, model, prefix="k"):
 
 
 def _index(families_days):
-    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05, "day": d}
+    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05, "is_placeholder": False,
+             "day": d}
             for f, days in families_days.items() for i, d in enumerate(days)]
     return pd.DataFrame(rows)
 
@@ -111,6 +112,29 @@ def test_crafted_window_yields_demote_keep_insufficient_stale_and_no_input():
     # 800 of the 1000 input tokens read from the prompt cache at 0.1x
     assert quant["usd_per_week_cheap_cached"] == pytest.approx(40 * (200 * 1.0 + 800 * 0.1 + 200 * 5.0) / 1e6)
     assert quant["usd_saving_per_week"] == pytest.approx(quant["usd_per_week_now"] - quant["usd_per_week_cheap"])
+
+
+def test_a_fit_that_is_not_evidence_never_reaches_the_verdict_and_stubs_are_counted():
+    index = _index({"macro_economist": [END.isoformat()] * 12, "ic_cio": [END.isoformat()] * 12})
+    index["is_placeholder"] = [True] * 12 + [True] * 3 + [False] * 9
+    fits = pd.DataFrame([
+        # a confident, stable rule on defaults: it would demote on its own if it were evidence
+        {"agent_id_base": "macro_economist", "scope": "family", "status": "no_features", "heldout_accuracy": None,
+         "reason": "7 of 8 declared features absent (present in < 50% of 12 decisions): cpi_yoy 0%, ...",
+         "baseline": None, "rule_stable": None},
+        {"agent_id_base": "ic_cio", "scope": "family", "status": "fitted", "heldout_accuracy": 0.95, "reason": None,
+         "baseline": 0.5, "rule_stable": True},
+    ])
+    empty = _replays("ic_cio", [], MODEL)
+    table = build_verdicts(index, empty, empty, fits, END, MODEL, CONFIG, {}).set_index("agent_id_base")
+    macro, ic = table.loc["macro_economist"], table.loc["ic_cio"]
+    assert macro["status"] == "insufficient_evidence" and pd.isna(macro["rule_heldout"])
+    assert macro["rule_status"] == "no_features" and macro["n_stub_prompts"] == 12
+    assert macro["reason"].endswith("; rule fit not evidence: no_features (7 of 8 declared features absent (present "
+                                    "in < 50% of 12 decisions): cpi_yoy 0%, ...); 12 of 12 artifacts have stub "
+                                    "prompts: not replayed")
+    assert ic["status"] == "demote_candidate" and ic["rule_heldout"] == 0.95  # a real fit is evidence
+    assert ic["reason"].endswith("; 3 of 12 artifacts have stub prompts: not replayed")
 
 
 def test_rule_stability_detects_a_changed_split_feature():

@@ -1,8 +1,10 @@
 """Feature rows for the counterfactual rule fit (domain §3): the pieces a family's `FitSpec.rows`
 is built from. Pure functions of one artifact.
 
-A row is ``{"label", "features", "all_default"}``, or ``{"label", "error"}`` when a value cannot
-be read as a number, so bad inputs are counted, never guessed.
+A row is ``{"label", "features", "all_default"}`` plus ``"defaulted"`` (the names of the features
+that were absent and given their default) when any was, or ``{"label", "error"}`` when a value
+cannot be read as a number, so bad inputs are counted, never guessed. `features` always holds every
+declared feature, so a fit knows each one's coverage (the share of rows where it was present).
 """
 
 import math
@@ -12,7 +14,8 @@ from typing import Any
 # v2: macro features read from `macro_data` (v1, the system we replace, read keys the producer
 # never writes, so every macro feature was its default and the tree predicted the majority).
 # v3: every LLM family with a decision is fitted (the family registry), not only ic_cio and macro.
-EXTRACTOR_VERSION = 3
+# v4: rows name their defaulted features (coverage per feature; a fit on absent inputs is `no_features`).
+EXTRACTOR_VERSION = 4
 
 # name -> (dotted path into the source object, default when absent)
 Features = dict[str, tuple[str, float]]
@@ -44,14 +47,16 @@ def _number(value: Any, default: float, name: str) -> tuple[float, bool]:
 
 def feature_row(label: str, source: Any, features: Features) -> dict:
     """One decision's row: `features` read from `source` (a dict; anything else reads as empty)."""
-    values, all_default = {}, True
+    values, defaulted = {}, []
     try:
         for name, (path, default) in features.items():
             values[name], was_default = _number(read_path(source, path), default, name)
-            all_default &= was_default
+            if was_default:
+                defaulted.append(name)
     except UnreadableFeature as exc:
         return {"label": label, "error": str(exc)}
-    return {"label": label, "features": values, "all_default": all_default}
+    row = {"label": label, "features": values, "all_default": len(defaulted) == len(features)}
+    return row | {"defaulted": defaulted} if defaulted else row
 
 
 def by_ticker(items: Any) -> dict[str, dict]:
