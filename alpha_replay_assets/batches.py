@@ -21,7 +21,8 @@ import anthropic
 
 from alpha_replay_assets.replay_cache import ReplyCache, target_slug
 from resources.artifact_store import ArtifactStore
-from resources.replay_model import BatchRequest, ReplayModel, Reply
+from resources.replay_model import BatchRequest, ReplayModel
+from resources.replies import Reply
 
 MAX_REQUESTS = 100_000
 # The API takes 256 MB per batch; prompts grow by their JSON escaping and the request around them.

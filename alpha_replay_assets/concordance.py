@@ -9,7 +9,9 @@ backfill over replayed days, or a retry after a killed run replays only what is 
 Pay less for the rest: a system prompt several replays share is sent for the provider's prompt
 cache, and each such prefix's first call runs before the others so they read a warm cache; a
 backfill (a run over more than `replay_model.batch_threshold_days` days) sends its uncached
-replays as Message Batches first (`batches`), at half price.
+replays as Message Batches first (`batches`), at half price. Router models (`vendor/model`
+slugs, `replay_model.provider`) have no batch API: their backfills stay interactive, and the
+run's log and metadata (`interactive_backfill_models`) say so.
 """
 
 import json
@@ -19,7 +21,6 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import anthropic
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -35,7 +36,8 @@ from alpha_replay_assets.replay_cache import ReplyCache, request_hash, target_sl
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.prompt_cache import reaches_minimum
-from resources.replay_model import BadResponse, ReplayModel, Reply
+from resources.replay_model import ReplayModel
+from resources.replies import BadResponse, ProviderFailure, Reply
 from resources.run_mode import RunMode
 
 INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
@@ -100,13 +102,15 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
             "label_pairs": json.dumps(judge.label_pairs(original, reply))}
 
 
-def require_price(model: str, prices: dict) -> None:
-    """An unpriced model fails the step before any call (a budget needs a price), naming the
-    nearest priced ids."""
+def require_target(model: str, prices: dict, model_res: ReplayModel) -> None:
+    """A target that cannot be priced (a budget needs a price; the error names the nearest priced
+    ids) or routed fails the step before any call."""
     try:
         price_for(model, prices)
     except (UnpricedModel, ValueError) as exc:  # no card; a malformed override
         raise dg.Failure(str(exc), allow_retries=False) from exc
+    if problem := model_res.route_problem(model):
+        raise dg.Failure(problem, allow_retries=False)
 
 
 class Ledger:
@@ -155,8 +159,10 @@ class Task:
     expected_tokens: tuple[int, int]  # (input, output): what the budget plans with
 
 
-def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> tuple[list[dict], list[Task]]:
-    """Rows for what is not replayed (with the reason) and a task per replay of the rest."""
+def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
+         samples: int = 1) -> tuple[list[dict], list[Task]]:
+    """Rows for what is not replayed (with the reason) and a task per replay of the rest, each
+    addressed by its request and `route` (`ReplayModel.route`)."""
     skipped, tasks = [], []
     for row in index.to_dict("records"):
         if reason := skip_reason(row):
@@ -167,7 +173,7 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, samples: int = 1) -> 
         for sample in range(samples):
             tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
                               row["user_prompt"], json.loads(row["agent_output"]),
-                              request_hash(model, row["system_prompt"], row["user_prompt"], max_tokens, sample),
+                              request_hash(model, row["system_prompt"], row["user_prompt"], max_tokens, sample, route),
                               sample, tokens))
     return skipped, sorted(tasks, key=lambda t: (t.key, t.sample))
 
@@ -224,20 +230,24 @@ def shared_prefixes(tasks: list[Task], model: str) -> set[str]:
 
 
 class DayReplay:
-    """Replays one day under one target model; `batch` plans at batch price (a backfill whose
-    uncached requests went to Message Batches first, see `prefill_with_batches`). Replies are
-    priced at the rate in force on the day of the replay run (`priced_on` on every row)."""
+    """Replays one day under one model; `batch` plans at batch price (a backfill whose uncached
+    requests went to Message Batches first, see `prefill_with_batches`), for routes that have them.
+    Replies are priced at the rate in force on the day of the replay run (`priced_on` on every row)."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
                  day, model: str, in_flight: InFlight, batch: bool = False):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
-        self.day, self.model, self.in_flight, self.batch = day, model, in_flight, batch
+        self.day, self.model, self.in_flight = day, model, in_flight
+        self.batch = batch and model_res.has_batches(model)
         self.priced_on = today()
         self.price = price_for(model, config.prices, self.priced_on)
         self.cache = ReplyCache(store, model)
         self.shared: set[str] = set()
 
     def _cost(self, reply: Reply) -> float:
+        """What the provider billed when it says (a router's `usage.cost`), else the price of its tokens."""
+        if reply.cost_usd is not None:
+            return reply.cost_usd
         return self.price.usd(reply.input_tokens, reply.output_tokens, reply.cache_read_tokens,
                               reply.cache_create_tokens, batch=reply.batch)
 
@@ -260,11 +270,8 @@ class DayReplay:
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
         try:
             reply = self.model_res.create(self.model, task.system, task.user, cache_system=task.system in self.shared)
-        except anthropic.APIStatusError as exc:
-            outcome = "transport_error" if exc.status_code in (408, 409, 429) or exc.status_code >= 500 else "request_error"
-            return {"outcome": outcome, "error": f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200]}
-        except anthropic.APIConnectionError as exc:  # includes timeouts
-            return {"outcome": "transport_error", "error": f"{type(exc).__name__}: {exc}"[:200]}
+        except ProviderFailure as exc:  # after the SDK's retries, whichever provider
+            return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
         except BadResponse as exc:
             return {"outcome": "bad_response", "error": str(exc)[:200]}
         self.cache.put(task.digest, reply)  # journal first: a kill after this line loses nothing paid
@@ -302,7 +309,7 @@ class DayReplay:
         """Replay every task the budget admits; one row per task. Execution order (never which
         tasks): each shared prefix's first call, then the rest grouped by prefix."""
         admitted, over_budget = self.admit(tasks)
-        self.shared = shared_prefixes(admitted, self.model) if self.model_res.prompt_caching else set()
+        self.shared = shared_prefixes(admitted, self.model) if self.model_res.caches_prompts(self.model) else set()
         groups: dict[str, list[Task]] = {}
         for task in admitted:
             groups.setdefault(task.system, []).append(task)
@@ -319,20 +326,28 @@ class DayReplay:
 
 
 def prefill_with_batches(context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
-                         plans) -> int:
+                         plans) -> tuple[int, list[str]]:
     """Batch mode: the admitted, uncached tasks of every (day, model, tasks) in `plans` go to
     Message Batches first, one set per model for the whole range (`batches.RangeBatch`), so the
-    day replays that follow find them cached. Returns how many requests were batched."""
+    day replays that follow find them cached. A model whose route has no batch API (a router
+    slug) stays interactive, logged. Returns how many requests were batched and those models."""
     ranges: dict[str, RangeBatch] = {}
+    interactive: list[str] = []
     for day, model, tasks in plans:
+        if not model_res.has_batches(model):
+            if model not in interactive:
+                interactive.append(model)
+                context.log.info(f"{model}: the router has no batch API; this backfill replays it interactively "
+                                 "at standard price")
+            continue
         admitted, _ = admit_within(tasks, price_for(model, config.prices), config.budget_usd, batch=True)
-        shared = shared_prefixes(admitted, model) if model_res.prompt_caching else set()
+        shared = shared_prefixes(admitted, model) if model_res.caches_prompts(model) else set()
         if model not in ranges:
             ranges[model] = RangeBatch(context.log, store, model_res, model)
         ranges[model].add(day, admitted, shared)
     for batch in ranges.values():
         batch.finish()
-    return sum(batch.requests for batch in ranges.values())
+    return sum(batch.requests for batch in ranges.values()), interactive
 
 
 CONCORDANCE_COLUMNS = {
@@ -415,16 +430,17 @@ def concordance(
     if run_mode.dry:
         return stub_result(context)
     for model in replay_model.target_models:
-        require_price(model, config.prices)
+        require_target(model, config.prices, replay_model)
 
     def day_plans(key):  # (model, skipped rows, tasks) of one day; read again after a batch prefill
         index = require_day_index(store, key, INDEX_COLUMNS)
         for model in replay_model.target_models:
-            yield model, *plan(index, model, replay_model.max_tokens)
+            yield model, *plan(index, model, replay_model.max_tokens, route=replay_model.route(model))
 
     batch = replay_model.batch_for(len(context.partition_keys))
-    batched = prefill_with_batches(context, store, replay_model, config, (
-        (day_of(key), model, tasks) for key in context.partition_keys for model, _, tasks in day_plans(key))) if batch else 0
+    batched, interactive = prefill_with_batches(context, store, replay_model, config, (
+        (day_of(key), model, tasks) for key in context.partition_keys
+        for model, _, tasks in day_plans(key))) if batch else (0, [])
     in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
@@ -450,6 +466,7 @@ def concordance(
     return dg.MaterializeResult(metadata={
         "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
         "batch_requests": batched, "rate_limited_429s": replay_model.rate_limited,  # this run's, every partition
+        "interactive_backfill_models": dg.MetadataValue.json(interactive),
     })
 
 

@@ -4,6 +4,8 @@ Sampling parameters cannot be pinned with the current SDK, so even the expensive
 reproduce its own decisions exactly. For a sample of each family's artifacts a day, replay the
 original model k times (cached like every replay) and score each reply against the stored
 decision. A cheap model cannot be expected to beat that ceiling; `agent_verdicts` compares to it.
+The original model is replayed through the route its id takes (`replay_model.provider`): the
+think tank's router slugs through the OpenAI-compatible router, interactively even in a backfill.
 """
 
 import hashlib
@@ -66,36 +68,42 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     card = RateCard(config.prices)
 
     def day_plan(key) -> tuple[list, list[dict]]:
-        """One read of a day's index: (original model, tasks) per priced model, and a counted skip
-        row per sampled artifact of a model with no card (its ceiling is unknown until the price is
-        configured; the day does not fail, the metadata names the id). Read again after a batch prefill."""
-        plans, unpriced = [], []
+        """One read of a day's index: (original model, tasks) per priced, routable model, and a
+        counted skip row per sampled artifact of a model with no card or no route (its ceiling is
+        unknown until that is configured; the day does not fail, the metadata names the id). Read
+        again after a batch prefill."""
+        plans, skipped = [], []
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            if card.priced(model):
-                plans.append((model, plan(group, model, replay_model.max_tokens,
-                                          samples=config.replays_per_artifact)[1]))
+            if not card.priced(model):
+                outcome, error = "skipped_unpriced_model", card.unpriced_message(model)
+            elif problem := replay_model.route_problem(model):
+                outcome, error = "skipped_unroutable_model", problem
             else:
-                unpriced += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],
-                              "target_model": model, "outcome": "skipped_unpriced_model",
-                              "error": card.unpriced_message(model)} for r in group.to_dict("records")]
-        return plans, unpriced
+                plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.route(model),
+                                          samples=config.replays_per_artifact)[1]))
+                continue
+            skipped += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],
+                         "target_model": model, "outcome": outcome, "error": error} for r in group.to_dict("records")]
+        return plans, skipped
 
     batch = replay_model.batch_for(len(context.partition_keys))
-    batched = prefill_with_batches(context, store, replay_model, config, (
-        (day_of(key), model, tasks) for key in context.partition_keys for model, tasks in day_plan(key)[0])) if batch else 0
+    batched, interactive = prefill_with_batches(context, store, replay_model, config, (
+        (day_of(key), model, tasks) for key in context.partition_keys
+        for model, tasks in day_plan(key)[0])) if batch else (0, [])
     in_flight = InFlight()
     for key in context.partition_keys:
         day = day_of(key)
-        plans, unpriced = day_plan(key)
+        plans, skipped = day_plan(key)
         rows = [row for model, tasks in plans
                 for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
-        frame = concordance_frame(rows + unpriced, day)
+        frame = concordance_frame(rows + skipped, day)
         for line in unpriced_models(frame).values():
             context.log.warning(f"{key}: {line}")
         store.write_parquet(ceiling_key(store, day), frame)
         context.add_asset_metadata(_metadata(frame), partition_key=key)
-    return dg.MaterializeResult(metadata={"batch_requests": batched})  # this run's, every partition
+    return dg.MaterializeResult(metadata={  # this run's, every partition
+        "batch_requests": batched, "interactive_backfill_models": dg.MetadataValue.json(interactive)})
 
 
 def unpriced_models(frame: pd.DataFrame) -> dict[str, str]:
@@ -117,6 +125,7 @@ def _metadata(frame: pd.DataFrame) -> dict:
         "usd_new": summary["usd_new"],
         "skipped_unpriced_model": int((frame["outcome"] == "skipped_unpriced_model").sum()),
         "unpriced_models": dg.MetadataValue.json(unpriced_models(frame)),
+        "skipped_unroutable_model": int((frame["outcome"] == "skipped_unroutable_model").sum()),
     }
     for family, mean in scored.groupby("agent_id_base")["agreement_score"].mean().items():
         metadata[f"self_agreement/{family}"] = float(mean)

@@ -9,7 +9,8 @@ import hashlib
 import json
 
 from resources.artifact_store import ArtifactStore
-from resources.replay_model import Reply
+from resources.replay_model import ANTHROPIC
+from resources.replies import Reply
 
 # Bump when the request we send changes in a way that can change the reply: old entries stop
 # matching. The prompt-cache mark (`cache_control` on the system prompt) is deliberately NOT part
@@ -23,9 +24,14 @@ def target_slug(model: str) -> str:
     return model.replace(":", "-").replace("/", "-")
 
 
-def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0) -> str:
-    """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling)."""
-    payload = [model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
+def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0,
+                 route: str = ANTHROPIC) -> str:
+    """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling).
+    `route` (`ReplayModel.route`) is the provider path the request takes: a router's answer is
+    never mistaken for another provider's. Anthropic addresses carry no route, so replies cached
+    before routing existed stay valid."""
+    payload = ([model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
+               + ([route] if route != ANTHROPIC else []))
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 

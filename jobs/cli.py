@@ -158,7 +158,9 @@ def _model_endpoint(args: argparse.Namespace) -> ModelServer | None:
         print("--real-model: replays go to the Anthropic API and cost money")
         return None
     model_server = ModelServer()
-    os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url, ANTHROPIC_API_KEY="simulated-loopback-key")
+    os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url, ANTHROPIC_API_KEY="simulated-loopback-key",
+                      ALPHA_REPLAY_OPENAI_COMPAT_BASE_URL=model_server.router_url,  # router slugs: its chat endpoint
+                      ALPHA_REPLAY_OPENAI_COMPAT_API_KEY="simulated-loopback-key")
     print(f"the target model is SIMULATED by the loopback Messages API on {model_server.base_url} (replies follow "
           "the corpus's hidden rules with their own noise; --real-model calls the real API)")
     return model_server
@@ -238,7 +240,8 @@ def demo(args: argparse.Namespace) -> None:
         _save_cache(client, state_dir)
         if model_server is not None:
             counts = model_server.counts()
-            print(f"model calls this run: {counts['messages']} interactive + {counts['batch_requests']} in "
+            print(f"model calls this run: {counts['messages'] + counts['chat_completions']} interactive "
+                  f"({counts['chat_completions']} through the router) + {counts['batch_requests']} in "
                   f"{counts['batch_create']} Message Batches (simulated target model)")
         if not result.success:
             sys.exit(1)

@@ -14,6 +14,7 @@ from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
 from resources.notifier import Notifier
 from resources.replay_model import ReplayModel
+from resources.router_client import DEFAULT_BASE_URL as ROUTER_DEFAULT_BASE_URL
 from resources.run_mode import RunMode
 
 ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
@@ -22,6 +23,9 @@ ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
 DEFAULT_BUCKET = "alpha-engine-research"  # production's (domain §1.1)
 ENV_REGION = "AWS_REGION"
 ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
+# The OpenAI-compatible router that carries `vendor/model` slugs (the think tank's models).
+ENV_OPENAI_COMPAT_BASE_URL = "ALPHA_REPLAY_OPENAI_COMPAT_BASE_URL"  # unset = OpenRouter
+ENV_OPENAI_COMPAT_API_KEY = "ALPHA_REPLAY_OPENAI_COMPAT_API_KEY"  # a secret: passed as EnvVar
 ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids
 ENV_ALERT_TOPIC = "ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN"
 ENV_ALERT_WEBHOOK = "ALPHA_REPLAY_ALERT_WEBHOOK_URL"  # a secret URL: passed as EnvVar
@@ -57,6 +61,8 @@ def resources_from_env() -> dict:
         "replay_model": ReplayModel(
             api_key=env_secret("ANTHROPIC_API_KEY"),
             base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,
+            openai_compat_base_url=os.environ.get(ENV_OPENAI_COMPAT_BASE_URL) or ROUTER_DEFAULT_BASE_URL,
+            openai_compat_api_key=env_secret(ENV_OPENAI_COMPAT_API_KEY),
             target_models=env_list(ENV_TARGET_MODELS, "claude-haiku-4-5"),
         ),
         "notifier": Notifier(

@@ -2,10 +2,16 @@
 
 The SDK retries a 429 after `retry-after`, but every worker on its own: eight workers keep
 hitting a spent limit and nothing slows down *before* the 429s. The provider says where each
-limit stands on every response (`anthropic-ratelimit-<dimension>-limit|remaining|reset` for
-requests, input-tokens, output-tokens and tokens; `reset` is when that token bucket is full
-again, RFC 3339) and how long to wait after a 429 (`retry-after`, seconds). One `Governor`, shared
-by a step's workers, reads them:
+limit stands on its responses and how long to wait after a 429 (`retry-after`, seconds). Three
+spellings are read (`read_limits`):
+
+- Anthropic: `anthropic-ratelimit-<dimension>-limit|remaining|reset` for requests, input-tokens,
+  output-tokens and tokens; `reset` is when that bucket is full again (RFC 3339);
+- OpenAI-compatible servers: `x-ratelimit-limit|remaining|reset-<requests|tokens>`, `reset` a
+  duration (`20ms`, `1s`, `6m0s`);
+- OpenRouter: `x-ratelimit-limit|remaining|reset` for requests, `reset` an epoch time in ms.
+
+One `Governor` per provider route, shared by a step's workers, reads them:
 
 - a dimension running low (no more calls left in it than could be in flight) spaces the starts
   of calls at the bucket's refill rate (one call's cost / refill rate), so the limit sets the
@@ -13,24 +19,29 @@ by a step's workers, reads them:
 - a 429 pauses every worker for `retry-after` and halves the allowed concurrency;
 - each success grows it back additively (+1 per `allowed` successes) up to `max_concurrency`.
 
-`GovernorMiddleware` puts it in the SDK's middleware chain, which runs once per HTTP attempt
-inside the SDK's retry loop: the SDK's own retries wait for a slot and are paced too. The state
+`GovernorMiddleware` puts it in the `anthropic` SDK's middleware chain and `GovernedTransport`
+under the `openai` SDK's HTTP client (it has no middleware); both run once per HTTP attempt inside
+the SDK's retry loop: the SDK's own retries wait for a slot and are paced too. The state
 transitions (`delay`, `started`, `finished`) are pure and take the time; `acquire`/`release` block.
 """
 
 import datetime as dt
 import email.utils
 import math
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import anthropic
+import httpx2
 
 DIMENSIONS = ("requests", "input-tokens", "output-tokens", "tokens")
 DEFAULT_PAUSE_S = 0.5  # a 429 without retry-after: the SDK's own first backoff
 COST_SMOOTHING = 0.2  # weight of the newest call in the per-call token cost
+Response = TypeVar("Response")  # an SDK's response wrapper or an HTTP response: status_code and headers
 
 
 @dataclass(frozen=True)
@@ -45,17 +56,47 @@ def _seconds_until(text: str, now: dt.datetime) -> float:
     return (dt.datetime.fromisoformat(text) - now).total_seconds()
 
 
-def read_limits(headers: Mapping[str, str], now: dt.datetime) -> dict[str, Limit]:
-    """The `anthropic-ratelimit-*` dimensions present in `headers` (case-insensitive). A bucket
-    refills at (limit - remaining) / seconds until full: the rate, whatever the window."""
-    values = {k.lower(): v for k, v in headers.items()}
-    limits = {}
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+DURATION_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration_s(text: str, now: dt.datetime) -> float:
+    """An OpenAI-style reset duration (`20ms`, `1.5s`, `6m0s`, `1h2m`) in seconds."""
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        raise ValueError(f"not a duration: {text!r:.40}")
+    return sum(float(n) * DURATION_UNIT_S[u] for n, u in parts)
+
+
+def _epoch_ms_until(text: str, now: dt.datetime) -> float:
+    """OpenRouter's reset: an epoch time in milliseconds."""
+    return float(text) / 1000 - now.timestamp()
+
+
+def _spellings(values: Mapping[str, str]) -> Iterator[tuple[str, str | None, str | None, str | None, Callable]]:
+    """(dimension, limit, remaining, reset, reset parser) in every spelling a provider uses."""
     for dimension in DIMENSIONS:
         prefix = f"anthropic-ratelimit-{dimension}-"
+        yield (dimension, values.get(prefix + "limit"), values.get(prefix + "remaining"), values.get(prefix + "reset"),
+               _seconds_until)
+    for dimension in ("requests", "tokens"):
+        yield (dimension, *(values.get(f"x-ratelimit-{part}-{dimension}") for part in ("limit", "remaining", "reset")),
+               _duration_s)
+    yield ("requests", values.get("x-ratelimit-limit"), values.get("x-ratelimit-remaining"),
+           values.get("x-ratelimit-reset"), _epoch_ms_until)
+
+
+def read_limits(headers: Mapping[str, str], now: dt.datetime) -> dict[str, Limit]:
+    """The rate-limit dimensions present in `headers` (case-insensitive, any spelling above). A
+    bucket refills at (limit - remaining) / seconds until full: the rate, whatever the window."""
+    values = {k.lower(): v for k, v in headers.items()}
+    limits = {}
+    for dimension, limit_text, remaining_text, reset_text, until in _spellings(values):
+        if limit_text is None or remaining_text is None or reset_text is None:
+            continue
         try:
-            limit, remaining = float(values[prefix + "limit"]), float(values[prefix + "remaining"])
-            until_full = _seconds_until(values[prefix + "reset"], now)
-        except (KeyError, ValueError):
+            limit, remaining, until_full = float(limit_text), float(remaining_text), until(reset_text, now)
+        except ValueError:
             continue
         refill = (limit - remaining) / until_full if until_full > 0 and remaining < limit else math.inf
         limits[dimension] = Limit(remaining, refill)
@@ -152,6 +193,18 @@ class Governor:
             self.finished(self.clock(), status, limits, retry_after)
             self.cond.notify_all()
 
+    def attempt(self, send: Callable[[], Response]) -> Response:
+        """One HTTP attempt: wait for a slot, send, report its status and headers (none when no
+        response came: a connection failure)."""
+        self.acquire()
+        status, headers = None, None
+        try:
+            response = send()
+            status, headers = response.status_code, response.headers
+            return response
+        finally:
+            self.release(status, headers)
+
 
 class GovernorMiddleware(anthropic.Middleware):
     """Every Messages API attempt waits for the governor and reports back to it. Batch endpoints
@@ -163,11 +216,20 @@ class GovernorMiddleware(anthropic.Middleware):
     def handle(self, request, call_next):
         if not request.url.rstrip("/").endswith("/messages"):
             return call_next(request)
-        self.governor.acquire()
-        status, headers = None, None
-        try:
-            response = call_next(request)
-            status, headers = response.status_code, response.headers
-            return response
-        finally:
-            self.governor.release(status, headers)
+        return self.governor.attempt(lambda: call_next(request))
+
+
+class GovernedTransport(httpx2.BaseTransport):
+    """The same for the `openai` SDK, one layer lower: every chat-completions attempt through this
+    transport waits for the governor and reports back to it."""
+
+    def __init__(self, governor: Governor, inner: httpx2.BaseTransport):
+        self.governor, self.inner = governor, inner
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if not request.url.path.rstrip("/").endswith("/chat/completions"):
+            return self.inner.handle_request(request)
+        return self.governor.attempt(lambda: self.inner.handle_request(request))
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,12 +1,19 @@
-"""The replay model: the official `anthropic` SDK, configured once for every replay.
+"""The replay model: one resource that routes each model id to the client that can carry it.
+
+Claude ids (`claude-*`) go through the official `anthropic` SDK (Messages API, Message Batches,
+prompt caching); router slugs (`vendor/model`) through the `openai` SDK to an OpenAI-compatible
+router (`resources.router_client`, OpenRouter by default). Routing is by the model id, never by
+an artifact's `provider` field: the think tank calls OpenRouter and records `anthropic`.
+
+One resource rather than one per provider: a replay asset plans, budgets, caches and journals
+replays the same way whatever the route, and a noise ceiling replays whichever original model
+an artifact names; the route is a detail of `create`. Each route has its own client and rate
+governor (a 429 from one provider never slows the other), built on first use.
 
 Transport failures (429, 5xx, timeouts, connection errors) are retried by the SDK with backoff
-(`max_retries`, honouring `retry-after`); what is still failing afterwards raises
-`anthropic.APIError` to the caller, which records it. A 200 whose body is not a Message (not
-JSON, or JSON of another shape) raises `BadResponse`: a row for the caller, never a crash.
-Every Messages API attempt passes the step's rate governor (`resources.rate_governor`), and a
-system prompt the caller marks as a reused prefix is sent for the prompt cache
-(`resources.prompt_cache`). Nothing here logs the API key.
+(`max_retries`, honouring `retry-after`); what still fails raises `ProviderFailure`. A 200 whose
+body is not a reply (not JSON, or JSON of another shape) raises `BadResponse`: a row for the
+caller, never a crash. Nothing here logs an API key.
 """
 
 import threading
@@ -14,33 +21,27 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import anthropic
 import dagster as dg
+import openai
 from pydantic import Field, PrivateAttr
 
+from resources import router_client
 from resources.fieldwise import FieldwiseResource
 from resources.prompt_cache import system_param
 from resources.rate_governor import Governor, GovernorMiddleware
+from resources.replies import BadResponse, Reply, count, provider_failures
 from resources.run_mode import DryRunGuard
 from resources.run_worker import RunWorkerWatch
 
+ANTHROPIC = "anthropic"
+ROUTER = "openai_compat"
 
-class BadResponse(RuntimeError):
-    """The provider answered 200 with something that is not a Message."""
 
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    model: str
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_create_tokens: int
-    batch: bool
-    latency_ms: float
-    message_id: str
+class Unroutable(RuntimeError):
+    """No configured client can carry this model id."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,6 @@ class BatchRequest:
     system: str
     user: str
     cache_system: bool = False
-
-
-def _count(value: Any, name: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadResponse(f"usage.{name} is {value!r:.40}, not a token count")
-    return value
 
 
 def _reply(message: Any, latency_ms: float, batch: bool) -> Reply:
@@ -71,10 +64,10 @@ def _reply(message: Any, latency_ms: float, batch: bool) -> Reply:
     return Reply(
         text="".join(texts),
         model=str(getattr(message, "model", "")),
-        input_tokens=_count(getattr(usage, "input_tokens", None), "input_tokens"),
-        output_tokens=_count(getattr(usage, "output_tokens", None), "output_tokens"),
-        cache_read_tokens=_count(getattr(usage, "cache_read_input_tokens", None), "cache_read_input_tokens"),
-        cache_create_tokens=_count(getattr(usage, "cache_creation_input_tokens", None), "cache_creation_input_tokens"),
+        input_tokens=count(getattr(usage, "input_tokens", None), "input_tokens"),
+        output_tokens=count(getattr(usage, "output_tokens", None), "output_tokens"),
+        cache_read_tokens=count(getattr(usage, "cache_read_input_tokens", None), "cache_read_input_tokens"),
+        cache_create_tokens=count(getattr(usage, "cache_creation_input_tokens", None), "cache_creation_input_tokens"),
         batch=batch,
         latency_ms=latency_ms,
         message_id=message.id,
@@ -84,13 +77,18 @@ def _reply(message: Any, latency_ms: float, batch: bool) -> Reply:
 class ReplayModel(FieldwiseResource, DryRunGuard):
     api_key: str | None = Field(default=None, description="EnvVar ANTHROPIC_API_KEY; None = the SDK's own chain.")
     base_url: str | None = Field(default=None, description="None = api.anthropic.com.")
+    openai_compat_base_url: str = Field(default=router_client.DEFAULT_BASE_URL, description="The OpenAI-compatible "
+                                        "router that carries `vendor/model` slugs.")
+    openai_compat_api_key: str | None = Field(default=None, description="EnvVar ALPHA_REPLAY_OPENAI_COMPAT_API_KEY; "
+                                              "required to replay a router slug (never the SDK's OPENAI_API_KEY).")
     target_models: list[str] = Field(default=["claude-haiku-4-5"], description="Cheap models to replay under.")
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="SDK retries for 429/5xx/timeouts.")
     max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
                                  "the rate governor allows; it halves on a 429 and grows back).")
-    use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async).")
+    use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async; "
+                              "Claude models only: the router has no batch API).")
     batch_threshold_days: int = Field(default=7, ge=0, description="A run over more days than this (a backfill) "
                                       "sends its uncached replays as Message Batches; the weekly tick (7 days) "
                                       "and single days stay interactive.")
@@ -99,37 +97,77 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     prompt_caching: bool = Field(default=True, description="Send a system prompt reused by several replays, "
                                  "long enough for the model's minimum, with cache_control (5-minute cache).")
 
-    _client: Any = PrivateAttr(default=None)
-    _governor: Governor | None = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per step
+    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _governors: dict[str, Governor] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per route and step
     _watch: RunWorkerWatch | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
         self._watch = RunWorkerWatch(context.instance, context.run)
 
-    @property
-    def client(self) -> anthropic.Anthropic:
-        """The SDK client; refused in a dry run, and once the run worker died (no more spending)."""
+    def provider(self, model: str) -> str:
+        """Which client carries `model`, decided by its id."""
+        if model.startswith("claude-"):
+            return ANTHROPIC
+        if router_client.is_router_slug(model):
+            return ROUTER
+        raise Unroutable(f"no route for model {model!r}: neither an Anthropic id (claude-*) nor a router slug "
+                         "(vendor/model)")
+
+    def route_problem(self, model: str) -> str | None:
+        """Why `model` cannot be replayed with this configuration, or None."""
+        try:
+            provider = self.provider(model)
+        except Unroutable as exc:
+            return str(exc)
+        if provider == ROUTER and not self.openai_compat_api_key:
+            return (f"no API key for the OpenAI-compatible router that carries {model!r}: set "
+                    "ALPHA_REPLAY_OPENAI_COMPAT_API_KEY")
+        return None
+
+    def route(self, model: str) -> str:
+        """The route part of a replay's content address: `anthropic`, or the router with its host
+        (another router serving the same slug may answer from another upstream)."""
+        provider = self.provider(model)
+        return provider if provider == ANTHROPIC else f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+
+    def has_batches(self, model: str) -> bool:
+        """Whether `model`'s route has a batch API (the router has none: its backfills stay interactive)."""
+        return self.provider(model) == ANTHROPIC
+
+    def caches_prompts(self, model: str) -> bool:
+        """Whether a reused system prompt is marked for `model`'s prompt cache (routers cache
+        prefixes implicitly; there is nothing to mark)."""
+        return self.prompt_caching and self.provider(model) == ANTHROPIC
+
+    def _client_for(self, provider: str) -> Any:
+        """The route's SDK client; refused in a dry run, and once the run worker died (no more spending)."""
         self.refuse_in_dry_run("build a model provider client")
         if self._watch is not None:
             self._watch.check()
-        with self._lock:  # the replay workers ask at once: they must share one governor
-            if self._client is None:
-                self._governor = Governor(self.max_concurrency)
-                self._client = anthropic.Anthropic(
+        with self._lock:  # the replay workers ask at once: they must share one governor per route
+            if provider not in self._clients:
+                governor = self._governors[provider] = Governor(self.max_concurrency)
+                self._clients[provider] = anthropic.Anthropic(
                     api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s,
-                    max_retries=self.max_retries, middleware=[GovernorMiddleware(self._governor)],
-                )
-        return self._client
+                    max_retries=self.max_retries, middleware=[GovernorMiddleware(governor)],
+                ) if provider == ANTHROPIC else router_client.build_client(
+                    self.openai_compat_api_key, self.openai_compat_base_url, self.timeout_s, self.max_retries, governor)
+        return self._clients[provider]
+
+    @property
+    def client(self) -> anthropic.Anthropic:
+        """The Anthropic client (Message Batches)."""
+        return self._client_for(ANTHROPIC)
 
     @property
     def rate_limited(self) -> int:
-        """429s the provider answered this step (SDK retries included)."""
-        return self._governor.rate_limited if self._governor is not None else 0
+        """429s the providers answered this step (SDK retries included), every route."""
+        return sum(governor.rate_limited for governor in self._governors.values())
 
     def batch_for(self, n_days: int) -> bool:
-        """Whether a run over `n_days` partitions replays through Message Batches."""
+        """Whether a run over `n_days` partitions replays through Message Batches (where the route has them)."""
         return self.use_batches or n_days > self.batch_threshold_days
 
     def _params(self, model: str, system: str, user: str, cache_system: bool) -> dict:
@@ -140,15 +178,22 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
                 "messages": [{"role": "user", "content": user}]}
 
     def create(self, model: str, system: str, user: str, cache_system: bool = False) -> Reply:
-        """One replay."""
+        """One replay, through the route `model` takes."""
+        if problem := self.route_problem(model):
+            raise Unroutable(problem)
+        provider = self.provider(model)
         started = time.monotonic()
-        client = self.client
-        try:
-            message = client.messages.create(**self._params(model, system, user, cache_system))
-        except (ValueError, anthropic.APIResponseValidationError) as exc:  # a 200 body that is not JSON
-            raise BadResponse(f"the 200 reply is not a Message: {type(exc).__name__}: {exc}"[:200]) from exc
-        reply = _reply(message, (time.monotonic() - started) * 1000, batch=False)
-        self._governor.record_usage(reply.input_tokens + reply.cache_create_tokens, reply.output_tokens)
+        client = self._client_for(provider)
+        if provider == ANTHROPIC:
+            with provider_failures(anthropic, "Message"):
+                message = client.messages.create(**self._params(model, system, user, cache_system))
+            reply = _reply(message, (time.monotonic() - started) * 1000, batch=False)
+        else:
+            with provider_failures(openai, "chat completion"):
+                completion = client.chat.completions.create(
+                    **router_client.chat_params(model, self.max_tokens, system, user))
+            reply = router_client.completion_reply(completion, (time.monotonic() - started) * 1000)
+        self._governors[provider].record_usage(reply.input_tokens + reply.cache_create_tokens, reply.output_tokens)
         return reply
 
     def submit_batch(self, requests: list[BatchRequest]) -> str:

@@ -1,6 +1,7 @@
 """The fault harness: the fault proxy between the product and each real server (moto's S3, the
-loopback Messages API), one scenario per fault. Each scenario asserts what must happen and
-records a row of the README's fault matrix (fault -> outcome -> data state -> what the user sees):
+loopback Messages API and its OpenAI-compatible router endpoint), one scenario per fault. Each
+scenario asserts what must happen and records a row of the README's fault matrix (fault ->
+outcome -> data state -> what the user sees):
 `python -m pytest tests/test_faults.py --fault-matrix docs/fault-matrix.md` rewrites it."""
 
 import datetime as dt
@@ -20,6 +21,8 @@ from resources.artifact_store import ArtifactStore
 
 SPEC = pinned(per_day=40, bad_fraction=0, large_bytes=20_000)
 MODEL = "claude-haiku-4-5"
+ROUTER_MODEL = "deepseek/deepseek-chat-v3.1"  # a router slug: the openai SDK, the router's chat completions
+PRICES = {ROUTER_MODEL: [0.27, 1.1]}
 CAPTURE_GET = r"/decision_artifacts/\d{4}/"  # a GET of an artifact (a listing's path is the bucket alone)
 
 
@@ -29,6 +32,7 @@ class Scenario:
     where: str
     rule: FaultRule
     expect_success: bool = True
+    model: str = MODEL  # the target replayed through the faulty path
 
 
 def _store(endpoint: str, bucket: str, max_attempts: int = 4) -> ArtifactStore:
@@ -107,22 +111,37 @@ MODEL_SCENARIOS = [
     Scenario("200 with JSON that is not a Message", "Messages API", FaultRule("wrong_shape_200", 0.15, "POST")),
     Scenario("429 that never ends", "Messages API", FaultRule("http_429", 1.0, "POST"), expect_success=False),
 ]
+ROUTER = "router chat completions"
+CHAT = r"/chat/completions"
+MODEL_SCENARIOS += [
+    Scenario("429 rate limit", ROUTER, FaultRule("http_429", 0.3, "POST", CHAT), model=ROUTER_MODEL),
+    Scenario("500 error", ROUTER, FaultRule("http_500", 0.3, "POST", CHAT), model=ROUTER_MODEL),
+    Scenario("connection reset", ROUTER, FaultRule("reset", 0.2, "POST", CHAT), model=ROUTER_MODEL),
+    Scenario("200 with a non-JSON body", ROUTER, FaultRule("non_json_200", 0.15, "POST", CHAT), model=ROUTER_MODEL),
+    Scenario("200 with JSON that is not a chat completion", ROUTER, FaultRule("wrong_shape_200", 0.15, "POST", CHAT),
+             model=ROUTER_MODEL),
+    Scenario("429 that never ends", ROUTER, FaultRule("http_429", 1.0, "POST", CHAT), expect_success=False,
+             model=ROUTER_MODEL),
+]
 
 
-@pytest.mark.parametrize("scenario", MODEL_SCENARIOS, ids=[s.name for s in MODEL_SCENARIOS])
+@pytest.mark.parametrize("scenario", MODEL_SCENARIOS,
+                         ids=[s.name + ("@router" if s.model == ROUTER_MODEL else "") for s in MODEL_SCENARIOS])
 def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store, replay_resources,
                                                              make_replay_model, model_server, fault_matrix):
     resources = replay_resources
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index], resources)[0].success
     with FaultProxy(model_server.base_url, [scenario.rule], seed=3, hang_s=5, max_faults=500) as proxy:
-        replay_model = make_replay_model(base_url=proxy.url, timeout_s=1.0, max_retries=3)
+        replay_model = make_replay_model(base_url=proxy.url, timeout_s=1.0, max_retries=3,
+                                         target_models=[scenario.model], openai_compat_base_url=f"{proxy.url}/api/v1",
+                                         openai_compat_api_key="test-key")
         result, evaluations = _run([concordance], resources | {"replay_model": replay_model},
                       selection=dg.AssetSelection.assets(concordance),
-                      config={"concordance": {"config": {"max_failure_rate": 0.3}}})
+                      config={"concordance": {"config": {"max_failure_rate": 0.3, "prices": PRICES}}})
         faults = proxy.counts().get("faults", 0)
     assert faults > 0
-    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    frame = store.read_parquet(concordance_key(store, DAY, scenario.model))
     if not scenario.expect_success:
         assert not result.success and "failed at the provider" in _failure(result)
         cached = len(list(store.list_prefix(store.analytics_key("replay_cache"))))
@@ -144,7 +163,8 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
     assert check.passed == (summary["failure_rate"] <= 0.1)  # the blocking check counts them
     if scenario.rule.kind in ("non_json_200", "wrong_shape_200"):
         bad = frame[frame["outcome"] == "bad_response"]
-        assert len(bad) > 0 and bad["error"].str.contains("not a Message").all()
+        shape = "chat completion" if scenario.model == ROUTER_MODEL else "Message"
+        assert len(bad) > 0 and bad["error"].str.contains(f"not a {shape}").all()
         outcome = f"{len(bad)} rows `bad_response` with the reason (not retried: the provider did answer)"
     else:
         assert summary["bad_responses"] == 0 and summary["transport_errors"] <= eligible // 4

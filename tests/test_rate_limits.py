@@ -18,6 +18,7 @@ from resources.rate_governor import Governor, read_limits, retry_after_s
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 MODEL = "claude-haiku-4-5"
+ROUTER_MODEL = "qwen/qwen3-235b-a22b-instruct"  # through the loopback's OpenAI-compatible endpoint
 
 
 def limit_headers(remaining: int, limit: int = 100, full_in_s: float = 60.0, dimension: str = "requests") -> dict:
@@ -89,18 +90,24 @@ def _admitted_in_any_window(times: list[float], window_s: float) -> int:
     return max(bisect.bisect_right(times, t + window_s) - i for i, t in enumerate(times))
 
 
+@pytest.mark.parametrize("model", [MODEL, ROUTER_MODEL], ids=["messages", "router"])
 @pytest.mark.parametrize("limit", [{"requests": 20}, {"input_tokens": 2000}], ids=["20 requests-s", "2000 tokens-s"])
-def test_replays_run_at_the_scripted_limit_and_never_above_it(limit, make_replay_model, model_server):
+def test_replays_run_at_the_scripted_limit_and_never_above_it(limit, model, make_replay_model, model_server):
+    """On the router path the limits come in the router's spelling (`x-ratelimit-*`, requests with
+    OpenRouter's epoch-ms reset, tokens with a duration), read by the same governor."""
     model_server.rate_limit(**limit, period_s=1.0)  # a bucket of one second's worth, refilled continuously
     rate, burst, n = 20.0, 20, 300  # each prompt is 400 characters, 100 input tokens: 20 calls/s either way
     system = "You decide."
-    with dg.build_resources({"model": make_replay_model(max_concurrency=8, timeout_s=30.0)}) as built:
+    replay_model = make_replay_model(max_concurrency=8, timeout_s=30.0, openai_compat_api_key="test-key",
+                                     openai_compat_base_url=model_server.router_url)
+    with dg.build_resources({"model": replay_model}) as built:
         with ThreadPoolExecutor(8) as pool:
-            replies = list(pool.map(lambda i: built.model.create(MODEL, system, f"{i:04d} ".ljust(400 - len(system), "x")),
-                                    range(n)))
+            prompts = [f"{i:04d} ".ljust(400 - len(system), "x") for i in range(n)]
+            replies = list(pool.map(lambda user: built.model.create(model, system, user), prompts))
         seen_429 = built.model.rate_limited
     admitted, refused = model_server.admitted(), model_server.counts()["rate_limited"]
     assert len(replies) == len(admitted) == n
+    assert model_server.counts()["chat_completions" if model == ROUTER_MODEL else "messages"] == n + refused
     # no more than the limit allows, counted on the server: in any window, the bucket plus its refill
     for window_s in (1.0, 5.0):
         assert _admitted_in_any_window(admitted, window_s) <= burst + rate * window_s + 1
@@ -110,7 +117,7 @@ def test_replays_run_at_the_scripted_limit_and_never_above_it(limit, make_replay
     # it slowed down before the 429s (the SDK's retries alone meet ~100 here: 8 workers on a spent bucket);
     # a token limit may refuse a call or two before the first reply has taught the governor a call's size
     assert refused == seen_429 <= 5
-    print(f"limit {limit}: {achieved:.2f} calls/s of {rate:g} over {n} calls, {refused} 429s")
+    print(f"{model} limit {limit}: {achieved:.2f} calls/s of {rate:g} over {n} calls, {refused} 429s")
 
 
 def test_concordance_under_a_rate_limit_completes_without_transport_errors(replay_resources, store, model_server,

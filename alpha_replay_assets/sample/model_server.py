@@ -1,18 +1,24 @@
-"""A loopback server that speaks enough of the Anthropic Messages API for the real SDK.
+"""A loopback server that speaks enough of the Anthropic Messages API, and of an OpenAI-compatible
+router's chat completions (OpenRouter's `/api/v1/chat/completions`, also at `/v1/...`), for the
+real `anthropic` and `openai` SDKs.
 
 It plays the *cheap target model* for the synthetic corpus: replies, in each producer's raw
 response schema, are derived from the prompt by the corpus's hidden rules with their own noise,
-so concordance is high but below 1. Faults
-can be scripted (429, 500, 529, slow, malformed, schema-breaking), every call is counted, and
-the Message Batches endpoints are served too. Used by the tests and, when no API key is set,
-by the quick start (which says so). Never logs request headers (they carry the API key).
+so concordance is high but below 1, whichever endpoint is asked. Faults can be scripted (429,
+500, 529, slow, malformed, schema-breaking) on both, every call is counted per endpoint
+(`messages`, `chat_completions`), and the Message Batches endpoints are served too. Used by the
+tests and, when no API key is set, by the quick start (which says so). Never logs request headers
+(they carry the API key).
 
 Like the API it keeps a **prompt cache**: a system prefix marked `cache_control` that reaches the
 model's minimum is written on first use (`usage.cache_creation_input_tokens`) and read by later
 requests within the TTL, 5 minutes from last use (`cache_read_input_tokens`); `input_tokens` is
 then the uncached remainder. And it can enforce a scripted **rate limit** the way the API does:
 token buckets (requests and/or input tokens, cache reads not counted) refilled continuously,
-`anthropic-ratelimit-*` headers on every response and a 429 with `retry-after` when spent.
+`anthropic-ratelimit-*` headers on every response and a 429 with `retry-after` when spent; on the
+router endpoint the router's own spelling (`x-ratelimit-limit|remaining|reset` for requests, reset
+in epoch ms as OpenRouter sends it; `x-ratelimit-*-tokens` for tokens, reset a duration). A chat
+completion reports `usage` with prompt/completion tokens and the `cost` OpenRouter bills.
 """
 
 import argparse
@@ -32,7 +38,11 @@ from alpha_replay_assets.sample import rules
 from resources.prompt_cache import estimate_tokens, min_cacheable_tokens
 
 FAULTS = ("429", "500", "529", "malformed", "schema", "slow")
+ERROR_KINDS = {"429": "rate_limit_error", "500": "api_error", "529": "overloaded_error"}
 CACHE_TTL_S = 300.0
+CHAT_PATHS = ("/api/v1/chat/completions", "/v1/chat/completions")
+# What the loopback router bills per million (prompt, completion) tokens, reported as `usage.cost`.
+ROUTER_USD_PER_MTOK = (0.25, 1.0)
 
 
 @dataclass
@@ -55,13 +65,22 @@ class TokenBucket:
         """Seconds until `units` are in the bucket (0: now)."""
         return max(0.0, (min(units, self.limit) - self.level) * self.period_s / self.limit)
 
-    def headers(self, dimension: str, now: dt.datetime) -> dict[str, str]:
+    def headers(self, dimension: str, now: dt.datetime, router: bool = False) -> dict[str, str]:
         """As the API sends them; `reset` = when the bucket is full again (in ms here, where a
-        test's scripted window is seconds long; the API sends whole seconds)."""
-        full = now + dt.timedelta(seconds=(self.limit - self.level) * self.period_s / self.limit)
-        prefix = f"anthropic-ratelimit-{dimension}-"
-        return {prefix + "limit": str(int(self.limit)), prefix + "remaining": str(max(0, math.floor(self.level))),
-                prefix + "reset": full.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        test's scripted window is seconds long; the API sends whole seconds). `router`: as the
+        router spells them (requests: OpenRouter's, reset an epoch time in ms; tokens: the OpenAI
+        convention, reset a duration)."""
+        until_full = (self.limit - self.level) * self.period_s / self.limit
+        values = {"limit": str(int(self.limit)), "remaining": str(max(0, math.floor(self.level)))}
+        if router and dimension == "requests":
+            reset = str(math.ceil((now.timestamp() + until_full) * 1000))
+            return {f"x-ratelimit-{part}": value for part, value in (values | {"reset": reset}).items()}
+        if router:
+            reset = f"{math.ceil(until_full * 1000)}ms"
+            return {f"x-ratelimit-{part}-tokens": value for part, value in (values | {"reset": reset}).items()}
+        full = now + dt.timedelta(seconds=until_full)
+        values["reset"] = full.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {f"anthropic-ratelimit-{dimension}-{part}": value for part, value in values.items()}
 
 
 def _split_system(system) -> tuple[str, str]:
@@ -77,6 +96,20 @@ def _split_system(system) -> tuple[str, str]:
 def _user_text(body: dict) -> str:
     content = body["messages"][0]["content"]
     return content if isinstance(content, str) else "".join(b.get("text", "") for b in content)
+
+
+def _text(content) -> str:
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content or [])
+
+
+def chat_as_messages(body: dict) -> dict:
+    """A chat-completions request seen as a Messages request (system apart, the user turn), so the
+    rate limit and the reply rules treat both endpoints alike."""
+    messages = body.get("messages") or []
+    return {"model": body["model"],
+            "system": "".join(_text(m.get("content")) for m in messages if m.get("role") == "system"),
+            "messages": [{"role": "user", "content": "".join(_text(m.get("content")) for m in messages
+                                                             if m.get("role") == "user")}]}
 
 
 class ModelServerState:
@@ -120,10 +153,11 @@ class ModelServerState:
                                                                     ("input-tokens", input_tokens)) if n}
             self.admitted.clear()
 
-    def admit(self, body: dict) -> tuple[dict[str, str], float]:
+    def admit(self, body: dict, router: bool = False) -> tuple[dict[str, str], float]:
         """Take a request's cost from every scripted bucket, or from none: (the rate-limit
-        headers, seconds until it would fit; 0 = admitted). Input tokens count without a warm
-        cached prefix (cache reads do not count towards the limit, as on current models)."""
+        headers, spelled as the router does when `router`, seconds until it would fit; 0 =
+        admitted). Input tokens count without a warm cached prefix (cache reads do not count
+        towards the limit, as on current models)."""
         if not self.limits:
             return {}, 0.0
         prefix, rest = _split_system(body.get("system"))
@@ -143,7 +177,7 @@ class ModelServerState:
             else:
                 self.counts["rate_limited"] += 1
             wall = dt.datetime.now(dt.UTC)
-            headers = {k: v for d, bucket in self.limits.items() for k, v in bucket.headers(d, wall).items()}
+            headers = {k: v for d, bucket in self.limits.items() for k, v in bucket.headers(d, wall, router).items()}
         return headers, wait
 
     def next_fault(self) -> str | None:
@@ -173,15 +207,20 @@ class ModelServerState:
         """Cheaper models decide less consistently: haiku-class replies carry twice the noise."""
         return self.noise * (2 if "haiku" in model else 1)
 
+    def answer(self, model: str, system: str, user: str, fault: str | None) -> str:
+        """The reply text, spoiled as a scripted `malformed` or `schema` fault asks."""
+        text = self.reply_text(model, system, user)
+        if fault == "malformed":
+            return text[: len(text) // 2]
+        if fault == "schema":
+            return json.dumps({"answer": "I would rather not say"})
+        return text
+
     def message(self, body: dict, fault: str | None = None) -> dict:
         prefix, rest = _split_system(body.get("system"))
         system, user = prefix + rest, _user_text(body)
         cache_read, cache_created = self.cache_usage(body["model"], prefix)
-        text = self.reply_text(body["model"], system, user)
-        if fault == "malformed":
-            text = text[: len(text) // 2]
-        elif fault == "schema":
-            text = json.dumps({"answer": "I would rather not say"})
+        text = self.answer(body["model"], system, user, fault)
         return {
             "id": f"msg_{next(self.ids):08d}",
             "type": "message",
@@ -194,6 +233,36 @@ class ModelServerState:
                       "output_tokens": max(1, len(text) // 4),
                       "cache_creation_input_tokens": cache_created, "cache_read_input_tokens": cache_read},
         }
+
+
+    def completion(self, body: dict, fault: str | None = None) -> dict:
+        """A chat completion as OpenRouter returns it: the JSON decision as the content, `usage`
+        with prompt/completion tokens and the billed `cost` (no prefix cache on the loopback)."""
+        view = chat_as_messages(body)
+        system, user = view["system"], _user_text(view)
+        text = self.answer(body["model"], system, user, fault)
+        prompt, completion = max(1, estimate_tokens(system + user)), max(1, len(text) // 4)
+        usd_in, usd_out = ROUTER_USD_PER_MTOK
+        return {
+            "id": f"gen-{next(self.ids):08d}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "provider": "Loopback",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop",
+                         "logprobs": None}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+                      "cost": round((prompt * usd_in + completion * usd_out) / 1e6, 9),
+                      "prompt_tokens_details": {"cached_tokens": 0}},
+        }
+
+
+def _anthropic_error(kind: str, message: str) -> dict:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def _openai_error(kind: str, message: str) -> dict:
+    return {"error": {"type": kind, "message": message}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,27 +341,34 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorised():
             return None
         body = self._body()
-        if self.path.rstrip("/") == "/v1/messages/batches":
+        path = self.path.rstrip("/")
+        if path == "/v1/messages/batches":
             return self._create_batch(body)
-        if self.path.rstrip("/") != "/v1/messages":
-            return self._send(404, {"type": "error", "error": {"type": "not_found_error", "message": self.path}})
+        if path == "/v1/messages":
+            return self._serve("messages", body, lambda fault: state.message(body, fault), _anthropic_error)
+        if path in CHAT_PATHS:
+            return self._serve("chat_completions", chat_as_messages(body), lambda fault: state.completion(body, fault),
+                               _openai_error)
+        return self._send(404, _anthropic_error("not_found_error", self.path))
+
+    def _serve(self, endpoint: str, view: dict, answer, error) -> None:
+        """One replay on `endpoint` (its request seen as a Messages request, `view`): a scripted
+        fault, a 429 from the scripted rate limit, or `answer(fault)`; `error` shapes error bodies."""
+        state = self.state
         fault = state.next_fault()
         with state.lock:
-            state.counts["messages"] += 1
+            state.counts[endpoint] += 1
             state.counts["fault_" + fault if fault else "ok"] += 1
-        if fault in ("429", "500", "529"):
-            kind = {"429": "rate_limit_error", "500": "api_error", "529": "overloaded_error"}[fault]
-            return self._send(int(fault), {"type": "error", "error": {"type": kind, "message": "injected"}},
-                              headers={"retry-after-ms": "20"})
-        limit_headers, wait = state.admit(body)
+        if fault in ERROR_KINDS:
+            return self._send(int(fault), error(ERROR_KINDS[fault], "injected"), headers={"retry-after-ms": "20"})
+        limit_headers, wait = state.admit(view, router=endpoint == "chat_completions")
         if wait:  # the API's retry-after is whole seconds
-            return self._send(429, {"type": "error", "error": {"type": "rate_limit_error",
-                                                               "message": "scripted rate limit reached"}},
+            return self._send(429, error("rate_limit_error", "scripted rate limit reached"),
                               headers=limit_headers | {"retry-after": str(math.ceil(wait))})
         delay = state.latency_ms / 1000 + (3.0 if fault == "slow" else 0.0)
         if delay:
             time.sleep(delay)
-        return self._send(200, state.message(body, fault), headers=limit_headers)
+        return self._send(200, answer(fault), headers=limit_headers)
 
     def _create_batch(self, body: dict) -> None:
         state = self.state
@@ -322,6 +398,11 @@ class ModelServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
+    @property
+    def router_url(self) -> str:
+        """The OpenAI-compatible base URL, OpenRouter's layout (the SDK appends `/chat/completions`)."""
+        return f"{self.base_url}/api/v1"
+
     def inject(self, *faults: str) -> None:
         with self.state.lock:
             self.state.faults.extend(faults)
@@ -350,5 +431,6 @@ if __name__ == "__main__":
     parser.add_argument("--latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     server = ModelServer(latency_ms=args.latency_ms, port=args.port)
-    print(f"loopback Messages API on {server.base_url}", flush=True)
+    print(f"loopback Messages API on {server.base_url}, router chat completions on {server.base_url}/api/v1",
+          flush=True)
     server.thread.join()

@@ -1,0 +1,69 @@
+"""What a replay call returns, whichever provider answered it, and how it fails.
+
+Both provider SDKs (`anthropic` for Claude ids, `openai` for router slugs) are generated from the
+same template: the same exception hierarchy and the same retries. `provider_failures` turns what
+either still raises after its retries into two provider-neutral errors, so the replay assets
+record one vocabulary of outcomes whatever route a model takes.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+# Transient: retried by the SDK and worth asking again next run (a 429, a 5xx, a timeout).
+TRANSIENT_STATUS = (408, 409, 429)
+
+
+class BadResponse(RuntimeError):
+    """The provider answered 200 with something that is not a reply (not JSON, or another shape)."""
+
+
+class ProviderFailure(RuntimeError):
+    """The provider failed the call after the SDK's retries: `transient` (429/5xx/timeout/connection)
+    or not (a request the provider refuses, e.g. 400/401/404)."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    model: str
+    input_tokens: int  # uncached input only (cache reads and writes are counted apart)
+    output_tokens: int
+    cache_read_tokens: int
+    cache_create_tokens: int
+    batch: bool
+    latency_ms: float
+    message_id: str
+    # What the provider billed, when it says so (OpenRouter's `usage.cost`); None = price it from the tokens.
+    cost_usd: float | None = None
+
+
+def count(value: Any, name: str) -> int:
+    """A token count from a response's usage: absent is 0, anything but a non-negative int is a bad response."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadResponse(f"usage.{name} is {value!r:.40}, not a token count")
+    return value
+
+
+@contextmanager
+def provider_failures(sdk: ModuleType, shape: str) -> Iterator[None]:
+    """Map what `sdk` (the `anthropic` or `openai` module) raises into `ProviderFailure` or
+    `BadResponse` (named after the `shape` a reply should have). A 200 body that is not JSON
+    surfaces as a ValueError from the SDK's parser."""
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        transient = exc.status_code in TRANSIENT_STATUS or exc.status_code >= 500
+        raise ProviderFailure(f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200], transient) from exc
+    except sdk.APIConnectionError as exc:  # includes timeouts
+        raise ProviderFailure(f"{type(exc).__name__}: {exc}"[:200], transient=True) from exc
+    except (ValueError, sdk.APIResponseValidationError) as exc:
+        raise BadResponse(f"the 200 reply is not a {shape}: {type(exc).__name__}: {exc}"[:200]) from exc
