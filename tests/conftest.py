@@ -38,8 +38,10 @@ DAY -= dt.timedelta(days=(DAY - PINNED_DAY).days % 7)
 
 
 def pinned(**fields) -> corpus.CorpusSpec:
-    """A corpus spec whose days draw as the same days relative to PINNED_DAY, whatever today is."""
-    return corpus.CorpusSpec(draw_offset_days=(PINNED_DAY - DAY).days, **fields)
+    """A corpus spec whose days draw as the same days relative to PINNED_DAY, whatever today is.
+    Graph-era prompts are rendered unless a test asks for the producers' stubs (`graph_prompts="stub"`,
+    the corpus default): the replay machinery's tests need graph artifacts that are replayed."""
+    return corpus.CorpusSpec(draw_offset_days=(PINNED_DAY - DAY).days, **{"graph_prompts": "rendered"} | fields)
 
 
 @pytest.fixture(scope="session")
