@@ -102,6 +102,8 @@ def _print_concordance(store, end: dt.date, models: list[str]) -> None:
             print(f"thin (< 3 observations, no metric): {', '.join(doc['agents_skipped_thin_sample'])}")
         if doc["agents_not_replayed"]:
             print(f"no input (nothing eligible in the window): {', '.join(doc['agents_not_replayed'])}")
+        if doc.get("agents_unsupported"):
+            print(f"unsupported (no LLM decision: never replayed): {', '.join(doc['agents_unsupported'])}")
 
 
 def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
