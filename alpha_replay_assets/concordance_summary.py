@@ -57,12 +57,25 @@ SUMMARY_COLUMNS = {"agent_id_base": "str", "target_model": "str", "status": "str
                    "unusable": "int64", "unusable_rate": "float64", "reason": "str"}
 
 
+# A family that is never replayed (deterministic, or registered without a decision) is `unsupported`
+# here as in the verdict table: one label per situation.
+NEVER_REPLAYED = ("skipped_deterministic", "skipped_unsupported_family")
+
+
+def _nothing_eligible(group: pd.DataFrame) -> str:
+    """Why a family had nothing to replay: no artifact, or what every artifact was skipped for."""
+    if not len(group):
+        return "no artifact in the window"
+    return "nothing eligible: " + ", ".join(f"{n} {o}" for o, n in group["outcome"].value_counts().items())
+
+
 def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
               bounds: UnusableRepliesConfig = UnusableRepliesConfig()) -> pd.DataFrame:
     """One row per (agent family, target model) of `families` x `models` and any pair seen:
-    observations are structured replays' scores. Status, first that holds: `no_input` (nothing
-    eligible), `replies_unusable` (more of its replies than its bound did not fit its schema),
-    `thin_sample` (< MIN_OBSERVATIONS), `ok` (published). Never a gap."""
+    observations are structured replays' scores. Status, first that holds: `unsupported` (never
+    replayed: no LLM decision), `no_input` (nothing eligible), `replies_unusable` (more of its
+    replies than its bound did not fit its schema), `thin_sample` (< MIN_OBSERVATIONS), `ok`
+    (published). Never a gap."""
     groups = dict(list(frame.groupby(["agent_id_base", "target_model"], sort=True)))
     rows = []
     for family, model in sorted(set(groups) | {(f, m) for f in families for m in models}):
@@ -74,7 +87,9 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
         thin = len(scores) < MIN_OBSERVATIONS
         fit = reply_fit(group["outcome"])
         status, reason = (
-            ("no_input", "nothing eligible in the window") if not eligible
+            ("unsupported", "no LLM decision: never replayed") if len(group) and group["outcome"].isin(
+                NEVER_REPLAYED).all()
+            else ("no_input", _nothing_eligible(group)) if not eligible
             else (REPLIES_UNUSABLE, f"{fit.phrase()} > {bounds.bound(family):.0%}") if bounds.unusable(family, fit)
             else ("thin_sample", f"{len(scores)} observations < {MIN_OBSERVATIONS}") if thin
             else ("ok", ""))
@@ -122,6 +137,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
         "agents_skipped_thin_sample": groups.loc[groups["status"] == "thin_sample", "agent_id_base"].tolist(),
         "agents_not_replayed": groups.loc[groups["status"] == "no_input", "agent_id_base"].tolist(),
+        "agents_unsupported": groups.loc[groups["status"] == "unsupported", "agent_id_base"].tolist(),
         "agents_replies_unusable": unusable[["agent_id_base", "replies", "unusable", "unusable_rate", "reason"]
                                             ].to_dict("records"),
         "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],

@@ -2,8 +2,11 @@
 
 Each eligible artifact is replayed once per cheap target, and the noise-ceiling sample k times
 under its original model, each at `costs.expected_tokens` and the rate in force today (replays
-happen now). A model with no card is a row of its own (nothing estimated), named in one line.
+happen now). A reply already in the replay cache costs nothing and is counted apart (`cached`).
+A model with no card is a row of its own (nothing estimated), named in one line.
 """
+
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -13,8 +16,10 @@ from alpha_replay_assets.noise_ceiling import sample_rows
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
                     "model_name", "system_prompt", "user_prompt", "input_tokens", "output_tokens"]
-ESTIMATE_TABLE = ["model", "route", "purpose", "replays", "input_tokens", "output_tokens", "usd", "usd_batch",
-                  "rate"]
+ESTIMATE_TABLE = ["model", "route", "purpose", "replays", "cached", "input_tokens", "output_tokens", "usd",
+                  "usd_batch", "rate"]
+# (model, the calls' index rows, their sample numbers) -> which of them the replay cache already answers
+CacheProbe = Callable[[str, pd.DataFrame, list[int]], list[bool]]
 
 
 def _tokens(rows: pd.DataFrame) -> tuple[int, int]:
@@ -24,9 +29,10 @@ def _tokens(rows: pd.DataFrame) -> tuple[int, int]:
 
 
 def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: int, replays_per_artifact: int,
-                   prices: dict | None = None) -> pd.DataFrame:
-    """One row per model to be called: replays, tokens, USD at standard and batch price, and the
-    card entry that priced them (`rate`; None: no card, nothing estimated).
+                   prices: dict | None = None, cached: CacheProbe | None = None) -> pd.DataFrame:
+    """One row per model to be called: replays still to pay for, replies the cache already holds
+    (`cached`, when a probe is given), tokens and USD of the former at standard and batch price, and
+    the card entry that priced them (`rate`; None: no card, nothing estimated).
     `index` holds ESTIMATE_COLUMNS of one or more days (a `day` column for the ceiling sample)."""
     eligible = eligible_rows(index)
     calls = [(target, "concordance", eligible) for target in targets]
@@ -36,9 +42,12 @@ def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: 
               for model, group in ceiling.groupby("model_name")]
     card, rows = RateCard(prices), []
     for model, purpose, group in calls:
+        samples = group.groupby(level=0).cumcount().tolist()  # the ceiling asks each question k times
+        hits = cached(model, group, samples) if cached is not None and len(group) else [False] * len(group)
+        group = group[[not hit for hit in hits]]
         tokens_in, tokens_out = _tokens(group)
         row = {"model": model, "route": route_of(model), "purpose": purpose, "replays": len(group),
-               "input_tokens": tokens_in, "output_tokens": tokens_out}
+               "cached": sum(hits), "input_tokens": tokens_in, "output_tokens": tokens_out}
         if not card.priced(model):  # the ceiling skips these (counted): nothing to estimate, say so
             rows.append(row | {"purpose": f"{purpose} (no price: skipped)", "usd": 0.0, "usd_batch": 0.0})
             continue

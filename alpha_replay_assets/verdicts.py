@@ -114,6 +114,10 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
                f"cheap/ceiling 95% CI [{e['ratio_ci_low']:.3f}, {e['ratio_ci_high']:.3f}], "
                f"difference 95% CI [{e['diff_ci_low']:+.3f}, {e['diff_ci_high']:+.3f}]")
     if e["ratio_ci_low"] >= config.demotion_threshold and -e["diff"] <= config.ceiling_tolerance:
+        # the phrase follows the difference CI it cites: within the noise only when the CI holds 0
+        if e["diff_ci_high"] < 0:
+            return "demote_candidate", (f"cheap model measurably below the original but within the tolerance "
+                                        f"{config.ceiling_tolerance:g}: {numbers}")
         return "demote_candidate", f"cheap model within the original's own noise: {numbers}"
     if e["ratio_ci_high"] < config.demotion_threshold or e["diff_ci_high"] < -config.ceiling_tolerance:
         return "keep", f"cheap model clearly below the original: {numbers}"
@@ -254,10 +258,12 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
 
 # What the UI's verdict table shows per agent: the call, why in a phrase (the reason up to its
 # numbers, which the columns carry; the whole reason is in `report` and the Parquet), and the numbers.
-TABLE_COLUMNS = {"agent_id_base": "string", "target_model": "string", "status": "string", "why": "string",
-                 "scorer": "string", "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float",
-                 "kappa": "float", "rule_heldout": "float", "usd_per_week_now": "float",
-                 "usd_saving_per_week": "float"}
+# Readable at 1600 px: the agent, its call and why (short) first, then the numbers, the target and
+# the scorer last.
+TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "n_paired": "int",
+                 "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float", "rule_heldout": "float",
+                 "usd_per_week_now": "float", "usd_saving_per_week": "float", "target_model": "string",
+                 "scorer": "string"}
 
 
 def _cell(value, kind: str):

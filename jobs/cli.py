@@ -25,8 +25,10 @@ import pandas as pd
 
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.concordance_summary import summary_key
+from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
+from alpha_replay_assets.noise_ceiling import ceiling_key
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.spend_ledger import ledger_key
@@ -102,6 +104,8 @@ def _print_concordance(store, end: dt.date, models: list[str]) -> None:
             print(f"thin (< 3 observations, no metric): {', '.join(doc['agents_skipped_thin_sample'])}")
         if doc["agents_not_replayed"]:
             print(f"no input (nothing eligible in the window): {', '.join(doc['agents_not_replayed'])}")
+        if doc.get("agents_unsupported"):
+            print(f"unsupported (no LLM decision: never replayed): {', '.join(doc['agents_unsupported'])}")
 
 
 def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
@@ -130,16 +134,28 @@ def _print_verdicts(store, end: dt.date) -> None:
     print(verdict_text(store.read_parquet(verdicts_key(store, end))))
 
 
-def _print_spend(store, end: dt.date) -> None:
+def _paid_this_run(store, days: list[dt.date], models: list[str]) -> tuple[int, float]:
+    """(calls, USD) of the replies this run asked for: rows of the days' replay files that were not
+    cache hits (each file is rewritten by the run that materialises it, here this one)."""
+    keys = [concordance_key(store, d, m) for d in days for m in models] + [ceiling_key(store, d) for d in days]
+    frames = [f for f in (store.read_parquet(k, columns=["cache_hit", "cost_usd"]) for k in keys) if f is not None]
+    called = pd.concat(frames)["cache_hit"].eq(False).fillna(False) if frames else pd.Series(dtype=bool)
+    return int(called.sum()), float(pd.concat(frames).loc[called, "cost_usd"].sum()) if frames else 0.0
+
+
+def _print_spend(store, end: dt.date, days: list[dt.date], models: list[str]) -> None:
     table = store.read_parquet(ledger_key(store, end))
-    print(f"\nreplay spend, week ending {end}: what the replays paid (prompt-cache reads 0.1x, writes 1.25x, "
-          "batches 0.5x) and the same calls at list price without the cache")
+    print(f"\nreplay spend, week ending {end}: what the week's replays cost, whichever run paid for them "
+          "(prompt-cache reads 0.1x, writes 1.25x, batches 0.5x), and the same calls at list price without the cache")
     columns = ["purpose", "target_model", "agent_id_base", "calls", "cache_read_tokens", "cache_create_tokens",
                "usd_standard", "usd_batch", "usd_cached_input", "usd_paid", "usd_list", "usd_saving"]
     print(table[columns].round(4).to_string(index=False))
-    print(f"total: paid ${table['usd_paid'].sum():.4f} (batch ${table['usd_batch'].sum():.4f}, cached input "
+    print(f"the week: paid ${table['usd_paid'].sum():.4f} (batch ${table['usd_batch'].sum():.4f}, cached input "
           f"${table['usd_cached_input'].sum():.4f}); at list price ${table['usd_list'].sum():.4f}; "
           f"saved ${table['usd_saving'].sum():.4f}")
+    calls, usd = _paid_this_run(store, days, models)
+    print(f"this run: {calls} new model calls, ${usd:.4f}; the rest of the week's replies came from the replay cache"
+          " (paid by earlier runs)")
 
 
 DEMO_DAGSTER_YAML = """telemetry:
@@ -250,7 +266,7 @@ def demo(args: argparse.Namespace) -> None:
             _print_concordance(resources.store, end, resources.replay_model.target_models)
             _print_fits(resources.store, end)
             _print_verdicts(resources.store, end)
-            _print_spend(resources.store, end)
+            _print_spend(resources.store, end, days, resources.replay_model.target_models)
             kept = _keep_answer(resources.store, end, state_dir)
         print(f"\nthe answer: {kept} (a copy of the verdict report; the demo's bucket lives in memory)")
         if args.ui:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
@@ -15,6 +16,7 @@ from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.forget import forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
+from alpha_replay_assets.replay_cache import ReplyCache, request_hash
 from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
 from alpha_replay_assets.verdicts import verdicts_key
 from resources.environment import resources_from_env
@@ -39,13 +41,27 @@ def estimate_frame(store, replay_model, days: list[dt.date],
     index = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "day"])
     ceiling = CeilingConfig()
     return estimate_spend(index, replay_model.target_models, ceiling.samples_per_family,
-                          ceiling.replays_per_artifact, prices), missing
+                          ceiling.replays_per_artifact, prices, cache_probe(store, replay_model)), missing
+
+
+def cache_probe(store, replay_model, workers: int = 16):
+    """HEADs each request's replay-cache entry (`workers` at a time): what is cached costs nothing.
+    A model no route serves is never asked, so nothing of it is cached."""
+    def cached(model: str, rows: pd.DataFrame, samples: list[int]) -> list[bool]:
+        if replay_model.route_problem(model):
+            return [False] * len(rows)
+        route, cache = replay_model.route(model), ReplyCache(store, model)
+        digests = [request_hash(model, r.system_prompt, r.user_prompt, replay_model.max_tokens, sample, route=route)
+                   for r, sample in zip(rows.itertuples(), samples)]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(cache.has, digests))
+    return cached
 
 
 def print_estimate(table: pd.DataFrame, missing: list[dt.date], prices: dict | None = None) -> None:
     print(table.round(4).to_string(index=False) if len(table) else "(nothing eligible to replay)")
     print(f"total: ${table['usd'].sum():.2f} at standard price, ${table['usd_batch'].sum():.2f} with Message "
-          "Batches (replies already in the replay cache cost nothing)")
+          f"Batches; {int(table['cached'].sum())} replies already in the replay cache are left out (they cost nothing)")
     for line in unpriced_lines(table, prices):
         print(f"unpriced: {line}")
     if missing:

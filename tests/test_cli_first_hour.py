@@ -2,11 +2,13 @@
 from the bucket, and every mistake of the guide's steps is one line naming the thing to fix."""
 
 import json
+import re
 import subprocess
 
 import dagster as dg
 import pytest
 
+from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.verdicts import verdicts_key
 from conftest import DAY, ROOT, server_env
 from jobs.catalog import ALL_ASSETS
@@ -46,6 +48,16 @@ def test_verdicts_prints_the_table_the_weekly_run_wrote(all_resources, store, se
     assert sorted(v["agent_id_base"] for v in as_json["verdicts"]) == sorted(table["agent_id_base"])
     markdown = cli("verdicts", "--format", "markdown", env=env).stdout
     assert markdown.rstrip("\n") == store.get_bytes(verdicts_key(store, DAY, "report.md")).decode().rstrip("\n")
+
+    # what the run replayed is in the replay cache: the estimate leaves it out and says how much
+    replays = store.read_parquet(concordance_key(store, DAY, "claude-haiku-4-5"))
+    replayed = int(replays["outcome"].isin(["structured", "schema_error"]).sum())
+    estimate = cli("estimate", "--from", DAY.isoformat(), "--to", DAY.isoformat(), env=env)
+    assert estimate.returncode == 0, estimate.stderr
+    left_out = int(re.search(r"; (\d+) replies already in the replay cache are left out", estimate.stdout).group(1))
+    assert replayed > 0 and left_out >= replayed
+    concordance_row = next(line for line in estimate.stdout.splitlines() if " concordance " in line)
+    assert concordance_row.split()[3] == "0", concordance_row  # nothing of the day's concordance is left to pay
 
     other = DAY.replace(day=1) if DAY.day != 1 else DAY.replace(day=2)
     line = one_line(cli("verdicts", "--day", other.isoformat(), env=env))

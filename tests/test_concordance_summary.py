@@ -114,3 +114,17 @@ def test_missing_days_fold_into_ranges_for_the_ui():
     assert day_ranges(days) == (f"{DAY - dt.timedelta(days=9)}..{DAY - dt.timedelta(days=7)} (3 days), "
                                 f"{DAY - dt.timedelta(days=3)}, {DAY}")
     assert day_ranges([]) == "none"
+
+
+def test_one_label_per_situation_never_replayed_is_unsupported_as_in_the_verdicts():
+    frame = pd.DataFrame({
+        "agent_id_base": ["executor"] * 2 + ["sector_quant"] * 2,
+        "target_model": ["m"] * 4,
+        "outcome": ["skipped_deterministic"] * 2 + ["skipped_placeholder"] * 2,
+        "agreement_score": [None] * 4,
+    })
+    groups = summarise(frame, ["executor", "sector_quant", "ic_cio"], ["m"]).set_index("agent_id_base")
+    assert groups.loc["executor", "status"] == "unsupported"  # the verdict table says unsupported too
+    assert groups.loc["sector_quant", "status"] == "no_input"
+    assert groups.loc["sector_quant", "reason"] == "nothing eligible: 2 skipped_placeholder"
+    assert groups.loc["ic_cio", "reason"] == "no artifact in the window"

@@ -210,3 +210,15 @@ def test_range_run_gives_each_window_its_own_metadata_and_a_verdict_table(all_re
         "deterministic executor (no LLM decision)")  # the reason's phrase, its numbers in the columns
     assert verdicts[days[-1].isoformat()]["report_uri"].value.endswith("report.md")
     assert any(k.startswith("cheap_agreement/ic_cio/") for k in verdicts[days[-1].isoformat()])
+
+
+@pytest.mark.parametrize("ci, phrase", [
+    ((-0.068, -0.026), "measurably below the original but within the tolerance"),  # the CI excludes 0
+    ((-0.04, 0.01), "within the original's own noise"),  # the CI holds 0
+])
+def test_a_demotion_phrase_agrees_with_the_difference_ci_it_cites(ci, phrase):
+    evidence = _evidence(cheap_agreement=0.834, ceiling_agreement=0.881, diff=-0.047, diff_ci_low=ci[0],
+                         diff_ci_high=ci[1], ratio_ci_low=0.92, ratio_ci_high=0.99)
+    status, reason = decide("thinktank_thesis", evidence, END, CONFIG)
+    assert status == "demote_candidate" and phrase in reason
+    assert f"difference 95% CI [{ci[0]:+.3f}, {ci[1]:+.3f}]" in reason
