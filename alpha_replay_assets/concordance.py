@@ -223,9 +223,10 @@ def admit_within(tasks: list[Task], price: Price, budget_usd: float, batch: bool
 
 
 def shared_prefixes(tasks: list[Task], model: str) -> set[str]:
-    """System prompts worth the provider's prompt cache: used by more than one task (a prefix
-    asked once only pays the 1.25x write) and long enough for the model's minimum."""
-    uses = Counter(t.system for t in tasks)
+    """System prompts worth the provider's prompt cache: used by more than one distinct request (a
+    prefix asked once only pays the 1.25x write; twins of one request make one call) and long enough
+    for the model's minimum."""
+    uses = Counter(system for system, _ in {(t.system, t.digest) for t in tasks})
     return {system for system, n in uses.items() if n > 1 and reaches_minimum(model, system)}
 
 

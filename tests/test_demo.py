@@ -9,11 +9,12 @@ import subprocess
 
 import pytest
 
-from alpha_replay_assets.sample import corpus
+from alpha_replay_assets.sample import corpus, rules
 from conftest import DAY
 from jobs.cli import main
 
 END = DAY.isoformat()  # fixed: a rerun sees the same days, and the same weekdays on any date
+GRAPH_FAMILIES = sorted(family for family, rule in rules.RULES.items() if rule.graph is not None)
 
 
 def run_demo(state_dir, *extra, env=None, stdin=None):
@@ -32,11 +33,21 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
     assert "materialised weekly_job" in first.stdout and "SUCCESS" in first.stdout
     calls = int(first.stdout.split("model calls this run: ")[1].split()[0])
     assert calls > 0
-    verdicts = first.stdout.split("agent verdicts, window ending")[1]
-    for family in ("thinktank_thesis", "thinktank_theme", "mystery_agent"):  # judged, with their numbers
-        assert re.search(rf"{family}: (keep|demote_candidate|insufficient_evidence): .*[0-9]", verdicts), family
-    assert re.search(r"mystery_agent: .*scored by the structural scorer", verdicts)
-    assert "executor: unsupported" in verdicts
+    tail = first.stdout.split("agent verdicts, window ending")[1]
+    verdicts = dict(re.findall(r"^(\w+) \(claude-haiku-4-5\): (.*)$", tail, re.MULTILINE))  # family -> status: why
+    # the demo's corpus is the producers' reality: the think tank and the unregistered family are replayed
+    # and judged on their paired replays; every graph artifact carries the producers' stub prompts, so
+    # those families are not replayed and say so; the executors are deterministic
+    for family in ("thinktank_thesis", "thinktank_theme", "mystery_agent"):
+        status, why = verdicts[family].split(": ", 1)
+        paired = re.search(r"\(n=(\d+)\)|^(\d+) paired", why)
+        assert status in ("keep", "demote_candidate", "insufficient_evidence") and paired, verdicts[family]
+        assert int(paired.group(1) or paired.group(2)) > 0, verdicts[family]
+    assert "scored by the structural scorer" in verdicts["mystery_agent"]
+    for family in GRAPH_FAMILIES:
+        stubs = r"(\d+) of \1 artifacts have stub prompts: not replayed"
+        assert re.fullmatch(rf"insufficient_evidence: 0 paired .*; {stubs}", verdicts[family]), verdicts[family]
+    assert verdicts["executor"].startswith("unsupported: deterministic executor")
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",
                     "days nominal", "counterfactual rule fits", "rule for ", "agent verdicts, window ending",
                     "unregistered family mystery_agent", "thinktank_thesis"):

@@ -29,6 +29,7 @@ from alpha_replay_assets.costs import (
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
 from alpha_replay_assets.spend import estimate_spend
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, dollars
 from conftest import DAY
@@ -149,7 +150,7 @@ def test_the_index_records_the_providers_bill_and_the_think_tanks_total():
 
 def test_usd_per_week_now_is_the_think_tanks_full_cost_and_names_unpriced_ids():
     index = pd.DataFrame({"key": ["a", "b", "c"], "agent_id_base": "thinktank_thesis", "status": "ok",
-                          "is_llm": True, "day": AFTER.isoformat(), "model_name": DEEPSEEK,
+                          "is_llm": True, "is_placeholder": False, "day": AFTER.isoformat(), "model_name": DEEPSEEK,
                           "timestamp": "2026-07-01T15:00:00+00:00", "input_tokens": 3454, "output_tokens": 833,
                           "cost_usd": [0.0035, 0.0035, 0.0035], "total_cost_usd": [0.0061, 0.0061, None],
                           "provider_reported_cost_usd": [None, 0.0040, None]})
@@ -205,28 +206,32 @@ def _copy_as(s3_client, bucket, model: str, run_id: str) -> str:
     return f"{prefix}{run_id}.json"
 
 
-def test_ceiling_replays_snapshots_and_slugs_and_names_the_unpriced_id(replay_resources, store, s3_client, bucket,
-                                                                          model_server, seeded):
+def test_ceiling_replays_snapshots_and_slugs_and_names_the_unpriced_id(replay_resources, make_replay_model, store,
+                                                                          s3_client, bucket, model_server, seeded):
     seeded()
     keys = {model: _copy_as(s3_client, bucket, model, f"as-{i}")
             for i, model in enumerate([HAIKU_SNAPSHOT, DEEPSEEK, "claude-opus-5"])}
+    resources = replay_resources | {"replay_model": make_replay_model(  # the slug's route: the loopback router
+        openai_compat_base_url=model_server.router_url, openai_compat_api_key="router-test-key")}
     with dg.instance_for_test() as instance:
-        result = dg.materialize([artifact_index, noise_ceiling, unpriced_model_seen], resources=replay_resources,
+        result = dg.materialize([artifact_index, noise_ceiling, unpriced_model_seen], resources=resources,
                                 instance=instance, partition_key=DAY.isoformat(),
                                 run_config={"ops": {"noise_ceiling": {"config": {"samples_per_family": 100}}}})
-        priced = dg.materialize([artifact_index, unpriced_model_seen], resources=replay_resources, instance=instance,
+        priced = dg.materialize([artifact_index, unpriced_model_seen], resources=resources, instance=instance,
                                 partition_key=DAY.isoformat(), run_config={"ops": {
                                     "artifact_index_unpriced_model_seen": {"config": {"prices": {
                                         "claude-opus-5@2026-01-01": [5, 25]}}}}})
     assert priced.get_asset_check_evaluations()[0].passed  # priced by the check's own `prices`
     frame = store.read_parquet(ceiling_key(store, DAY)).set_index("key")
-    for model in (HAIKU_SNAPSHOT, DEEPSEEK):  # priced: replayed k times, priced today at its card
+    # priced ids are replayed k times on the run's day: the snapshot id at its model's card, the slug
+    # at the router's bill (`usage.cost`, the billed truth; the card only admits it)
+    for model, price in ((HAIKU_SNAPSHOT, RateCard().price(HAIKU_SNAPSHOT, today())),
+                         (DEEPSEEK, Price(*ROUTER_USD_PER_MTOK))):
         mine = frame.loc[[keys[model]]]
         assert len(mine) == 2 and mine["outcome"].isin(["structured", "schema_error"]).all()
-        price = RateCard().price(model, today())
         expected = [price.usd(r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_create_tokens)
                     for r in mine.itertuples()]
-        assert mine["cost_usd"].tolist() == pytest.approx(expected)
+        assert mine["cost_usd"].tolist() == pytest.approx(expected, abs=1e-9)
         assert (mine["priced_on"] == today().isoformat()).all()
     assert frame.loc[keys["claude-opus-5"], "outcome"] == "skipped_unpriced_model"
     [mat] = result.asset_materializations_for_node("noise_ceiling")

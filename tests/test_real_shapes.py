@@ -205,7 +205,7 @@ DAYS = corpus.window(dt.date(2026, 7, 12), 5)  # Wed..Sun: both eras, weekend fi
 @pytest.fixture(scope="module")
 def docs():
     spec = pinned(per_day=80, unregistered_per_day=1, bad_fraction=0, placeholder_fraction=0, truncated_fraction=0,
-                  large_fraction=0)
+                  large_fraction=0, graph_prompts="stub")  # the producers' prompts, not the replay tests' rendered ones
     spec = corpus.CorpusSpec(**{**spec.__dict__, "draw_offset_days": 0})
     return [(key, json.loads(body)) for day in DAYS for key, body in corpus.day_objects(day, P, spec)]
 

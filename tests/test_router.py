@@ -25,6 +25,7 @@ from resources.router_client import DEFAULT_BASE_URL
 from resources.run_mode import DRY_RUN_TAG, DryRunViolation
 
 SLUG = "deepseek/deepseek-chat-v3.1"  # the think tank's thesis model, through OpenRouter
+QWEN = "qwen/qwen3-235b-a22b-instruct"  # its themes model, same router
 CLAUDE = "claude-haiku-4-5"
 # A price table entry for the slug, far from what the loopback router bills: a row priced from the
 # table instead of the router's `usage.cost` would show.
@@ -55,7 +56,7 @@ def _concordance(resources, **tags):
 def test_routing_is_by_model_id_and_the_route_is_part_of_the_content_address():
     model = ReplayModel(openai_compat_api_key="k")
     assert model.provider("claude-haiku-4-5-20251001") == "anthropic" == model.provider("claude-sonnet-4-6")
-    assert model.provider(SLUG) == model.provider("qwen/qwen3-235b-a22b-instruct") == "openai_compat"
+    assert model.provider(SLUG) == model.provider(QWEN) == "openai_compat"
     assert model.route(SLUG) == "openai_compat@openrouter.ai" and model.route(CLAUDE) == "anthropic"
     assert model.openai_compat_base_url == DEFAULT_BASE_URL == "https://openrouter.ai/api/v1"
     assert not model.has_batches(SLUG) and not model.caches_prompts(SLUG) and model.caches_prompts(CLAUDE)
@@ -110,24 +111,31 @@ def test_a_router_slug_goes_to_chat_completions_a_claude_id_to_messages_and_a_re
     assert rerun["cost_usd"].tolist() == pytest.approx(router["cost_usd"].tolist(), nan_ok=True)
 
 
-def _think_tank_on_the_router(s3_client, bucket, days) -> int:
-    """Rewrite each thinktank_thesis artifact as the producer writes it: the router slug as
-    `model_name`, `provider` left at `anthropic`. Returns how many."""
-    n = 0
+def _router_originals(s3_client, bucket, days) -> dict[str, set[str]]:
+    """Router slug -> the families whose artifacts name it as their original model, read as the
+    producers wrote them (the think tank: thesis on deepseek, themes on qwen). Each of them leaves
+    `provider` at `anthropic`, so a replay routed by `provider` instead of the model id would show."""
+    originals: dict[str, set[str]] = {}
     for day in days:
-        prefix = f"decision_artifacts/{day:%Y/%m/%d}/thinktank_thesis/"
-        for obj in s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-            doc = json.loads(s3_client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-            doc["model_metadata"] |= {"model_name": SLUG, "provider": "anthropic"}
-            s3_client.put_object(Bucket=bucket, Key=obj["Key"], Body=json.dumps(doc).encode())
-            n += 1
-    return n
+        prefix = f"decision_artifacts/{day:%Y/%m/%d}/"
+        for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                body = s3_client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                try:
+                    meta = json.loads(body)["model_metadata"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # the corpus's bad objects
+                if isinstance(meta, dict) and "/" in str(meta.get("model_name")):
+                    assert meta["provider"] == "anthropic"
+                    originals.setdefault(meta["model_name"], set()).add(obj["Key"].split("/")[4].split(":")[0])
+    return originals
 
 
 def test_a_backfilled_noise_ceiling_replays_router_originals_interactively_and_the_rest_in_batches(
         routed, replay_resources, store, model_server, seeded, s3_client, bucket):
     days = seeded([DAY - dt.timedelta(days=1), DAY])
-    assert _think_tank_on_the_router(s3_client, bucket, days) > 0
+    originals = _router_originals(s3_client, bucket, days)
+    assert originals == {SLUG: {"thinktank_thesis"}, QWEN: {"thinktank_theme"}}
     resources = replay_resources | {"replay_model": routed(batch_threshold_days=1)}
     with dg.instance_for_test() as instance:
         result = dg.materialize([artifact_index, noise_ceiling], resources=resources, instance=instance,
@@ -136,23 +144,24 @@ def test_a_backfilled_noise_ceiling_replays_router_originals_interactively_and_t
         logs = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert result.success
     frames = [store.read_parquet(ceiling_key(store, day)) for day in days]
-    router = [f[f["target_model"] == SLUG] for f in frames]
-    assert all(set(f.loc[f["target_model"] == SLUG, "agent_id_base"]) == {"thinktank_thesis"} for f in frames)
+    router = [f[f["target_model"].isin(originals)] for f in frames]
+    assert all({m: set(g) for m, g in r.groupby("target_model")["agent_id_base"]} == originals for r in router)
     assert all(len(r) and (r["outcome"] == "structured").all() and not r["batch"].any() for r in router)
     counts = model_server.counts()
     assert counts["chat_completions"] == sum(r["request_digest"].nunique() for r in router)  # k=2: distinct samples
     assert counts["batch_create"] >= 1 and counts["messages"] == 0  # the Claude originals went to batches
-    others = [f[f["target_model"] != SLUG] for f in frames]
-    assert all(o.loc[o["outcome"] == "structured", "batch"].all() for o in others)
+    others = [f[~f["target_model"].isin(originals)] for f in frames]
+    assert all(len(o) and o.loc[o["outcome"] == "structured", "batch"].all() for o in others)
     mat = result.asset_materializations_for_node("noise_ceiling")[0]
-    assert mat.metadata["interactive_backfill_models"].value == [SLUG]
-    assert any(f"{SLUG}: the router has no batch API" in m for m in logs)
+    assert sorted(mat.metadata["interactive_backfill_models"].value) == sorted(originals)
+    assert all(any(f"{slug}: the router has no batch API" in m for m in logs) for slug in originals)
 
 
 def test_without_a_router_key_router_originals_are_a_counted_ceiling_skip_and_router_targets_fail_first(
         replay_resources, make_replay_model, store, model_server, seeded, s3_client, bucket):
     seeded()
-    _think_tank_on_the_router(s3_client, bucket, [DAY])
+    originals = _router_originals(s3_client, bucket, [DAY])
+    assert set(originals) == {SLUG, QWEN}
     resources = replay_resources | {"replay_model": make_replay_model()}  # no ALPHA_REPLAY_OPENAI_COMPAT_API_KEY
     with dg.instance_for_test() as instance:
         result = dg.materialize([artifact_index, noise_ceiling], resources=resources, instance=instance,
@@ -160,7 +169,7 @@ def test_without_a_router_key_router_originals_are_a_counted_ceiling_skip_and_ro
                                 run_config={"ops": {"noise_ceiling": {"config": {"prices": PRICES}}}})
     frame = store.read_parquet(ceiling_key(store, DAY))
     skipped = frame[frame["outcome"] == "skipped_unroutable_model"]
-    assert set(skipped["agent_id_base"]) == {"thinktank_thesis"} and (skipped["target_model"] == SLUG).all()
+    assert {m: set(g) for m, g in skipped.groupby("target_model")["agent_id_base"]} == originals
     assert skipped["error"].str.contains("ALPHA_REPLAY_OPENAI_COMPAT_API_KEY").all()
     assert (frame["outcome"] == "structured").sum() > 0 and model_server.counts()["chat_completions"] == 0
     assert result.asset_materializations_for_node("noise_ceiling")[0].metadata["skipped_unroutable_model"].value \
