@@ -106,12 +106,16 @@ def test_family_freshness_watches_families_seen_in_the_lookback_and_lets_a_gone_
 
 
 def test_unregistered_family_seen_passes_on_a_clean_corpus_and_names_the_family(all_resources, s3_client, bucket):
-    corpus.seed(s3_client, bucket, [DAY], pinned(per_day=40, bad_fraction=0.05, unregistered_per_day=0))
+    # no large snapshots: rendered into their prompts too, they pass the test store's 256 KB bound and are
+    # oversized (bad) rows, which would fail the bad-row bound before any unregistered row is added
+    corpus.seed(s3_client, bucket, [DAY], pinned(per_day=40, bad_fraction=0.05, unregistered_per_day=0,
+                                                 large_fraction=0.0))
     selection = dg.AssetSelection.assets(artifact_index)
     with dg.instance_for_test() as instance:
         clean = evaluations(run(all_resources, instance, selection))
         assert clean["unregistered_family_seen"].passed  # bad rows are not unregistered families
-        corpus.seed(s3_client, bucket, [DAY], pinned(per_day=0, mix="legacy", unregistered_per_day=4))
+        corpus.seed(s3_client, bucket, [DAY], pinned(per_day=0, mix="legacy", unregistered_per_day=4,
+                                                     large_fraction=0.0))
         seen = evaluations(run(all_resources, instance, selection))
     check = seen["unregistered_family_seen"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
@@ -182,8 +186,10 @@ def test_window_checks_read_cloudwatch_back_and_flag_stale_series(all_resources,
         # every series the summary says it published fresh (stamped at the window's end, as emitted)
         # except one, whose newest point is 9 days older
         stamp = window_end_timestamp(DAY)
-        published = [a["agent_id_base"] for a in store.read_json(summary_key(store, DAY, "claude-haiku-4-5"))["per_agent"]]
-        assert {"thesis_update", "ic_cio", "mystery_agent"} <= set(published)
+        summary = store.read_json(summary_key(store, DAY, "claude-haiku-4-5"))
+        published = [a["agent_id_base"] for a in summary["per_agent"]]
+        assert {"thesis_update", "sector_quant", "thinktank_thesis", "mystery_agent"} <= set(published)
+        assert "ic_cio" in summary["agents_skipped_thin_sample"]  # one committee a day: no series expected
         points = [Datapoint(m, 0.5, "None", stamp, {"judged_agent_id": f, "target_model": "claude-haiku-4-5"})
                   for m in (METRIC, METRIC + "_n_observations") for f in published if f != "thesis_update"]
         points.append(Datapoint(METRIC, 0.5, "None", stamp - dt.timedelta(days=9),

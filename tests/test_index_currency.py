@@ -18,7 +18,9 @@ from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
 from conftest import DAY, pinned
 
-LATE_SPEC = pinned(per_day=1, seed=99, bad_fraction=0)
+# a think-tank thesis (a new key per run and version); a graph artifact of the day would overwrite the
+# seeded one (its run id is the date): a changed object, not one that arrived
+LATE_SPEC = pinned(mix="today", seed=99, bad_fraction=0)
 
 
 def _late_artifact(s3_client, bucket) -> str:
@@ -29,7 +31,7 @@ def _late_artifact(s3_client, bucket) -> str:
 
 def test_a_stale_index_run_cannot_overwrite_a_fresher_one(s3_server, s3_client, bucket, store, seeded, launch_env,
                                                           dagster_home):
-    """Run A lists the day (60 objects), an artifact arrives, run B indexes 61, then A's PUT lands.
+    """Run A lists the day, an artifact arrives, run B indexes one more, then A's PUT lands.
     Both runs are real `dg launch` processes; A's PUT is held at a proxy until B is done."""
     import subprocess
 
