@@ -163,7 +163,8 @@ def test_templated_agents_are_measured_emitted_and_named(all_resources, store, m
     quant = store.read_json(analysis_key(store, "sector_quant", DAY))
     assert sum(quant["cluster_sizes"]) == quant["n_rationales"] == table.loc["sector_quant", "n_rationales"]
     assert quant["clusters"][0]["representatives"][0].startswith("Technical score")
-    assert store.read_json(analysis_latest_key(store, "sector_quant"))["key"] == analysis_key(store, "sector_quant", DAY)
+    latest = store.read_json(analysis_latest_key(store, "sector_quant"))
+    assert latest["key"] == analysis_key(store, "sector_quant", DAY)
 
     now = dt.datetime.now(dt.UTC)
     _, value = metrics.newest(METRIC, {"judged_agent_id": "sector_quant"}, dt.timedelta(days=14), now)

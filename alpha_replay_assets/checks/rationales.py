@@ -47,7 +47,8 @@ def template_concentration_below_bound(context: dg.AssetCheckExecutionContext, c
             return {key: "no result written"}, {}
         high = table[(table["status"] == "ok") & (table["concentration"] > config.max_concentration)]
         problems = {r.agent_id: (f"{r.concentration:.0%} of {r.n_rationales} rationales in its 3 largest template "
-                                 f"clusters > {config.max_concentration:.0%}; largest: {str(r.largest_template)[:120]!r}")
+                                 f"clusters > {config.max_concentration:.0%}; "
+                                 f"largest: {str(r.largest_template)[:120]!r}")
                     for r in high.itertuples()}
         return problems, {"templated_agents": dg.MetadataValue.json(sorted(problems))}
     evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
