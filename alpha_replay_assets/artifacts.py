@@ -43,9 +43,10 @@ FORMAT_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
 DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 4  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
-# 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders
+# 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
+# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b)
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -71,6 +72,7 @@ INDEX_COLUMNS = {
     "prompt_hash": "str",
     "extractor_version": "Int64",
     "error": "str",
+    "rationales": "str",  # JSON list of the family's rationale strings; read by `rationale_templates`
     "decision_features": "str",
     "is_placeholder": "boolean",
     "is_truncated": "boolean",
@@ -264,6 +266,8 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         # an id outside a registered family's pattern is another agent: judged on its own, never
         # pooled into (or scored as) the family whose name it borrows
         row["agent_id_base"] = agent_id
+    if family is not None and family.rationales:
+        row["rationales"] = json.dumps(family.rationale_texts(output))
     if family is not None and family.fit is not None:
         try:
             features = family.fit.rows(snapshot, output)

@@ -4,7 +4,7 @@ enough evidence — with the numbers behind the call.
 Evidence: cheap-model agreement next to the original model's own agreement with itself (the
 noise ceiling) with a paired bootstrap CI; Cohen's kappa for categorical decisions; the rule
 fit's held-out accuracy and its stability across windows; and what the family costs per week
-now versus under the cheap model.
+now versus under the cheap model; and how templated its rationales are (`rationale_templates`).
 """
 
 import datetime as dt
@@ -22,6 +22,7 @@ from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
@@ -36,7 +37,8 @@ VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer"
                    "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
                    "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
-                   "usd_per_week_cheap_cached", "usd_saving_per_week", "rule_status", "n_stub_prompts"]
+                   "usd_per_week_cheap_cached", "usd_saving_per_week", "rule_status", "n_stub_prompts",
+                   "template_concentration", "n_rationales"]
 
 
 # What a window reads of each day: the index, the cheap and ceiling replays, the fit roll-ups.
@@ -46,6 +48,7 @@ REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer"
 FIT_COLUMNS = ["agent_id_base", "scope", "status", "reason", "heldout_accuracy", "baseline", "rule_stable"]
 # Fits that ran on inputs the agent did not really see (or that never vary): reported, never evidence.
 NOT_EVIDENCE = ("no_features", "constant_features")
+TEMPLATE_COLUMNS = ["agent_id_base", "scope", "status", "concentration", "n_rationales"]
 
 
 class VerdictConfig(UnusableRepliesConfig):
@@ -54,6 +57,9 @@ class VerdictConfig(UnusableRepliesConfig):
     ceiling_tolerance: float = Field(default=0.05, description="Cheap may trail the ceiling by at most this.")
     min_paired: int = Field(default=10, description="Paired (cheap, ceiling) artifacts needed for a concordance call.")
     rule_threshold: float = Field(default=0.85, description="Held-out accuracy of a stable rule that demotes.")
+    template_threshold: float = Field(default=0.7, description="Rationale template concentration above which "
+                                      "the family's prose is one template (evidence toward demotion).")
+    min_rationales: int = Field(default=20, description="Rationales in the template window needed for that evidence.")
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
 
@@ -107,6 +113,11 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
             and e.get("rule_stable")):
         return "demote_candidate", (f"a stable depth-3 rule reproduces it: held-out {rule:.3f} vs baseline "
                                     f"{e['rule_baseline']:.3f}, same rule as the previous window")
+    concentration = e.get("template_concentration")
+    if (concentration is not None and concentration > config.template_threshold
+            and e.get("n_rationales", 0) >= config.min_rationales):
+        return "demote_candidate", (f"its rationales are one template with the numbers swapped: the 3 largest "
+                                    f"template clusters hold {concentration:.3f} of {e['n_rationales']} rationales")
     if e.get("n_paired", 0) < config.min_paired or e.get("ratio_ci_low") is None:
         return "insufficient_evidence", (f"{e.get('n_paired', 0)} paired cheap/ceiling replays "
                                          f"(< {config.min_paired}) and no stable rule above {config.rule_threshold}")
@@ -170,8 +181,22 @@ def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, pric
     }
 
 
+def template_evidence(templates: pd.DataFrame | None, family: str) -> dict:
+    """The family roll-up's rationale template concentration and its n, when it was measured on a
+    fresh, sufficient window (`ok`): a stale or thin window is no evidence."""
+    if templates is None:
+        return {}
+    row = templates[(templates["agent_id_base"] == family) & (templates["scope"] == "family")
+                    & (templates["status"] == "ok")]
+    if not len(row):
+        return {}
+    return {"template_concentration": float(row["concentration"].iloc[0]),
+            "n_rationales": int(row["n_rationales"].iloc[0])}
+
+
 def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFrame, fits: pd.DataFrame | None,
-                   end: dt.date, model: str, config: VerdictConfig, prices: dict) -> pd.DataFrame:
+                   end: dt.date, model: str, config: VerdictConfig, prices: dict,
+                   templates: pd.DataFrame | None = None) -> pd.DataFrame:
     ok = index[index["status"] == OK]
     week_start = (end - dt.timedelta(days=6)).isoformat()
     if fits is not None and "scope" in fits:  # the family roll-ups, not the per-agent fits
@@ -200,6 +225,7 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
                 e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices, end)
+            e |= template_evidence(templates, family)
         e["status"], e["reason"] = decide(family, e, end, config)
         if judged:
             e["reason"] += unused_evidence(e, fit_reason)
@@ -224,7 +250,7 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
     partitions_def=DAILY,
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
     deps=[window_dependency(artifact_index), window_dependency(concordance), window_dependency(noise_ceiling),
-          counterfactual_fits],
+          counterfactual_fits, rationale_templates],
     group_name="verdicts",
     owners=OWNERS,
     kinds={"s3", "parquet"},
@@ -245,8 +271,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     for key, index, ceiling, *per_model in zip(context.partition_keys, indexes, ceilings, *cheap):
         end = index.end
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
-        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices)
-                  for model, replays in zip(models, per_model)]
+        templates = store.read_parquet(templates_key(store, end), columns=TEMPLATE_COLUMNS)
+        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices,
+                                 templates) for model, replays in zip(models, per_model)]
         table = pd.concat(tables, ignore_index=True)
         store.write_parquet(verdicts_key(store, end), table)
         report = report_markdown(table, end)

@@ -12,6 +12,7 @@ from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.rationale_templates import rationale_templates
 from alpha_replay_assets.spend_ledger import spend_ledger
 from alpha_replay_assets.verdicts import agent_verdicts
 from jobs.catalog import ALL_ASSETS
@@ -32,8 +33,10 @@ daily_job = dg.define_asset_job(
 )
 window_job = dg.define_asset_job(
     "window_job",
-    selection=_with_partition_checks(concordance_summary, counterfactual_fits, agent_verdicts, spend_ledger),
-    description="The window assets for window-end days: concordance summary, rule fits, verdicts, spend ledger.",
+    selection=_with_partition_checks(concordance_summary, counterfactual_fits, rationale_templates, agent_verdicts,
+                                     spend_ledger),
+    description="The window assets for window-end days: concordance summary, rule fits, rationale templates, "
+                "verdicts, spend ledger.",
 )
 weekly_job = dg.define_asset_job(
     "weekly_job",

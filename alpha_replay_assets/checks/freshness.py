@@ -17,6 +17,7 @@ from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY_DEADLINE, WEEKLY_DEADLINE
+from alpha_replay_assets.rationale_templates import rationale_templates
 from alpha_replay_assets.spend_ledger import spend_ledger
 from alpha_replay_assets.verdicts import agent_verdicts
 
@@ -53,6 +54,6 @@ def build_partition_arrived_check(asset: dg.AssetsDefinition, deadline: tuple[in
 FRESHNESS_CHECKS = [
     build_partition_arrived_check(artifact_index, DAILY_DEADLINE),
     *(build_partition_arrived_check(asset, WEEKLY_DEADLINE)
-      for asset in (concordance, noise_ceiling, concordance_summary, counterfactual_fits, agent_verdicts,
-                    spend_ledger)),
+      for asset in (concordance, noise_ceiling, concordance_summary, counterfactual_fits, rationale_templates,
+                    agent_verdicts, spend_ledger)),
 ]

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from alpha_replay_assets import concordance_summary as summary_module
 from alpha_replay_assets import counterfactual as fits_module
+from alpha_replay_assets import rationale_templates as templates_module
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions, latest_real_materialization
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
@@ -64,6 +65,18 @@ def _fits_coverage(store, replay_model, end):
     return [None if table is None else (int(table["days_present"].iloc[0]), int(table["window_days"].iloc[0]))]
 
 
+def _templates_series(store, replay_model, end):
+    table = store.read_parquet(templates_module.templates_key(store, end), columns=["agent_id", "status"])
+    if table is None:
+        return None
+    return [{"judged_agent_id": a} for a, status in zip(table["agent_id"], table["status"]) if status == "ok"]
+
+
+def _templates_coverage(store, replay_model, end):
+    table = store.read_parquet(templates_module.templates_key(store, end), columns=["days_present", "window_days"])
+    return [None if table is None else (int(table["days_present"].iloc[0]), int(table["window_days"].iloc[0]))]
+
+
 WINDOW_ASSETS = (
     WindowAsset(
         summary_module.concordance_summary, (summary_module.METRIC, summary_module.METRIC_N), concordance,
@@ -72,6 +85,10 @@ WINDOW_ASSETS = (
     WindowAsset(
         fits_module.counterfactual_fits, (fits_module.METRIC, fits_module.METRIC_N), artifact_index,
         _fits_series, _fits_coverage,
+    ),
+    WindowAsset(
+        templates_module.rationale_templates, (templates_module.METRIC, templates_module.METRIC_N), artifact_index,
+        _templates_series, _templates_coverage,
     ),
 )
 

@@ -181,6 +181,7 @@ EXAMPLES = worked_examples(snapshot, decide, 2, "ic_cio")
 
 FAMILY = Family(
     name="ic_cio",
+    rationales=("ic_decisions[].rationale",),
     agent_ids=r"ic_cio",
     decision=(TickerList("decisions", item=Choice("decision", DECISIONS)),),
     reply_model="CIORawOutput",

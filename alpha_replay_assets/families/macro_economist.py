@@ -104,6 +104,7 @@ material_changes."""
 
 FAMILY = Family(
     name="macro_economist",
+    rationales=("macro_report",),
     agent_ids=r"macro_economist",
     decision=(Choice("market_regime", REGIMES), NumberMap("sector_modifiers"), OfType("report_md", str)),
     reply_model="MacroEconomistRawOutput",

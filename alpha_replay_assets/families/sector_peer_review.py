@@ -96,6 +96,7 @@ SYSTEM = ("You chair the {team} sector team's peer review. Select at most three 
 
 FAMILY = Family(
     name="sector_peer_review",
+    rationales=("recommendations[].peer_review_rationale", "peer_review_rationale"),
     agent_ids=r"sector_peer_review(:[\w-]+)?",
     decision=(OneOf(((StrList("selected_tickers"), OfType("team_rationale", str)),
                      (Flag("accept"), OfType("reason", str)))),),

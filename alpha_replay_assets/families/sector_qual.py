@@ -121,6 +121,7 @@ SYSTEM = ("You are the qualitative analyst of the {team} sector team. Assess eac
 
 FAMILY = Family(
     name="sector_qual",
+    rationales=("assessments[].bull_case",),
     agent_ids=r"sector_qual(:[\w-]+)?",
     decision=(TickerList("assessments"),),
     reply_model="QualAnalystOutput",

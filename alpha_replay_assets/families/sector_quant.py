@@ -79,6 +79,7 @@ SYSTEM = ("You are the quantitative analyst of the {team} sector team. Rank the 
 
 FAMILY = Family(
     name="sector_quant",
+    rationales=("ranked_picks[].rationale",),
     agent_ids=r"sector_quant(:[\w-]+)?",
     decision=(TickerList("ranked_picks"),),
     reply_model="QuantAnalystOutput",

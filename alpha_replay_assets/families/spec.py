@@ -277,6 +277,20 @@ class HiddenRule:
     production_bytes: tuple[int, int] | None = None
 
 
+def strings_at(value: Any, path: list[str]) -> list[str]:
+    """The strings at a rationale path (`name`, or `name[]` for each item of a list); anything
+    else on the way (a missing key, another type) yields nothing: outputs are free-form."""
+    if not path:
+        return [value] if isinstance(value, str) else []
+    name, rest = path[0], path[1:]
+    if not isinstance(value, dict):
+        return []
+    if name.endswith("[]"):
+        items = value.get(name[:-2])
+        return [s for item in items for s in strings_at(item, rest)] if isinstance(items, list) else []
+    return strings_at(value.get(name), rest)
+
+
 def _same(output: dict) -> dict:
     return output
 
@@ -305,6 +319,14 @@ class Family:
     # agent_output field with the artifact's total cost (all its calls); used when it is at least
     # model_metadata.cost_usd (a total includes that call). None: model_metadata's cost is all.
     total_cost_field: str | None = TOTAL_COST_FIELD
+    # Where its prose rationales live in agent_output (domain §3b): dotted paths, `[]` for every
+    # item of a list (`ranked_picks[].rationale`). Indexed per artifact, clustered for templates.
+    rationales: tuple[str, ...] = ()
+
+    def rationale_texts(self, output: dict) -> list[str]:
+        """The non-blank strings at the declared rationale paths of a stored agent_output."""
+        return [text for path in self.rationales for text in strings_at(output, path.split("."))
+                if text.strip()]
 
     @property
     def judged(self) -> bool:

@@ -101,6 +101,7 @@ SYSTEM = ("You maintain the {team} sector team's thesis on a held name. Update i
 
 FAMILY = Family(
     name="thesis_update",
+    rationales=("bull_case", "conviction_rationale", "thesis_summary", "triggers_response"),
     agent_ids=r"thesis_update(:[\w.-]+){0,2}",
     decision=(AnyOf((Number("conviction", 0, 100), *(OfType(k, str) for k in TEXT_FIELDS))),
               StrList("catalysts", False), StrList("risks", False)),

@@ -149,6 +149,7 @@ Inputs:
 
 FAMILY = Family(
     name="thinktank_theme",
+    rationales=("theme.narrative", "theme.change_summary"),
     agent_ids=r"thinktank_theme",
     decision=(OfType("stance", str), Flag("material_change"), StrList("drivers"), StrList("watch_items", False),
               OfType("narrative", str), OfType("change_summary", str)),

@@ -245,6 +245,7 @@ Evidence:
 
 FAMILY = Family(
     name="thinktank_thesis",
+    rationales=("thesis.summary", "thesis.rating_rationale"),
     agent_ids=r"thinktank_thesis",
     decision=(Choice("stance", STANCES), Number("rating", 0, 100, required=True), Number("conviction", 0, 100),
               *(StrList(k) for k in LISTS), *(OfType(k, str) for k in PROSE)),
