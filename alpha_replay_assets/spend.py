@@ -31,7 +31,7 @@ def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: 
     is replayed under its family's targets (`targets_for`; default: every one of `targets`).
     `index` holds ESTIMATE_COLUMNS of one or more days (a `day` column for the ceiling sample)."""
     eligible = eligible_rows(index)
-    calls = [(target, "concordance", eligible if targets_for is None else rows_for_target(eligible, target, targets_for))
+    calls = [(target, "concordance", rows_for_target(eligible, target, targets_for) if targets_for else eligible)
              for target in targets]
     days = eligible.groupby("day") if "day" in eligible else [(None, eligible)]
     ceiling = pd.concat([sample_rows(frame, samples_per_family) for _, frame in days]) if len(eligible) else eligible

@@ -42,6 +42,6 @@ def target_cost_ratio(calls: pd.DataFrame, target: str, card: RateCard, day: dt.
 def ceiling_skip_note(ceiling: pd.DataFrame) -> str:
     """`; ...` naming each original model the noise ceiling could not replay for the family, with
     its count and why (no provider serves it, no price); empty when there is none."""
-    skipped = ceiling[ceiling["outcome"].isin(CEILING_SKIPS)]
+    skipped = ceiling.reindex(columns=["target_model", "outcome", "error"]).query("outcome in @CEILING_SKIPS")
     return "".join(f"; noise ceiling not measured for {len(rows)} sampled artifacts of {model!r}: "
                    f"{rows['error'].iloc[0]}" for model, rows in skipped.groupby("target_model", sort=True))
