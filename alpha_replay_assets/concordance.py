@@ -34,6 +34,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.replay_cache import ReplyCache, request_hash, target_slug
 from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.targets import rows_for_target
 from resources.artifact_store import ArtifactStore
 from resources.prompt_cache import reaches_minimum
 from resources.replay_model import ReplayModel
@@ -418,8 +419,8 @@ def require_day_index(store: ArtifactStore, key: str, columns: list[str]) -> pd.
 
 @dg.asset(
     **REPLAY_ASSET,
-    description="Per day and cheap target model: one row per artifact with the replay outcome, "
-                "agreement score, tokens, cost, latency and cache hit.",
+    description="Per day and cheap target model: one row per artifact of the families replayed under it "
+                "with the replay outcome, agreement score, tokens, cost, latency and cache hit.",
 )
 def concordance(
     context: dg.AssetExecutionContext,
@@ -430,13 +431,15 @@ def concordance(
 ) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
-    for model in replay_model.target_models:
+    targets = replay_model.all_targets
+    for model in targets:
         require_target(model, config.prices, replay_model)
 
     def day_plans(key):  # (model, skipped rows, tasks) of one day; read again after a batch prefill
         index = require_day_index(store, key, INDEX_COLUMNS)
-        for model in replay_model.target_models:
-            yield model, *plan(index, model, replay_model.max_tokens, route=replay_model.route(model))
+        for model in targets:  # each artifact under its family's targets only; a file per target, maybe empty
+            yield model, *plan(rows_for_target(index, model, replay_model.targets_for), model,
+                               replay_model.max_tokens, route=replay_model.route(model))
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched, interactive = prefill_with_batches(context, store, replay_model, config, (

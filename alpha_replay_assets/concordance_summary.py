@@ -23,6 +23,7 @@ from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
+from alpha_replay_assets.targets import TargetsFor
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
@@ -70,15 +71,17 @@ def _nothing_eligible(group: pd.DataFrame) -> str:
 
 
 def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
-              bounds: UnusableRepliesConfig = UnusableRepliesConfig()) -> pd.DataFrame:
-    """One row per (agent family, target model) of `families` x `models` and any pair seen:
-    observations are structured replays' scores. Status, first that holds: `unsupported` (never
-    replayed: no LLM decision), `no_input` (nothing eligible), `replies_unusable` (more of its
-    replies than its bound did not fit its schema), `thin_sample` (< MIN_OBSERVATIONS), `ok`
-    (published). Never a gap."""
+              bounds: UnusableRepliesConfig = UnusableRepliesConfig(),
+              targets_for: TargetsFor | None = None) -> pd.DataFrame:
+    """One row per (agent family, target model) of `families` x their targets among `models`
+    (`targets_for`; default: all of `models`) and any pair seen: observations are structured
+    replays' scores. Status, first that holds: `unsupported` (never replayed: no LLM decision),
+    `no_input` (nothing eligible), `replies_unusable` (more of its replies than its bound did not
+    fit its schema), `thin_sample` (< MIN_OBSERVATIONS), `ok` (published). Never a gap."""
     groups = dict(list(frame.groupby(["agent_id_base", "target_model"], sort=True)))
+    expected = {(f, m) for f in families for m in models if targets_for is None or m in targets_for(f)}
     rows = []
-    for family, model in sorted(set(groups) | {(f, m) for f in families for m in models}):
+    for family, model in sorted(set(groups) | expected):
         group = groups.get((family, model), frame.iloc[0:0])
         scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
         ci = bootstrap_mean_ci(scores)
@@ -168,8 +171,10 @@ def concordance_summary(
         return stub_result(context)
     now = dt.datetime.now(dt.UTC)
 
+    targets = replay_model.all_targets
+
     def read_day(day):
-        frames = [f for m in replay_model.target_models
+        frames = [f for m in targets
                   if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
         return pd.concat(frames, ignore_index=True) if frames else None
 
@@ -177,14 +182,14 @@ def concordance_summary(
                            concat_days(concordance_frame([], "")[READ_COLUMNS]))
     for key, window in zip(context.partition_keys, windows):
         end = window.end
-        per_group = summarise(window.data, judged_families(), replay_model.target_models, config)
+        per_group = summarise(window.data, judged_families(), targets, config, replay_model.targets_for)
         datapoints = [
             dp for row in per_group[per_group["status"] == "ok"].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
                                   {"judged_agent_id": row.agent_id_base, "target_model": row.target_model})
         ]
         emitted = emit_window_metrics(metrics, run_mode, datapoints, end, now)
-        for model in replay_model.target_models:
+        for model in targets:
             document = summary_document(window, per_group, model, context.run.run_id)
             key_out = summary_key(store, end, model)
             store.write_json(key_out, document)

@@ -68,17 +68,17 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     card = RateCard(config.prices)
 
     def day_plan(key) -> tuple[list, list[dict]]:
-        """One read of a day's index: (original model, tasks) per priced, routable model, and a
-        counted skip row per sampled artifact of a model with no card or no route (its ceiling is
+        """One read of a day's index: (original model, tasks) per routable, priced model, and a
+        counted skip row per sampled artifact of a model with no route or no card (its ceiling is
         unknown until that is configured; the day does not fail, the metadata names the id). Read
         again after a batch prefill."""
         plans, skipped = [], []
         index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
-            if not card.priced(model):
-                outcome, error = "skipped_unpriced_model", card.unpriced_message(model)
-            elif problem := replay_model.route_problem(model):
+            if problem := replay_model.route_problem(model):  # first: a price would not make it replayable
                 outcome, error = "skipped_unroutable_model", problem
+            elif not card.priced(model):
+                outcome, error = "skipped_unpriced_model", card.unpriced_message(model)
             else:
                 plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.route(model),
                                           samples=config.replays_per_artifact)[1]))

@@ -1,6 +1,6 @@
 """What replaying a stretch of the corpus will cost, estimated from the index before any call.
 
-Each eligible artifact is replayed once per cheap target, and the noise-ceiling sample k times
+Each eligible artifact is replayed once under each of its family's cheap targets, and the noise-ceiling sample k times
 under its original model, each at `costs.expected_tokens` and the rate in force today (replays
 happen now). A reply already in the replay cache costs nothing and is counted apart (`cached`).
 A model with no card is a row of its own (nothing estimated), named in one line.
@@ -13,6 +13,7 @@ import pandas as pd
 from alpha_replay_assets.concordance import eligible_rows
 from alpha_replay_assets.costs import RateCard, expected_tokens, route_of, today
 from alpha_replay_assets.noise_ceiling import sample_rows
+from alpha_replay_assets.targets import TargetsFor, rows_for_target
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
                     "model_name", "system_prompt", "user_prompt", "input_tokens", "output_tokens"]
@@ -29,13 +30,16 @@ def _tokens(rows: pd.DataFrame) -> tuple[int, int]:
 
 
 def estimate_spend(index: pd.DataFrame, targets: list[str], samples_per_family: int, replays_per_artifact: int,
-                   prices: dict | None = None, cached: CacheProbe | None = None) -> pd.DataFrame:
+                   prices: dict | None = None, targets_for: TargetsFor | None = None,
+                   cached: CacheProbe | None = None) -> pd.DataFrame:
     """One row per model to be called: replays still to pay for, replies the cache already holds
     (`cached`, when a probe is given), tokens and USD of the former at standard and batch price, and
-    the card entry that priced them (`rate`; None: no card, nothing estimated).
+    the card entry that priced them (`rate`; None: no card, nothing estimated). Each eligible artifact
+    is replayed under its family's targets (`targets_for`; default: every one of `targets`).
     `index` holds ESTIMATE_COLUMNS of one or more days (a `day` column for the ceiling sample)."""
     eligible = eligible_rows(index)
-    calls = [(target, "concordance", eligible) for target in targets]
+    calls = [(target, "concordance", rows_for_target(eligible, target, targets_for) if targets_for else eligible)
+             for target in targets]
     days = eligible.groupby("day") if "day" in eligible else [(None, eligible)]
     ceiling = pd.concat([sample_rows(frame, samples_per_family) for _, frame in days]) if len(eligible) else eligible
     calls += [(model, "noise_ceiling", group.loc[group.index.repeat(replays_per_artifact)])

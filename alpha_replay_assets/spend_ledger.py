@@ -103,7 +103,7 @@ def spend_ledger(context: dg.AssetExecutionContext, config: LedgerConfig, store:
     if run_mode.dry:
         return stub_result(context)
     ends = [day_of(k) for k in context.partition_keys]
-    purposes = [*(("concordance", lambda d, m=m: concordance_key(store, d, m)) for m in replay_model.target_models),
+    purposes = [*(("concordance", lambda d, m=m: concordance_key(store, d, m)) for m in replay_model.all_targets),
                 ("noise_ceiling", lambda d: ceiling_key(store, d))]
     windows = [replay_windows(store, ends, config.window_days, key_for) for _, key_for in purposes]
     for key, *per_purpose in zip(context.partition_keys, *windows):

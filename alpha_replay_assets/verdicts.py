@@ -25,26 +25,28 @@ from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_o
 from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
+from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, concat_days, load_windows, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
+NO_CHEAPER_TARGET = "no_cheaper_target"
 STATUSES = ("keep", "demote_candidate", "insufficient_evidence", "no_input", "stale_input", REPLIES_UNUSABLE,
-            "unsupported")
+            "unsupported", NO_CHEAPER_TARGET)
 VERDICT_COLUMNS = ["agent_id_base", "target_model", "status", "reason", "scorer", "n_artifacts", "last_seen",
                    "n_paired", "cheap_agreement", "ceiling_agreement", "diff", "diff_ci_low", "diff_ci_high",
                    "ratio_ci_low", "ratio_ci_high", "kappa", "confusion", "rule_heldout", "rule_baseline",
                    "rule_stable", "usd_per_week_now", "usd_per_week_cheap", "usd_per_week_cheap_batch",
                    "usd_per_week_cheap_cached", "usd_saving_per_week", "rule_status", "n_stub_prompts",
-                   "template_concentration", "n_rationales"]
+                   "template_concentration", "n_rationales", "target_cost_ratio"]
 
 
 # What a window reads of each day: the index, the cheap and ceiling replays, the fit roll-ups.
 INDEX_COLUMNS = ["agent_id_base", "status", "is_llm", "is_placeholder", *COST_COLUMNS]
-REPLAY_COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "scorer", "label_pairs", "input_tokens",
-                  "output_tokens", "cache_read_tokens", "cache_create_tokens"]
+REPLAY_COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "error", "agreement_score", "scorer",
+                  "label_pairs", "input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"]
 FIT_COLUMNS = ["agent_id_base", "scope", "status", "reason", "heldout_accuracy", "baseline", "rule_stable"]
 # Fits that ran on inputs the agent did not really see (or that never vary): reported, never evidence.
 NOT_EVIDENCE = ("no_features", "constant_features")
@@ -118,6 +120,11 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
             and e.get("n_rationales", 0) >= config.min_rationales):
         return "demote_candidate", (f"its rationales are one template with the numbers swapped: the 3 largest "
                                     f"template clusters hold {concentration:.3f} of {e['n_rationales']} rationales")
+    if (ratio := e.get("target_cost_ratio")) is not None and ratio >= 1:
+        return NO_CHEAPER_TARGET, (f"no cheaper target: {e['target_model']} costs {ratio:.2f}x the original "
+                                   f"({e['original_models']}) on the family's calls at the rates in force on {end}; "
+                                   f"its agreement is no saving ({e.get('n_paired', 0)} paired replays): "
+                                   "configure a cheaper target for the family")
     if e.get("n_paired", 0) < config.min_paired or e.get("ratio_ci_low") is None:
         return "insufficient_evidence", (f"{e.get('n_paired', 0)} paired cheap/ceiling replays "
                                          f"(< {config.min_paired}) and no stable rule above {config.rule_threshold}")
@@ -196,7 +203,8 @@ def template_evidence(templates: pd.DataFrame | None, family: str) -> dict:
 
 def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFrame, fits: pd.DataFrame | None,
                    end: dt.date, model: str, config: VerdictConfig, prices: dict,
-                   templates: pd.DataFrame | None = None) -> pd.DataFrame:
+                   templates: pd.DataFrame | None = None, targets_for: TargetsFor | None = None) -> pd.DataFrame:
+    """Rows under target `model` for the families judged under it (`targets_for`; default: every family)."""
     ok = index[index["status"] == OK]
     week_start = (end - dt.timedelta(days=6)).isoformat()
     if fits is not None and "scope" in fits:  # the family roll-ups, not the per-agent fits
@@ -204,6 +212,8 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
     fits = fits.set_index("agent_id_base") if fits is not None else pd.DataFrame()
     rows = []
     for family in sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
+        if targets_for is not None and model not in targets_for(family):
+            continue
         mine = ok[ok["agent_id_base"] == family]
         spec = REGISTRY.get(family)
         e = {"agent_id_base": family, "target_model": model, "n_artifacts": len(mine),
@@ -226,9 +236,10 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
                       "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices, end)
             e |= template_evidence(templates, family)
+            e["target_cost_ratio"], e["original_models"] = target_cost_ratio(mine, model, RateCard(prices), end)
         e["status"], e["reason"] = decide(family, e, end, config)
         if judged:
-            e["reason"] += unused_evidence(e, fit_reason)
+            e["reason"] += unused_evidence(e, fit_reason) + ceiling_skip_note(k)
         if spec is None and e["n_llm"]:
             e["reason"] += "; unregistered family, scored by the structural scorer"
         if e.get("unpriced_now"):
@@ -255,14 +266,15 @@ def report_markdown(table: pd.DataFrame, end: dt.date) -> str:
     owners=OWNERS,
     kinds={"s3", "parquet"},
     backfill_policy=dg.BackfillPolicy.single_run(),
-    description="Window ending on the partition day: per agent family, keep / demote_candidate / "
-                "insufficient_evidence / no_input / stale_input / replies_unusable / unsupported, with the reason.",
+    description="Window ending on the partition day: per agent family and each of its cheap targets, keep / "
+                "demote_candidate / insufficient_evidence / no_input / stale_input / replies_unusable / "
+                "no_cheaper_target / unsupported, with the reason.",
 )
 def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, store: ArtifactStore,
                    replay_model: ReplayModel, run_mode: RunMode) -> dg.MaterializeResult:
     if run_mode.dry:
         return stub_result(context)
-    ends, models = [day_of(k) for k in context.partition_keys], replay_model.target_models
+    ends, models = [day_of(k) for k in context.partition_keys], replay_model.all_targets
     indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_COLUMNS),
                            concat_days(pd.DataFrame(columns=INDEX_COLUMNS)))
     ceilings = replay_windows(store, ends, config.window_days, lambda d: ceiling_key(store, d), REPLAY_COLUMNS)
@@ -273,7 +285,7 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
         templates = store.read_parquet(templates_key(store, end), columns=TEMPLATE_COLUMNS)
         tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices,
-                                 templates) for model, replays in zip(models, per_model)]
+                                 templates, replay_model.targets_for) for model, replays in zip(models, per_model)]
         table = pd.concat(tables, ignore_index=True)
         store.write_parquet(verdicts_key(store, end), table)
         report = report_markdown(table, end)

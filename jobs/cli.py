@@ -92,10 +92,12 @@ def window_header(doc: dict) -> str:
     return f"window {doc['window_start']}..{doc['window_end']} ({nominal} days nominal, {present})"
 
 
-def _print_concordance(store, end: dt.date, models: list[str]) -> None:
-    for model in models:
+def _print_concordance(store, end: dt.date, replay_model) -> None:
+    for model in replay_model.all_targets:
         doc = store.read_json(summary_key(store, end, model))
-        print(f"\ncheap-model concordance vs {model}, {window_header(doc)}; "
+        judges = sorted(f for f in replay_model.target_models_by_family if model in replay_model.targets_for(f))
+        judges += ["every other family"] if model in replay_model.target_models else []
+        print(f"\ncheap-model concordance vs {model} (target of {', '.join(judges)}), {window_header(doc)}; "
               f"{doc['n_artifacts_replayed']}/{doc['n_artifacts_candidate']} replayed, ${doc['cost']['usd']:.4f}")
         columns = ["agent_id_base", "n", "mean", "ci_low", "ci_high", "min", "max"]
         table = pd.DataFrame(doc["per_agent"], columns=columns)
@@ -263,7 +265,7 @@ def demo(args: argparse.Namespace) -> None:
             sys.exit(1)
         with dg.build_resources({k: defs.resources[k] for k in ("store", "replay_model")}) as resources:
             _print_index(resources.store, days)
-            _print_concordance(resources.store, end, resources.replay_model.target_models)
+            _print_concordance(resources.store, end, resources.replay_model)
             _print_fits(resources.store, end)
             _print_verdicts(resources.store, end)
             _print_spend(resources.store, end, days, resources.replay_model.target_models)

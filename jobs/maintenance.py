@@ -40,8 +40,9 @@ def estimate_frame(store, replay_model, days: list[dt.date],
             frames.append(frame.assign(day=day.isoformat()))
     index = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "day"])
     ceiling = CeilingConfig()
-    return estimate_spend(index, replay_model.target_models, ceiling.samples_per_family,
-                          ceiling.replays_per_artifact, prices, cache_probe(store, replay_model)), missing
+    return estimate_spend(index, replay_model.all_targets, ceiling.samples_per_family,
+                          ceiling.replays_per_artifact, prices, replay_model.targets_for,
+                          cache_probe(store, replay_model)), missing
 
 
 def cache_probe(store, replay_model, workers: int = 16):

@@ -5,6 +5,7 @@ unset credentials fall through to boto3's own chain (instance role, profile).
 """
 
 
+import json
 import os
 
 import dagster as dg
@@ -13,7 +14,7 @@ from dagster_aws.s3 import S3Resource
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
 from resources.notifier import Notifier
-from resources.replay_model import ReplayModel
+from resources.replay_model import DEFAULT_TARGET_MODELS, DEFAULT_TARGETS_BY_FAMILY, ReplayModel
 from resources.router_client import DEFAULT_BASE_URL as ROUTER_DEFAULT_BASE_URL
 from resources.run_mode import RunMode
 
@@ -26,7 +27,10 @@ ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthro
 # The OpenAI-compatible router that carries `vendor/model` slugs (the think tank's models).
 ENV_OPENAI_COMPAT_BASE_URL = "ALPHA_REPLAY_OPENAI_COMPAT_BASE_URL"  # unset = OpenRouter
 ENV_OPENAI_COMPAT_API_KEY = "ALPHA_REPLAY_OPENAI_COMPAT_API_KEY"  # a secret: passed as EnvVar
-ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids
+ENV_TARGET_MODELS = "ALPHA_REPLAY_TARGET_MODELS"  # comma-separated cheap model ids: the default list
+# JSON {agent_id_base: [model ids]}: the families' own targets. Set, it replaces the built-in map
+# (`{}`: every family under the default list); unset, the think tank replays under a cheaper router model.
+ENV_TARGET_MODELS_BY_FAMILY = "ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY"
 ENV_ALERT_TOPIC = "ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN"
 ENV_ALERT_WEBHOOK = "ALPHA_REPLAY_ALERT_WEBHOOK_URL"  # a secret URL: passed as EnvVar
 ENV_SNS_ENDPOINT = "ALPHA_REPLAY_SNS_ENDPOINT_URL"  # unset = real AWS
@@ -40,6 +44,20 @@ def env_secret(name: str) -> dg.EnvVar | None:
 def env_list(name: str, default: str) -> list[str]:
     """A comma-separated variable as a list: items trimmed, empty ones dropped (`"a, b"` is a and b)."""
     return [item.strip() for item in (os.environ.get(name) or default).split(",") if item.strip()]
+
+
+def env_targets_by_family(name: str, default: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A JSON object of family -> model ids (ids trimmed); a value that is not one fails here, naming the variable."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = json.loads(text)
+        if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+            raise ValueError("expected a JSON object of family -> [model ids]")
+        return {str(family): [str(m).strip() for m in models] for family, models in value.items()}
+    except ValueError as exc:
+        raise ValueError(f"{name}={text!r}: {exc}") from None
 
 
 def aws_settings() -> dict:
@@ -63,7 +81,8 @@ def resources_from_env() -> dict:
             base_url=os.environ.get(ENV_ANTHROPIC_BASE_URL) or None,
             openai_compat_base_url=os.environ.get(ENV_OPENAI_COMPAT_BASE_URL) or ROUTER_DEFAULT_BASE_URL,
             openai_compat_api_key=env_secret(ENV_OPENAI_COMPAT_API_KEY),
-            target_models=env_list(ENV_TARGET_MODELS, "claude-haiku-4-5"),
+            target_models=env_list(ENV_TARGET_MODELS, ",".join(DEFAULT_TARGET_MODELS)),
+            target_models_by_family=env_targets_by_family(ENV_TARGET_MODELS_BY_FAMILY, DEFAULT_TARGETS_BY_FAMILY),
         ),
         "notifier": Notifier(
             sns_topic_arn=os.environ.get(ENV_ALERT_TOPIC) or None,

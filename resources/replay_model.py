@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import anthropic
 import dagster as dg
 import openai
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from resources import router_client
 from resources.fieldwise import FieldwiseResource
@@ -38,6 +38,15 @@ from resources.run_worker import RunWorkerWatch
 
 ANTHROPIC = "anthropic"
 ROUTER = "openai_compat"
+
+# The cheap targets (domain §1.4: cheaper than the family's original, from either provider). The
+# default list serves every family without an entry of its own. The think tank's originals are
+# low-cost router models (deepseek-chat-v3.1 at $0.60/$1.70 per MTok, qwen3-235b-a22b at
+# $0.50/$3.00), which Haiku ($1/$5) costs more than: they get a cheaper router model of their own,
+# qwen3-30b-a3b-instruct ($0.08/$0.33, a tenth of either; `alpha_replay_assets.costs.RATE_CARD`).
+DEFAULT_TARGET_MODELS = ("claude-haiku-4-5",)
+THINK_TANK_TARGET = "qwen/qwen3-30b-a3b-instruct-2507"
+DEFAULT_TARGETS_BY_FAMILY = {"thinktank_thesis": [THINK_TANK_TARGET], "thinktank_theme": [THINK_TANK_TARGET]}
 
 
 class Unroutable(RuntimeError):
@@ -81,7 +90,11 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
                                         "router that carries `vendor/model` slugs.")
     openai_compat_api_key: str | None = Field(default=None, description="EnvVar ALPHA_REPLAY_OPENAI_COMPAT_API_KEY; "
                                               "required to replay a router slug (never the SDK's OPENAI_API_KEY).")
-    target_models: list[str] = Field(default=["claude-haiku-4-5"], description="Cheap models to replay under.")
+    target_models: list[str] = Field(default=list(DEFAULT_TARGET_MODELS), description="Cheap models every "
+                                     "family without an entry in `target_models_by_family` is replayed under.")
+    target_models_by_family: dict[str, list[str]] = Field(
+        default=DEFAULT_TARGETS_BY_FAMILY, description="agent_id_base -> its cheap models, instead of "
+        "`target_models` (a family whose original is a low-cost model needs a cheaper one: the think tank's).")
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="SDK retries for 429/5xx/timeouts.")
@@ -101,6 +114,25 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     _governors: dict[str, Governor] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per route and step
     _watch: RunWorkerWatch | None = PrivateAttr(default=None)
+
+    @field_validator("target_models", "target_models_by_family")
+    @classmethod
+    def _named_targets(cls, value):
+        """Every family replays under at least one named model: an empty list or id is a mistake, not "none"."""
+        for models in value.values() if isinstance(value, dict) else [value]:
+            if not models or not all(isinstance(m, str) and m.strip() for m in models):
+                raise ValueError(f"a target list must name at least one model id: {models!r}")
+        return value
+
+    def targets_for(self, family: str) -> list[str]:
+        """The cheap models `family` (an agent_id_base) is replayed and judged under."""
+        return self.target_models_by_family.get(family) or self.target_models
+
+    @property
+    def all_targets(self) -> list[str]:
+        """Every model some family replays under, each once: the default list, then the families' own."""
+        by_family = self.target_models_by_family
+        return list(dict.fromkeys([*self.target_models, *(m for f in sorted(by_family) for m in by_family[f])]))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)

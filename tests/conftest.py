@@ -102,12 +102,14 @@ def model_server(tmp_path, monkeypatch):
 
 @pytest.fixture
 def make_replay_model(model_server):
-    """A ReplayModel on the loopback server; keyword arguments override the test defaults."""
+    """A ReplayModel on the loopback server; keyword arguments override the test defaults. Every
+    family replays under the one default target (no router key needed) unless a test gives
+    `target_models_by_family` (tests/test_targets.py runs the per-family defaults)."""
     from resources.replay_model import ReplayModel
 
     def make(**overrides):
         settings = dict(api_key="test-key", base_url=model_server.base_url, max_retries=3, max_concurrency=4,
-                        timeout_s=2.0, batch_poll_interval_s=0.01)
+                        timeout_s=2.0, batch_poll_interval_s=0.01, target_models_by_family={})
         return ReplayModel(**settings | overrides)
     return make
 
@@ -155,7 +157,8 @@ def dagster_home(tmp_path):
 
 def server_env(s3_endpoint: str, bucket: str, model_url: str, dagster_home, scratch) -> dict[str, str]:
     """The environment a user's shell would have: the code location pointed at the loopback
-    servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own."""
+    servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own; every family
+    under the one default target, like `make_replay_model`."""
     return os.environ | {
         "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
         "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
@@ -163,6 +166,7 @@ def server_env(s3_endpoint: str, bucket: str, model_url: str, dagster_home, scra
         "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_url,
         "ANTHROPIC_API_KEY": "test-key",
         "ANTHROPIC_CONFIG_DIR": str(Path(scratch) / "anthropic"),
+        "ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY": "{}",
         "DAGSTER_HOME": str(dagster_home),
     }
 

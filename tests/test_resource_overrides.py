@@ -17,6 +17,7 @@ PER_RUN_SETTINGS = [
     ("replay_model", "timeout_s", 3.0), ("replay_model", "max_retries", 1), ("replay_model", "max_concurrency", 2),
     ("replay_model", "use_batches", True), ("replay_model", "max_tokens", 512),
     ("replay_model", "batch_poll_interval_s", 1.0), ("replay_model", "target_models", ["claude-sonnet-4-5"]),
+    ("replay_model", "target_models_by_family", {"ic_cio": ["claude-sonnet-4-5"]}),
     ("replay_model", "batch_threshold_days", 56), ("replay_model", "prompt_caching", False),
     ("metrics", "namespace", "AlphaEngine/Other"), ("notifier", "ui_base_url", "http://ui.example"),
     ("run_mode", "emit_metrics", False), ("run_mode", "dry_run", True),
@@ -26,6 +27,7 @@ ENVIRONMENT = {
     "ALPHA_REPLAY_BUCKET": "bucket-from-env", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "key-from-env",
     "AWS_SECRET_ACCESS_KEY": "secret-from-env", "ALPHA_REPLAY_ANTHROPIC_BASE_URL": "http://127.0.0.1:7",
     "ANTHROPIC_API_KEY": "anthropic-key-from-env", "ALPHA_REPLAY_TARGET_MODELS": "claude-haiku-4-5,claude-sonnet-4-5",
+    "ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY": '{"thinktank_thesis": [" google/gemini-2.5-flash-lite "]}',
     "ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t", "ALPHA_REPLAY_SNS_ENDPOINT_URL": "http://127.0.0.1:6",
 }
 
@@ -65,6 +67,9 @@ def test_env_bound_values_reach_the_resources(bound):
         assert built.replay_model.base_url == "http://127.0.0.1:7"
         assert built.replay_model.api_key == "anthropic-key-from-env"
         assert built.replay_model.target_models == ["claude-haiku-4-5", "claude-sonnet-4-5"]
+        # the variable replaces the built-in map: the theme family is back on the default list
+        assert built.replay_model.target_models_by_family == {"thinktank_thesis": ["google/gemini-2.5-flash-lite"]}
+        assert built.replay_model.targets_for("thinktank_theme") == ["claude-haiku-4-5", "claude-sonnet-4-5"]
         assert built.metrics.endpoint_url == "http://127.0.0.1:8" and built.metrics.region_name == "eu-west-1"
 
 

@@ -173,7 +173,10 @@ def test_asset_gives_every_family_a_verdict_and_writes_the_report(all_resources,
     assert {"sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio", "thesis_update",
             "thinktank_thesis", "thinktank_theme", "executor", "mystery_agent"} <= set(table.index)
     assert set(table["status"]) <= {"keep", "demote_candidate", "insufficient_evidence", "no_input",
-                                    "stale_input", "unsupported"}
+                                    "stale_input", "unsupported", "no_cheaper_target"}
+    # every family under Haiku here (the fixture's one target): the think tank's router original costs less
+    assert table.loc["thinktank_thesis", "status"] == "no_cheaper_target"
+    assert table.loc["thinktank_thesis", "target_cost_ratio"] > 1 and table.loc["ic_cio", "target_cost_ratio"] < 1
     assert table.loc["executor", "status"] == "unsupported" and "deterministic" in table.loc["executor", "reason"]
     assert table.loc["mystery_agent", "scorer"] == "structural" and "structural scorer" in table.loc["mystery_agent", "reason"]
     assert table.loc["mystery_agent", "status"] in ("keep", "demote_candidate", "insufficient_evidence")
@@ -186,7 +189,7 @@ def test_asset_gives_every_family_a_verdict_and_writes_the_report(all_resources,
     assert checks["agent_verdicts", "every_family_has_a_row"].passed
     [mat] = [m for m in result.asset_materializations_for_node("agent_verdicts") if m.partition == END_DAY.isoformat()]
     assert sum(mat.metadata[f"verdicts/{s}"].value for s in ("keep", "demote_candidate", "insufficient_evidence",
-               "no_input", "stale_input", "unsupported")) == len(table)
+               "no_input", "stale_input", "unsupported", "no_cheaper_target")) == len(table)
 
 
 def test_range_run_gives_each_window_its_own_metadata_and_a_verdict_table(all_resources, seeded):

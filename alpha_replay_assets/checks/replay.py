@@ -27,8 +27,8 @@ COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "cache_hit", "c
 
 
 def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
-    """(target, frame or None) for every target model of one day."""
-    for model in replay_model.target_models:
+    """(target, frame or None) for every target model of one day (each holds the families replayed under it)."""
+    for model in replay_model.all_targets:
         yield model, store.read_parquet(concordance_key(store, day_of(key), model), columns=COLUMNS)
 
 

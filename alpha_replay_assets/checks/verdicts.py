@@ -29,14 +29,14 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
 
 
 @dg.asset_check(asset=agent_verdicts, partitions_def=DAILY, blocking=True,
-                description="Every registered LLM family has a verdict row for every target model.")
+                description="Every registered LLM family has a verdict row for each of its target models.")
 def every_family_has_a_row(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
                            replay_model: ReplayModel, run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         table = store.read_parquet(verdicts_key(store, day_of(key)), columns=["agent_id_base", "target_model"])
         have = set() if table is None else set(zip(table["agent_id_base"], table["target_model"]))
         return {f"{family}/{model}": "no verdict row" for family in judged_families()
-                for model in replay_model.target_models if (family, model) not in have}, {"rows": len(have)}
+                for model in replay_model.targets_for(family) if (family, model) not in have}, {"rows": len(have)}
     evaluate_partitions(context, run_mode, judge)
 
 

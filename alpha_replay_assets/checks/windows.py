@@ -41,12 +41,12 @@ class WindowAsset:
 
 
 def _summary_coverage(store, replay_model, end):
-    docs = [store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.target_models]
+    docs = [store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.all_targets]
     return [None if d is None else (d["days_present"], d["days_present"] + len(d["days_missing"])) for d in docs]
 
 
 def _summary_series(store, replay_model, end):
-    docs = {m: store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.target_models}
+    docs = {m: store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.all_targets}
     if any(d is None for d in docs.values()):
         return None
     return [{"judged_agent_id": a["agent_id_base"], "target_model": m} for m, d in docs.items() for a in d["per_agent"]]
