@@ -126,8 +126,10 @@ def _resources(endpoint: str, bucket: str, model_url: str | None = None, concurr
     return {
         "store": ArtifactStore(s3=S3Resource(endpoint_url=endpoint, region_name="us-east-1", **creds), bucket=bucket),
         "metrics": CloudWatchMetrics(endpoint_url=endpoint, **creds),
+        # both routes on the loopback server: the think tank's targets and originals are router models
         "replay_model": ReplayModel(api_key="bench", base_url=model_url or "http://127.0.0.1:9", timeout_s=60,
-                                    max_concurrency=concurrency),
+                                    openai_compat_base_url=f"{model_url or 'http://127.0.0.1:9'}/api/v1",
+                                    openai_compat_api_key="bench", max_concurrency=concurrency),
         "run_mode": RunMode(emit_metrics=False),  # CloudWatch is not the subject (and SeaweedFS has none)
     }
 

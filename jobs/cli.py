@@ -268,7 +268,7 @@ def demo(args: argparse.Namespace) -> None:
             _print_concordance(resources.store, end, resources.replay_model)
             _print_fits(resources.store, end)
             _print_verdicts(resources.store, end)
-            _print_spend(resources.store, end, days, resources.replay_model.target_models)
+            _print_spend(resources.store, end, days, resources.replay_model.all_targets)
             kept = _keep_answer(resources.store, end, state_dir)
         print(f"\nthe answer: {kept} (a copy of the verdict report; the demo's bucket lives in memory)")
         if args.ui:

@@ -194,7 +194,8 @@ def test_macro_features_read_macro_data():
 def test_production_sizes_follow_each_familys_declared_range_deterministically():
     def day(sizes, seed=7):
         spec = pinned(per_day=300, mix="legacy", unregistered_per_day=0, bad_fraction=0, sizes=sizes,
-                                 placeholder_fraction=0, truncated_fraction=0, large_fraction=0, seed=seed)
+                      placeholder_fraction=0, truncated_fraction=0, large_fraction=0, seed=seed,
+                      graph_prompts="stub")  # the producers' prompts: a snapshot is stored once, not twice
         return dict(corpus.day_objects(TS.date(), P, spec))
 
     small, production = day("small"), day("production")

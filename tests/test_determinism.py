@@ -28,7 +28,7 @@ def _same_but_for_run_fields(key: str, a: bytes, b: bytes) -> bool:
         frames = [pd.read_parquet(io.BytesIO(body)) for body in (a, b)]
         return frames[0].drop(columns=RUN_COLUMNS, errors="ignore").equals(
             frames[1].drop(columns=RUN_COLUMNS, errors="ignore"))
-    if key.endswith(".json") and ("/_replay_summary/" in key or "/_counterfactual/" in key):
+    if key.endswith(".json") and any(p in key for p in ("/_replay_summary/", "/_counterfactual/", "/_analysis/")):
         docs = [{k: v for k, v in json.loads(body).items() if k not in RUN_FIELDS} for body in (a, b)]
         return docs[0] == docs[1]
     return False
