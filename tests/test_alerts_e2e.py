@@ -2,6 +2,7 @@
 origin) fail with the daemon running, and the run-failure sensor posts each once to the webhook,
 naming what ran, the partition, the step and the error, and saying honestly whether it is retried."""
 
+import datetime as dt
 import json
 import os
 import signal
@@ -13,6 +14,8 @@ import dagster as dg
 import pytest
 
 from conftest import DAY, ROOT, wait_for
+
+UNWATCHED = DAY - dt.timedelta(days=7)
 
 
 class Webhook:
@@ -52,7 +55,8 @@ def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagste
         # an index of a bucket that does not exist, and a replay of a day that was never indexed
         missing_bucket = dg_launch("--assets", "artifact_index", "--partition", DAY.isoformat(),
                                    env=env | {"ALPHA_REPLAY_BUCKET": "no-such-bucket-here"})
-        no_index = dg_launch("--assets", "concordance", "--partition", DAY.isoformat(), env=env)
+        # a day the daemon's new-artifact sensor never indexes (it watches the last 4 days only)
+        no_index = dg_launch("--assets", "concordance", "--partition", UNWATCHED.isoformat(), env=env)
         assert missing_bucket.returncode != 0 and no_index.returncode != 0
         try:
             alerts = wait_for(lambda: len(hook.runs()) >= 2 and hook.runs(), 240, "two run-failure alerts")
@@ -60,8 +64,9 @@ def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagste
             pytest.fail(f"alerts {hook.received}\n--- daemon\n{log.read_text()[-3000:]}")
         by_what = {a["what"]: a for a in alerts}
         index, replay = by_what["assets artifact_index"], by_what["assets concordance"]
+        assert index["partition"] == DAY.isoformat() and replay["partition"] == UNWATCHED.isoformat()
         for alert in (index, replay):
-            assert alert["partition"] == DAY.isoformat() and alert["link"].startswith("http://ui.test/runs/")
+            assert alert["link"].startswith("http://ui.test/runs/")
             assert alert["step"] and alert["error"]
             assert alert["retry"].startswith("not retried (launched in process")
         assert index["step"] == "artifact_index" and "no-such-bucket-here" in index["error"]
