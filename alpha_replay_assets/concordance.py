@@ -28,11 +28,11 @@ from pydantic import Field
 from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.batches import RangeBatch
-from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, expected_tokens, price_for, today
+from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, card_id, expected_tokens, price_for, today
 from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.replay_cache import ReplyCache, request_hash, target_slug
+from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash, target_slug
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.prompt_cache import reaches_minimum
@@ -100,6 +100,13 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
     return {"outcome": "structured", "agreement_score": agreement.score, "scorer": agreement.scorer,
             "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True),
             "label_pairs": json.dumps(judge.label_pairs(original, reply))}
+
+
+def same_model(asked: str, reported: str) -> bool:
+    """Whether a reply's reported model is the one asked for (a dated snapshot of it counts: the API
+    answers `claude-haiku-4-5` as `claude-haiku-4-5-20251001`). A reply naming another model, or
+    none, is a mismatch: its answer is still recorded, flagged, never silently mixed into the series."""
+    return bool(reported) and card_id(reported) == card_id(asked)
 
 
 def require_target(model: str, prices: dict, model_res: ReplayModel) -> None:
@@ -280,7 +287,11 @@ class DayReplay:
 
     def replay(self, task: Task, ledger: "Ledger") -> dict:
         row = self._row(task)
-        reply, called = self.cache.get(task.digest), False
+        try:
+            reply, called = self.cache.get(task.digest), False
+        except CorruptCacheEntry as exc:  # a stuck bad reply: a row that `replays forget --outcome bad_response` clears
+            return row | {"outcome": "bad_response", "cache_hit": True,
+                          "error": f"cached reply unusable (replays forget --outcome bad_response): {exc}"[:200]}
         if reply is None:
             reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
             if isinstance(reply, dict):  # not answered: the row says why (an in-flight twin shares it)
@@ -293,6 +304,7 @@ class DayReplay:
             "cache_read_tokens": reply.cache_read_tokens, "cache_create_tokens": reply.cache_create_tokens,
             "cost_usd": self._cost(reply), "priced_on": self.priced_on.isoformat(), "latency_ms": reply.latency_ms,
             "cache_hit": not called, "batch": reply.batch,
+            "reply_model": reply.model, "model_mismatch": not same_model(self.model, reply.model),
         }
 
     def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
@@ -356,7 +368,7 @@ CONCORDANCE_COLUMNS = {
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
     "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
-    "request_digest": "str", "priced_on": "str",
+    "request_digest": "str", "priced_on": "str", "reply_model": "str", "model_mismatch": "boolean",
 }
 
 
@@ -386,6 +398,8 @@ def day_summary(frame: pd.DataFrame) -> dict:
         "bad_responses": bad,
         "budget_skipped": int(outcomes.get("skipped_budget", 0)),
         "complete": replayed == eligible,
+        # files written before the column existed have none
+        "model_mismatches": int(frame.reindex(columns=["model_mismatch"])["model_mismatch"].eq(True).sum()),
         "failure_rate": round((transport + bad) / eligible, 4) if eligible else 0.0,
         "model_calls": int(called.sum()),
         "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
@@ -470,6 +484,16 @@ def concordance(
     })
 
 
+def mismatched_models(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Asked model -> {model the replies named instead: how many}."""
+    mismatched = frame[frame["model_mismatch"].eq(True).fillna(False)]
+    counts = mismatched.groupby(["target_model", mismatched["reply_model"].fillna("").replace("", "(none)")]).size()
+    result: dict[str, dict[str, int]] = {}
+    for (asked, reported), n in counts.items():
+        result.setdefault(asked, {})[reported] = int(n)
+    return result
+
+
 def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
     """One day's replays, every target: counts, spend, and per family and target the mean
     agreement as a numeric series the UI plots over partitions."""
@@ -487,6 +511,8 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "schema_errors": int(table["schema_errors"].sum()),
         "transport_errors": int(table["transport_errors"].sum()),
         "bad_responses": int(table["bad_responses"].sum()),
+        "model_mismatches": int(table["model_mismatches"].sum()),
+        "mismatched_models": dg.MetadataValue.json(mismatched_models(frame)),
         "budget_skipped": int(table["budget_skipped"].sum()),
         "usd_new": round(float(table["usd_new"].sum()), 6),
         "prompt_cache_read_tokens": int(frame["cache_read_tokens"].sum()),

@@ -10,7 +10,7 @@ import json
 
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ANTHROPIC
-from resources.replies import Reply
+from resources.replies import BadResponse, Reply, checked
 
 # Bump when the request we send changes in a way that can change the reply: old entries stop
 # matching. The prompt-cache mark (`cache_control` on the system prompt) is deliberately NOT part
@@ -56,10 +56,11 @@ class ReplyCache:
         key = cache_key(self.store, self.model, digest)
         try:
             entry = self.store.read_json(key)
-            return None if entry is None else Reply(**entry)
-        except (ValueError, TypeError) as exc:  # not JSON, or not a reply: never guess at a paid answer
+            return None if entry is None else checked(Reply(**entry))
+        except (ValueError, TypeError, BadResponse) as exc:  # not JSON, not a reply, impossible numbers
             raise CorruptCacheEntry(f"replay cache entry {self.store.uri(key)} is not a stored reply ({exc}); "
-                                    "delete it and the next run asks the model again") from exc
+                                    "delete it (alpha-replay replays forget --outcome bad_response) and the next "
+                                    "run asks the model again") from exc
 
     def put(self, digest: str, reply: Reply) -> None:
         self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply))
