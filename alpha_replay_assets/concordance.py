@@ -169,7 +169,7 @@ class Task:
 def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
          samples: int = 1) -> tuple[list[dict], list[Task]]:
     """Rows for what is not replayed (with the reason) and a task per replay of the rest, each
-    addressed by its request and `route` (`ReplayModel.route`)."""
+    addressed by its request and `route` (`ReplayModel.address`: the route, marked when simulated)."""
     skipped, tasks = [], []
     for row in index.to_dict("records"):
         if reason := skip_reason(row):
@@ -248,7 +248,7 @@ class DayReplay:
         self.batch = batch and model_res.has_batches(model)
         self.priced_on = today()
         self.price = price_for(model, config.prices, self.priced_on)
-        self.cache = ReplyCache(store, model)
+        self.cache = ReplyCache(store, model, model_res.is_simulated(model))
         self.shared: set[str] = set()
 
     def _cost(self, reply: Reply) -> float:
@@ -449,7 +449,7 @@ def concordance(
     def day_plans(key):  # (model, skipped rows, tasks) of one day; read again after a batch prefill
         index = require_day_index(store, key, INDEX_COLUMNS)
         for model in replay_model.target_models:
-            yield model, *plan(index, model, replay_model.max_tokens, route=replay_model.route(model))
+            yield model, *plan(index, model, replay_model.max_tokens, route=replay_model.address(model))
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched, interactive = prefill_with_batches(context, store, replay_model, config, (

@@ -80,7 +80,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
             elif problem := replay_model.route_problem(model):
                 outcome, error = "skipped_unroutable_model", problem
             else:
-                plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.route(model),
+                plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.address(model),
                                           samples=config.replays_per_artifact)[1]))
                 continue
             skipped += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],

@@ -47,6 +47,11 @@ class Reply:
     message_id: str
     # What the provider billed, when it says so (OpenRouter's `usage.cost`); None = price it from the tokens.
     cost_usd: float | None = None
+    # Who answered (`ReplayModel.provenance`): the route, the endpoint's host[:port], and whether it is a
+    # stand-in model (the demo's loopback). Empty / None on replies cached before they were recorded.
+    route: str = ""
+    endpoint: str = ""
+    simulated: bool | None = None
 
 
 def count(value: Any, name: str) -> int:

@@ -322,3 +322,37 @@ def test_a_stuck_bad_cached_reply_is_a_row_and_can_be_forgotten(bucket, s3_clien
         "data": "`replays forget --outcome bad_response` removed exactly that entry; the next run asked 1 call",
         "user_sees": "`replay_failure_rate` counts it until it is forgotten",
     })
+
+
+def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_client, store, replay_resources,
+                                                                 make_replay_model, model_server, fault_matrix):
+    """Found by an attacker: `demo --real-model` after a simulated demo with the same state reported the
+    loopback's replies as the real model's (one cache address for both)."""
+    from alpha_replay_assets.replay_cache import cache_key
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index, concordance], replay_resources)[0].success  # the loopback: simulated
+    simulated = store.read_parquet(concordance_key(store, DAY, MODEL))
+    replayed = day_summary(simulated)["replayed"]
+    entry = json.loads(store.get_bytes(cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
+    assert entry["simulated"] is True and entry["route"] == "anthropic"
+    assert entry["endpoint"] == model_server.base_url.removeprefix("http://")
+
+    calls = model_server.counts()["messages"]
+    real = make_replay_model(simulated=False)  # as a real endpoint would be: nothing cached answers it
+    assert _run([concordance], replay_resources | {"replay_model": real}, selection=[concordance])[0].success
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    assert model_server.counts()["messages"] - calls == replayed == day_summary(frame)["model_calls"]
+    assert not frame["cache_hit"].eq(True).any()
+    assert set(frame["request_digest"].dropna()).isdisjoint(simulated["request_digest"].dropna())
+
+    calls = model_server.counts()["messages"]
+    for replay_model in (real, make_replay_model()):  # each answered from its own replies
+        assert _run([concordance], replay_resources | {"replay_model": replay_model}, selection=[concordance])[0].success
+    assert model_server.counts()["messages"] == calls
+    fault_matrix.append({
+        "fault": "a real-model run after a simulated one with the same replay cache", "where": "replay cache",
+        "outcome": f"{replayed} real calls, 0 simulated replies used (cache addresses apart: `~simulated`)",
+        "data": "every cache entry records route, endpoint host:port, reported model and `simulated`",
+        "user_sees": "`model_calls` = the replays; re-runs of either kind answered by their own replies only",
+    })
