@@ -18,11 +18,14 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from alpha_replay_assets import families
@@ -33,8 +36,9 @@ from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extra
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash, target_slug
+from alpha_replay_assets.replay_claims import Claims
 from alpha_replay_assets.run_modes import stub_result
-from resources.artifact_store import ArtifactStore
+from resources.artifact_store import ArtifactStore, WriteConflict, naming
 from resources.prompt_cache import reaches_minimum
 from resources.replay_model import ReplayModel
 from resources.replies import BadResponse, ProviderFailure, Reply
@@ -185,14 +189,23 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
     return skipped, sorted(tasks, key=lambda t: (t.key, t.sample))
 
 
+class ReplayHalted(RuntimeError):
+    """The step made its last paid call: a paid reply could not be stored."""
+
+
 class InFlight:
     """Identical requests in one step are made once: the first caller asks the provider, every
     concurrent caller with the same content address waits for that answer (the S3 cache covers
-    callers that come later, and other steps)."""
+    callers that come later, and other steps). `halt` stops every further paid call of the step."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.calls: dict[str, Future] = {}
+        self.halted: str | None = None
+
+    def halt(self, reason: str) -> None:
+        with self.lock:
+            self.halted = self.halted or reason
 
     def call(self, digest: str, ask):
         with self.lock:
@@ -242,9 +255,10 @@ class DayReplay:
     Replies are priced at the rate in force on the day of the replay run (`priced_on` on every row)."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
-                 day, model: str, in_flight: InFlight, batch: bool = False):
+                 day, model: str, in_flight: InFlight, batch: bool = False, purpose: str = "concordance"):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
-        self.day, self.model, self.in_flight = day, model, in_flight
+        self.day, self.model, self.in_flight, self.purpose = day, model, in_flight, purpose
+        self.claims = Claims(store, model, context.run_id, model_res.claim_stale_s)
         self.batch = batch and model_res.has_batches(model)
         self.priced_on = today()
         self.price = price_for(model, config.prices, self.priced_on)
@@ -270,20 +284,46 @@ class DayReplay:
         return {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
                 "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
 
-    def _ask(self, task: Task, ledger: "Ledger") -> Reply | dict:
-        """One paid call, journalled the moment it returns; or a failure row."""
+    def _ask(self, task: Task, ledger: "Ledger") -> tuple[Reply, str] | dict:
+        """One paid call under this run's claim, journalled the moment it returns: (reply, how it was
+        paid: `paid`, `paid_twice`, or `another_run` when a concurrent run's claim paid for it); or a
+        failure row."""
+        if self.in_flight.halted:
+            raise ReplayHalted(self.in_flight.halted)
         if not ledger.may_call():
             return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
+        while not self.claims.take(task.digest):  # another run is paying for it: its reply, or its stale claim
+            reply = self.claims.wait(task.digest, lambda: self.cache.get(task.digest), self.claims.stale_after_s)
+            if reply is not None:
+                return reply, "another_run"
         try:
-            reply = self.model_res.create(self.model, task.system, task.user, cache_system=task.system in self.shared)
-        except ProviderFailure as exc:  # after the SDK's retries, whichever provider
-            return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
-        except BadResponse as exc:
-            return {"outcome": "bad_response", "error": str(exc)[:200]}
-        self.cache.put(task.digest, reply)  # journal first: a kill after this line loses nothing paid
-        ledger.settle(self._cost(reply))
-        return reply
+            if (reply := self.cache.get(task.digest)) is not None:  # paid and released since our first look
+                return reply, "another_run"
+            try:
+                reply = self.model_res.create(self.model, task.system, task.user,
+                                              cache_system=task.system in self.shared)
+            except ProviderFailure as exc:  # after the SDK's retries, whichever provider
+                return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
+            except BadResponse as exc:
+                return {"outcome": "bad_response", "error": str(exc)[:200]}
+            cost = self._cost(reply)
+            ledger.settle(cost)
+            try:
+                self.cache.put(task.digest, reply, if_absent=True)  # journal first: a kill loses nothing paid
+            except WriteConflict:  # a run whose stale claim we took over paid too: counted, named
+                where = self.claims.journal_second_payment(self.day, self._row(task) | {"purpose": self.purpose},
+                                                           reply, cost)
+                self.context.log.warning(f"{self.day} {self.model}: {task.key} was paid twice (another run's "
+                                         f"claim went stale, then both answered): {self.store.uri(where)}")
+                return reply, "paid_twice"
+            except (ClientError, BotoCoreError) as exc:  # paid, not kept: no further paid call in this step
+                self.in_flight.halt(f"{self.day} {self.model}: the paid reply of {task.key} could not be stored "
+                                    f"in the replay cache ({exc})")
+                raise ReplayHalted(self.in_flight.halted) from exc
+            return reply, "paid"
+        finally:
+            self.claims.release(task.digest)
 
     def replay(self, task: Task, ledger: "Ledger") -> dict:
         row = self._row(task)
@@ -292,10 +332,12 @@ class DayReplay:
         except CorruptCacheEntry as exc:  # a stuck bad reply: a row that `replays forget --outcome bad_response` clears
             return row | {"outcome": "bad_response", "cache_hit": True,
                           "error": f"cached reply unusable (replays forget --outcome bad_response): {exc}"[:200]}
+        paid = None
         if reply is None:
-            reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
-            if isinstance(reply, dict):  # not answered: the row says why (an in-flight twin shares it)
-                return row | reply
+            answer, mine = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
+            if isinstance(answer, dict):  # not answered: the row says why (an in-flight twin shares it)
+                return row | answer
+            (reply, paid), called = answer, mine and answer[1] != "another_run"
         done = ledger.tick(not called)
         if done % self.config.progress_every == 0:
             self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
@@ -305,6 +347,7 @@ class DayReplay:
             "cost_usd": self._cost(reply), "priced_on": self.priced_on.isoformat(), "latency_ms": reply.latency_ms,
             "cache_hit": not called, "batch": reply.batch,
             "reply_model": reply.model, "model_mismatch": not same_model(self.model, reply.model),
+            "paid_twice": called and paid == "paid_twice",
         }
 
     def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
@@ -369,6 +412,7 @@ CONCORDANCE_COLUMNS = {
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
     "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
     "request_digest": "str", "priced_on": "str", "reply_model": "str", "model_mismatch": "boolean",
+    "paid_twice": "boolean",
 }
 
 
@@ -422,6 +466,17 @@ REPLAY_ASSET = dict(
 )
 
 
+@contextmanager
+def replaying(key: str, model: str) -> Iterator[None]:
+    """A day's replays under `model`: an S3 error names the day and model (and its own object); a
+    halted step fails loudly without a retry, which would pay again for the replies it could not keep."""
+    try:
+        with naming(f"{key} {model}"):
+            yield
+    except ReplayHalted as exc:
+        raise dg.Failure(f"{exc}; the step made no further paid call", allow_retries=False) from exc
+
+
 def require_day_index(store: ArtifactStore, key: str, columns: list[str]) -> pd.DataFrame:
     index = read_day_index(store, day_of(key), columns=columns)
     if index is None:
@@ -460,7 +515,9 @@ def concordance(
         day = day_of(key)
         summaries, frames = [], []
         for model, skipped, tasks in day_plans(key):
-            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)
+            with replaying(key, model):
+                rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight,
+                                           batch).run(tasks)
             frame = concordance_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
             provider_failed = summary["transport_errors"] + summary["bad_responses"]
@@ -512,6 +569,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "transport_errors": int(table["transport_errors"].sum()),
         "bad_responses": int(table["bad_responses"].sum()),
         "model_mismatches": int(table["model_mismatches"].sum()),
+        "paid_twice": int(frame["paid_twice"].eq(True).fillna(False).sum()),
         "mismatched_models": dg.MetadataValue.json(mismatched_models(frame)),
         "budget_skipped": int(table["budget_skipped"].sum()),
         "usd_new": round(float(table["usd_new"].sum()), 6),

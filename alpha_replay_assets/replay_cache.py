@@ -67,5 +67,6 @@ class ReplyCache:
                                     "delete it (alpha-replay replays forget --outcome bad_response) and the next "
                                     "run asks the model again") from exc
 
-    def put(self, digest: str, reply: Reply) -> None:
-        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply))
+    def put(self, digest: str, reply: Reply, if_absent: bool = False) -> None:
+        """Store `reply`; `if_absent`: never over another run's reply (`WriteConflict`: it paid first)."""
+        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply), if_absent=if_absent)

@@ -173,6 +173,12 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         return dataclasses.replace(reply, route=self.route(model), endpoint=self.endpoint(model),
                                    simulated=self.is_simulated(model))
 
+    @property
+    def claim_stale_s(self) -> float:
+        """How old another run's claim on a request may be before this run takes it over: longer
+        than any call can take with its retries (then its owner is gone)."""
+        return self.timeout_s * (self.max_retries + 1) + 60.0
+
     def has_batches(self, model: str) -> bool:
         """Whether `model`'s route has a batch API (the router has none: its backfills stay interactive)."""
         return self.provider(model) == ANTHROPIC

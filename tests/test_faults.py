@@ -200,6 +200,7 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
             attempts = len([e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]) + 1
         faults = proxy.counts().get("faults", 0)
     assert not result.success and "InternalError" in _failure(result)
+    assert f"indexing day {broken}" in _failure(result) and f"{broken:%Y/%m/%d}" in _failure(result)  # day, key
     direct = _store(s3_server.endpoint_url, bucket)
     indexed = {d: read_day_index(direct, d) is not None for d in days}
     assert indexed == {days[0]: True, broken: False, days[2]: True}
@@ -209,7 +210,8 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
         "outcome": f"botocore retries each request, the step is retried twice ({faults} faults), then the run "
                    "fails loudly naming the S3 error",
         "data": "the other 2 days indexed and kept (one object per day); the broken day has no index",
-        "user_sees": "run FAILURE with the error; run-failure alert; `latest_partition_arrived` for that day",
+        "user_sees": f"run FAILURE naming the day and the listing: \u201c{_failure(result)[:90]}\u2026\u201d; "
+                     "run-failure alert; `latest_partition_arrived` for that day",
     })
 
 
@@ -355,4 +357,74 @@ def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_clie
         "outcome": f"{replayed} real calls, 0 simulated replies used (cache addresses apart: `~simulated`)",
         "data": "every cache entry records route, endpoint host:port, reported model and `simulated`",
         "user_sees": "`model_calls` = the replays; re-runs of either kind answered by their own replies only",
+    })
+
+
+def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucket, s3_client, store, model_server,
+                                                                           launch_env, tmp_path, fault_matrix):
+    """Found by an attacker: two `dg launch` of the same range at once paid every replay twice (each run
+    found the cache empty and called). A claim in the store (If-None-Match: *) before each call: the
+    second run waits for the first's reply."""
+    import subprocess
+
+    from alpha_replay_assets.noise_ceiling import ceiling_key
+    from conftest import ROOT
+
+    days = [DAY - dt.timedelta(days=1), DAY]
+    corpus.seed(s3_client, bucket, days, SPEC)
+    model_server.state.latency_ms = 150  # calls long enough for the two runs to overlap
+    command = ["dg", "launch", "--job", "daily_job", "--partition-range", f"{days[0]}...{days[1]}"]
+    homes = [tmp_path / f"home-{n}" for n in range(2)]  # two operators: one instance each (sqlite is per machine)
+    for home in homes:
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    runs = [subprocess.Popen(command, cwd=ROOT, env=launch_env | {"DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for home in homes]
+    outputs = [run.communicate(timeout=900) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-1500:] for _, err in outputs]
+    requests = set()
+    for day in days:
+        for frame in (store.read_parquet(concordance_key(store, day, MODEL)), store.read_parquet(ceiling_key(store, day))):
+            replied = frame[frame["outcome"].isin(["structured", "schema_error"])]
+            requests |= set(zip(replied["target_model"], replied["request_digest"]))
+    calls = model_server.counts()["messages"]
+    assert len(requests) > 20
+    assert calls == len(requests)  # each (request, target) paid once across both runs
+    assert not list(store.list_prefix(store.analytics_key("replay_claims") + "/"))  # every claim released
+    assert not list(store.list_prefix(store.analytics_key("paid_twice") + "/"))
+    fault_matrix.append({
+        "fault": "two simultaneous `dg launch --job daily_job --partition-range` of the same 2 days",
+        "where": "replay claims (conditional PUT before each call)",
+        "outcome": f"both runs succeeded; {calls} model calls for {len(requests)} distinct requests",
+        "data": "every reply cached once; every claim released; no second payment journalled",
+        "user_sees": "nothing to act on; a second payment (a stale claim taken over) would be `paid_twice` in "
+                     "the concordance metadata and `calls_paid_twice` in `spend_ledger`",
+    })
+
+
+def test_a_paid_reply_that_cannot_be_stored_stops_the_paid_calls(s3_server, bucket, s3_client, store, replay_resources,
+                                                                model_server, fault_matrix):
+    """Found by an attacker: with the replay cache's PUTs failing, every worker kept paying for replies
+    it could not keep, and the error named neither the object nor the day."""
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index], replay_resources)[0].success
+    rule = FaultRule("http_500", 1.0, "PUT", r"/replay_cache/")
+    with FaultProxy(s3_server.endpoint_url, [rule], seed=1, max_faults=1000) as proxy:
+        faulty = _store(proxy.url, bucket, max_attempts=1)
+        result, _ = _run([concordance], replay_resources | {"store": faulty}, selection=[concordance])
+        faults = proxy.counts().get("faults", 0)
+    failure = _failure(result)
+    message = result.get_step_failure_events()[0].event_specific_data.error.message
+    calls = model_server.counts()["messages"]
+    assert not result.success and faults > 0
+    assert f"{DAY} {MODEL}: the paid reply of decision_artifacts/{DAY:%Y/%m/%d}/" in failure
+    assert "S3 PUT s3://" in message and "/replay_cache/" in message and "InternalError" in message
+    assert calls <= replay_resources["replay_model"].max_concurrency  # the calls in flight, nothing after
+    assert len([e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]) == 0  # never re-paid
+    fault_matrix.append({
+        "fault": "500 InternalError for good (http_500, rate 1)", "where": "S3 PUT of a paid reply (replay cache)",
+        "outcome": f"step fails loudly, no step retry; {calls} paid calls (those in flight), none after the first "
+                   "failed PUT",
+        "data": "no concordance partition written; the unstored replies are the only ones a re-run pays again",
+        "user_sees": f"run FAILURE: \u201c{failure.split(' <- ')[0][:110]}\u2026\u201d",
     })
