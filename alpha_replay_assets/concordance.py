@@ -18,24 +18,28 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.batches import RangeBatch
-from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, expected_tokens, price_for, today
+from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, card_id, expected_tokens, price_for, today
 from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.replay_cache import ReplyCache, request_hash, target_slug
+from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash, target_slug
+from alpha_replay_assets.replay_claims import Claims
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.targets import rows_for_target
-from resources.artifact_store import ArtifactStore
+from resources.artifact_store import ArtifactStore, WriteConflict, naming
 from resources.prompt_cache import reaches_minimum
 from resources.replay_model import ReplayModel
 from resources.replies import BadResponse, ProviderFailure, Reply
@@ -103,6 +107,13 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
             "label_pairs": json.dumps(judge.label_pairs(original, reply))}
 
 
+def same_model(asked: str, reported: str) -> bool:
+    """Whether a reply's reported model is the one asked for (a dated snapshot of it counts: the API
+    answers `claude-haiku-4-5` as `claude-haiku-4-5-20251001`). A reply naming another model, or
+    none, is a mismatch: its answer is still recorded, flagged, never silently mixed into the series."""
+    return bool(reported) and card_id(reported) == card_id(asked)
+
+
 def require_target(model: str, prices: dict, model_res: ReplayModel) -> None:
     """A target that cannot be priced (a budget needs a price; the error names the nearest priced
     ids) or routed fails the step before any call."""
@@ -163,7 +174,7 @@ class Task:
 def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
          samples: int = 1) -> tuple[list[dict], list[Task]]:
     """Rows for what is not replayed (with the reason) and a task per replay of the rest, each
-    addressed by its request and `route` (`ReplayModel.route`)."""
+    addressed by its request and `route` (`ReplayModel.address`: the route, marked when simulated)."""
     skipped, tasks = [], []
     for row in index.to_dict("records"):
         if reason := skip_reason(row):
@@ -179,14 +190,23 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
     return skipped, sorted(tasks, key=lambda t: (t.key, t.sample))
 
 
+class ReplayHalted(RuntimeError):
+    """The step made its last paid call: a paid reply could not be stored."""
+
+
 class InFlight:
     """Identical requests in one step are made once: the first caller asks the provider, every
     concurrent caller with the same content address waits for that answer (the S3 cache covers
-    callers that come later, and other steps)."""
+    callers that come later, and other steps). `halt` stops every further paid call of the step."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.calls: dict[str, Future] = {}
+        self.halted: str | None = None
+
+    def halt(self, reason: str) -> None:
+        with self.lock:
+            self.halted = self.halted or reason
 
     def call(self, digest: str, ask):
         with self.lock:
@@ -237,13 +257,14 @@ class DayReplay:
     Replies are priced at the rate in force on the day of the replay run (`priced_on` on every row)."""
 
     def __init__(self, context, store: ArtifactStore, model_res: ReplayModel, config: ConcordanceConfig,
-                 day, model: str, in_flight: InFlight, batch: bool = False):
+                 day, model: str, in_flight: InFlight, batch: bool = False, purpose: str = "concordance"):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
-        self.day, self.model, self.in_flight = day, model, in_flight
+        self.day, self.model, self.in_flight, self.purpose = day, model, in_flight, purpose
+        self.claims = Claims(store, model, context.run_id, model_res.claim_stale_s)
         self.batch = batch and model_res.has_batches(model)
         self.priced_on = today()
         self.price = price_for(model, config.prices, self.priced_on)
-        self.cache = ReplyCache(store, model)
+        self.cache = ReplyCache(store, model, model_res.is_simulated(model))
         self.shared: set[str] = set()
 
     def _cost(self, reply: Reply) -> float:
@@ -265,28 +286,60 @@ class DayReplay:
         return {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
                 "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
 
-    def _ask(self, task: Task, ledger: "Ledger") -> Reply | dict:
-        """One paid call, journalled the moment it returns; or a failure row."""
+    def _ask(self, task: Task, ledger: "Ledger") -> tuple[Reply, str] | dict:
+        """One paid call under this run's claim, journalled the moment it returns: (reply, how it was
+        paid: `paid`, `paid_twice`, or `another_run` when a concurrent run's claim paid for it); or a
+        failure row."""
+        if self.in_flight.halted:
+            raise ReplayHalted(self.in_flight.halted)
         if not ledger.may_call():
             return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
+        while not self.claims.take(task.digest):  # another run is paying for it: its reply, or its stale claim
+            reply = self.claims.wait(task.digest, lambda: self.cache.get(task.digest), self.claims.stale_after_s)
+            if reply is not None:
+                return reply, "another_run"
         try:
-            reply = self.model_res.create(self.model, task.system, task.user, cache_system=task.system in self.shared)
-        except ProviderFailure as exc:  # after the SDK's retries, whichever provider
-            return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
-        except BadResponse as exc:
-            return {"outcome": "bad_response", "error": str(exc)[:200]}
-        self.cache.put(task.digest, reply)  # journal first: a kill after this line loses nothing paid
-        ledger.settle(self._cost(reply))
-        return reply
+            if (reply := self.cache.get(task.digest)) is not None:  # paid and released since our first look
+                return reply, "another_run"
+            try:
+                reply = self.model_res.create(self.model, task.system, task.user,
+                                              cache_system=task.system in self.shared)
+            except ProviderFailure as exc:  # after the SDK's retries, whichever provider
+                return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
+            except BadResponse as exc:
+                return {"outcome": "bad_response", "error": str(exc)[:200]}
+            cost = self._cost(reply)
+            ledger.settle(cost)
+            try:
+                self.cache.put(task.digest, reply, if_absent=True)  # journal first: a kill loses nothing paid
+            except WriteConflict:  # a run whose stale claim we took over paid too: counted, named
+                where = self.claims.journal_second_payment(self.day, self._row(task) | {"purpose": self.purpose},
+                                                           reply, cost)
+                self.context.log.warning(f"{self.day} {self.model}: {task.key} was paid twice (another run's "
+                                         f"claim went stale, then both answered): {self.store.uri(where)}")
+                return reply, "paid_twice"
+            except (ClientError, BotoCoreError) as exc:  # paid, not kept: no further paid call in this step
+                self.in_flight.halt(f"{self.day} {self.model}: the paid reply of {task.key} could not be stored "
+                                    f"in the replay cache ({exc})")
+                raise ReplayHalted(self.in_flight.halted) from exc
+            return reply, "paid"
+        finally:
+            self.claims.release(task.digest)
 
     def replay(self, task: Task, ledger: "Ledger") -> dict:
         row = self._row(task)
-        reply, called = self.cache.get(task.digest), False
+        try:
+            reply, called = self.cache.get(task.digest), False
+        except CorruptCacheEntry as exc:  # a stuck bad reply: a row that `replays forget --outcome bad_response` clears
+            return row | {"outcome": "bad_response", "cache_hit": True,
+                          "error": f"cached reply unusable (replays forget --outcome bad_response): {exc}"[:200]}
+        paid = None
         if reply is None:
-            reply, called = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
-            if isinstance(reply, dict):  # not answered: the row says why (an in-flight twin shares it)
-                return row | reply
+            answer, mine = self.in_flight.call(task.digest, lambda: self._ask(task, ledger))
+            if isinstance(answer, dict):  # not answered: the row says why (an in-flight twin shares it)
+                return row | answer
+            (reply, paid), called = answer, mine and answer[1] != "another_run"
         done = ledger.tick(not called)
         if done % self.config.progress_every == 0:
             self.context.log.info(f"{self.day} {self.model}: {ledger.progress()}")
@@ -295,6 +348,8 @@ class DayReplay:
             "cache_read_tokens": reply.cache_read_tokens, "cache_create_tokens": reply.cache_create_tokens,
             "cost_usd": self._cost(reply), "priced_on": self.priced_on.isoformat(), "latency_ms": reply.latency_ms,
             "cache_hit": not called, "batch": reply.batch,
+            "reply_model": reply.model, "model_mismatch": not same_model(self.model, reply.model),
+            "paid_twice": called and paid == "paid_twice",
         }
 
     def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
@@ -358,7 +413,8 @@ CONCORDANCE_COLUMNS = {
     "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
     "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
-    "request_digest": "str", "priced_on": "str",
+    "request_digest": "str", "priced_on": "str", "reply_model": "str", "model_mismatch": "boolean",
+    "paid_twice": "boolean",
 }
 
 
@@ -388,6 +444,8 @@ def day_summary(frame: pd.DataFrame) -> dict:
         "bad_responses": bad,
         "budget_skipped": int(outcomes.get("skipped_budget", 0)),
         "complete": replayed == eligible,
+        # files written before the column existed have none
+        "model_mismatches": int(frame.reindex(columns=["model_mismatch"])["model_mismatch"].eq(True).sum()),
         "failure_rate": round((transport + bad) / eligible, 4) if eligible else 0.0,
         "model_calls": int(called.sum()),
         "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
@@ -408,6 +466,17 @@ REPLAY_ASSET = dict(
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL),
 )
+
+
+@contextmanager
+def replaying(key: str, model: str) -> Iterator[None]:
+    """A day's replays under `model`: an S3 error names the day and model (and its own object); a
+    halted step fails loudly without a retry, which would pay again for the replies it could not keep."""
+    try:
+        with naming(f"{key} {model}"):
+            yield
+    except ReplayHalted as exc:
+        raise dg.Failure(f"{exc}; the step made no further paid call", allow_retries=False) from exc
 
 
 def require_day_index(store: ArtifactStore, key: str, columns: list[str]) -> pd.DataFrame:
@@ -439,7 +508,7 @@ def concordance(
         index = require_day_index(store, key, INDEX_COLUMNS)
         for model in targets:  # each artifact under its family's targets only; a file per target, maybe empty
             yield model, *plan(rows_for_target(index, model, replay_model.targets_for), model,
-                               replay_model.max_tokens, route=replay_model.route(model))
+                               replay_model.max_tokens, route=replay_model.address(model))
 
     batch = replay_model.batch_for(len(context.partition_keys))
     batched, interactive = prefill_with_batches(context, store, replay_model, config, (
@@ -450,7 +519,9 @@ def concordance(
         day = day_of(key)
         summaries, frames = [], []
         for model, skipped, tasks in day_plans(key):
-            rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)
+            with replaying(key, model):
+                rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight,
+                                           batch).run(tasks)
             frame = concordance_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
             provider_failed = summary["transport_errors"] + summary["bad_responses"]
@@ -474,6 +545,16 @@ def concordance(
     })
 
 
+def mismatched_models(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Asked model -> {model the replies named instead: how many}."""
+    mismatched = frame[frame["model_mismatch"].eq(True).fillna(False)]
+    counts = mismatched.groupby(["target_model", mismatched["reply_model"].fillna("").replace("", "(none)")]).size()
+    result: dict[str, dict[str, int]] = {}
+    for (asked, reported), n in counts.items():
+        result.setdefault(asked, {})[reported] = int(n)
+    return result
+
+
 def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
     """One day's replays, every target: counts, spend, and per family and target the mean
     agreement as a numeric series the UI plots over partitions."""
@@ -491,6 +572,9 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "schema_errors": int(table["schema_errors"].sum()),
         "transport_errors": int(table["transport_errors"].sum()),
         "bad_responses": int(table["bad_responses"].sum()),
+        "model_mismatches": int(table["model_mismatches"].sum()),
+        "paid_twice": int(frame["paid_twice"].eq(True).fillna(False).sum()),
+        "mismatched_models": dg.MetadataValue.json(mismatched_models(frame)),
         "budget_skipped": int(table["budget_skipped"].sum()),
         "usd_new": round(float(table["usd_new"].sum()), 6),
         "prompt_cache_read_tokens": int(frame["cache_read_tokens"].sum()),

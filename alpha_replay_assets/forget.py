@@ -19,7 +19,24 @@ from alpha_replay_assets.noise_ceiling import ceiling_key
 from alpha_replay_assets.replay_cache import cache_key, request_hash
 from resources.artifact_store import ArtifactStore
 
-CACHED_OUTCOMES = ("structured", "schema_error")  # the outcomes that come from a cached reply
+# What `--outcome` selects: rows answered by a cached reply (`structured`, `schema_error`), and the
+# stuck bad replies: `bad_response` rows read from the cache (an entry that is no reply, or carries
+# impossible numbers: every run fails on it until it goes) and `model_mismatch` rows (a reply naming
+# another model than the one asked for).
+CACHED_OUTCOMES = ("structured", "schema_error", "bad_response", "model_mismatch")
+
+
+def selected(frame: pd.DataFrame, outcomes: list[str]) -> pd.Series:
+    """The rows of `frame` whose cached reply `outcomes` names."""
+    def column(name: str) -> pd.Series:  # absent from files written before it existed
+        return frame[name].eq(True).fillna(False) if name in frame else pd.Series(False, index=frame.index)
+
+    mask = frame["outcome"].isin([o for o in outcomes if o in ("structured", "schema_error")])
+    if "bad_response" in outcomes:
+        mask |= frame["outcome"].eq("bad_response") & column("cache_hit")
+    if "model_mismatch" in outcomes:
+        mask |= column("model_mismatch")
+    return mask
 
 
 @dataclass
@@ -55,11 +72,12 @@ def plan_forget(store: ArtifactStore, start: dt.date, end: dt.date, target: str,
     plan = ForgetPlan(target, list(outcomes), days)
     for day in days:
         frame = store.read_parquet(ceiling_key(store, day) if ceiling else concordance_key(store, day, target),
-                                   columns=["key", "target_model", "outcome", "sample", "request_digest"])
+                                   columns=["key", "target_model", "outcome", "sample", "request_digest",
+                                            "cache_hit", "model_mismatch"])
         if frame is None:
             plan.days_without_results.append(day.isoformat())
             continue
-        rows = frame[(frame["target_model"] == target) & frame["outcome"].isin(outcomes)]
+        rows = frame[(frame["target_model"] == target) & selected(frame, outcomes)]
         keys = sorted({cache_key(store, target, d) for d in _digests(store, day, rows, target, max_tokens)})
         plan.cache_keys += keys
         plan.per_day[day.isoformat()] = len(keys)

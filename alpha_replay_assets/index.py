@@ -18,7 +18,7 @@ from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result
-from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent
+from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent, naming
 from resources.run_mode import RunMode
 
 DAYS_IN_FLIGHT = 3
@@ -223,7 +223,8 @@ def artifact_index(
     # Every day is submitted up front, so a day that fails leaves the others to finish and land.
     def index(key: str) -> IndexedDay:
         try:
-            return index_day(store, day_of(key), config.force)
+            with naming(f"indexing day {key}"):
+                return index_day(store, day_of(key), config.force)
         except Exception as exc:
             if is_permanent(exc):  # no retry will make a missing bucket appear
                 raise dg.Failure(f"S3 refused indexing day {key} of s3://{store.bucket}/{store.capture_prefix}/ "

@@ -25,6 +25,7 @@ from alpha_replay_assets.concordance import (
     eligible_rows,
     plan,
     prefill_with_batches,
+    replaying,
     require_day_index,
 )
 from alpha_replay_assets.costs import RateCard
@@ -80,7 +81,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
             elif not card.priced(model):
                 outcome, error = "skipped_unpriced_model", card.unpriced_message(model)
             else:
-                plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.route(model),
+                plans.append((model, plan(group, model, replay_model.max_tokens, route=replay_model.address(model),
                                           samples=config.replays_per_artifact)[1]))
                 continue
             skipped += [{"key": r["key"], "agent_id": r["agent_id"], "agent_id_base": r["agent_id_base"],
@@ -95,8 +96,11 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
     for key in context.partition_keys:
         day = day_of(key)
         plans, skipped = day_plan(key)
-        rows = [row for model, tasks in plans
-                for row in DayReplay(context, store, replay_model, config, day, model, in_flight, batch).run(tasks)]
+        rows = []
+        for model, tasks in plans:
+            with replaying(key, model):
+                rows += DayReplay(context, store, replay_model, config, day, model, in_flight, batch,
+                                  "noise_ceiling").run(tasks)
         frame = concordance_frame(rows + skipped, day)
         for line in unpriced_models(frame).values():
             context.log.warning(f"{key}: {line}")

@@ -10,7 +10,7 @@ import json
 
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ANTHROPIC
-from resources.replies import Reply
+from resources.replies import BadResponse, Reply, checked
 
 # Bump when the request we send changes in a way that can change the reply: old entries stop
 # matching. The prompt-cache mark (`cache_control` on the system prompt) is deliberately NOT part
@@ -27,9 +27,10 @@ def target_slug(model: str) -> str:
 def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0,
                  route: str = ANTHROPIC) -> str:
     """Content address of one replay; `sample` > 0 asks the same question again (noise ceiling).
-    `route` (`ReplayModel.route`) is the provider path the request takes: a router's answer is
-    never mistaken for another provider's. Anthropic addresses carry no route, so replies cached
-    before routing existed stay valid."""
+    `route` (`ReplayModel.address`) is the provider path the request takes, marked when the endpoint
+    is simulated: a router's answer is never mistaken for another provider's, nor a stand-in's for a
+    real model's. Real Anthropic addresses carry no route, so replies cached before routing existed
+    stay valid."""
     payload = ([model, system, user, max_tokens, REQUEST_SCHEMA_VERSION] + ([sample] if sample else [])
                + ([route] if route != ANTHROPIC else []))
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
@@ -44,10 +45,10 @@ class CorruptCacheEntry(Exception):
 
 
 class ReplyCache:
-    """The cached replies of one model."""
+    """The cached replies of one model, asked by a real run or (`simulated`) by a stand-in's."""
 
-    def __init__(self, store: ArtifactStore, model: str):
-        self.store, self.model = store, model
+    def __init__(self, store: ArtifactStore, model: str, simulated: bool = False):
+        self.store, self.model, self.simulated = store, model, simulated
 
     def has(self, digest: str) -> bool:
         return self.store.head(cache_key(self.store, self.model, digest)) is not None
@@ -56,10 +57,16 @@ class ReplyCache:
         key = cache_key(self.store, self.model, digest)
         try:
             entry = self.store.read_json(key)
-            return None if entry is None else Reply(**entry)
-        except (ValueError, TypeError) as exc:  # not JSON, or not a reply: never guess at a paid answer
+            reply = None if entry is None else checked(Reply(**entry))
+            if reply is not None and reply.simulated not in (None, self.simulated):  # under another's address
+                raise ValueError(f"answered by a {'simulated' if reply.simulated else 'real'} endpoint "
+                                 f"({reply.endpoint}), asked for by a {'simulated' if self.simulated else 'real'} run")
+            return reply
+        except (ValueError, TypeError, BadResponse) as exc:  # not JSON, not a reply, impossible numbers
             raise CorruptCacheEntry(f"replay cache entry {self.store.uri(key)} is not a stored reply ({exc}); "
-                                    "delete it and the next run asks the model again") from exc
+                                    "delete it (alpha-replay replays forget --outcome bad_response) and the next "
+                                    "run asks the model again") from exc
 
-    def put(self, digest: str, reply: Reply) -> None:
-        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply))
+    def put(self, digest: str, reply: Reply, if_absent: bool = False) -> None:
+        """Store `reply`; `if_absent`: never over another run's reply (`WriteConflict`: it paid first)."""
+        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply), if_absent=if_absent)

@@ -10,7 +10,10 @@ counterfactual `usd_list`: the same calls at standard price with every input tok
 `usd_saving` = list - paid. A request is paid once, however many rows carry it (an identical
 artifact, a re-materialisation answered from the replay cache): rows count once per request.
 Each is priced at the rate in force on the day it was replayed (the row's `priced_on`; rows
-written before that column existed: their capture day).
+written before that column existed: their capture day). A request two concurrent runs both paid
+(a stale claim taken over, `replay_claims`) is journalled apart and counted here on top:
+`calls_paid_twice` and `usd_paid_twice`, included in `calls` and `usd_paid`, each journal named
+in the metadata.
 """
 
 import datetime as dt
@@ -23,6 +26,7 @@ from alpha_replay_assets.concordance import REPLAYED, concordance, concordance_k
 from alpha_replay_assets.costs import PRICES_HELP, Price, RateCard
 from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
+from alpha_replay_assets.replay_claims import paid_twice_prefix
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
@@ -32,7 +36,8 @@ from resources.run_mode import RunMode
 GROUP = ["purpose", "target_model", "agent_id_base"]
 TOKENS = ["input_tokens", "cache_read_tokens", "cache_create_tokens", "output_tokens"]
 USD = ["usd_standard", "usd_batch", "usd_cached_input", "usd_paid", "usd_list", "usd_saving"]
-LEDGER_COLUMNS = ["window_start", "window_end", *GROUP, "calls", *TOKENS, *USD]
+TWICE = ["calls_paid_twice", "usd_paid_twice"]
+LEDGER_COLUMNS = ["window_start", "window_end", *GROUP, "calls", *TOKENS, *USD, *TWICE]
 
 
 class LedgerConfig(dg.Config):
@@ -68,6 +73,26 @@ def ledger_table(rows: pd.DataFrame, prices: dict) -> pd.DataFrame:
     return table.assign(usd_saving=table["usd_list"] - table["usd_paid"])
 
 
+def second_payments(store: ArtifactStore, days: list[dt.date]) -> tuple[pd.DataFrame, list[str]]:
+    """The window's journalled second payments, one row each (purpose, model, family, cost), and their keys."""
+    keys = [o["Key"] for day in days for o in store.list_prefix(paid_twice_prefix(store, day))]
+    rows = [store.read_json(key) for key in keys]
+    frame = pd.DataFrame(rows, columns=[*GROUP, "cost_usd"]).assign(calls_paid_twice=1)
+    return frame.rename(columns={"cost_usd": "usd_paid_twice"}), [store.uri(key) for key in keys]
+
+
+def with_second_payments(table: pd.DataFrame, twice: pd.DataFrame) -> pd.DataFrame:
+    """`table` with each second payment counted on its (purpose, model, family) row: a call more, paid."""
+    extra = twice.groupby(GROUP, as_index=False)[TWICE].sum()
+    table = table.merge(extra, on=GROUP, how="outer")
+    table[TWICE] = table[TWICE].fillna(0)
+    table = table.fillna({c: 0 for c in ["calls", *TOKENS, *USD]})
+    return table.assign(calls=table["calls"] + table["calls_paid_twice"],
+                        usd_paid=table["usd_paid"] + table["usd_paid_twice"],
+                        usd_standard=table["usd_standard"] + table["usd_paid_twice"],
+                        usd_saving=table["usd_saving"] - table["usd_paid_twice"])
+
+
 def _metadata(table: pd.DataFrame, start: str, end: str) -> dict:
     """One window's ledger: the table, totals, and per purpose, family and model what was paid and
     saved as numeric series the UI plots over partitions."""
@@ -77,7 +102,7 @@ def _metadata(table: pd.DataFrame, start: str, end: str) -> dict:
         "window_end": end,
         "ledger": dg.MetadataValue.md(table.drop(columns=["window_start", "window_end"]).round(4)
                                       .to_markdown(index=False)),
-        **{f"total/{c}": round(float(table[c].sum()), 6) for c in USD},
+        **{f"total/{c}": round(float(table[c].sum()), 6) for c in [*USD, *TWICE]},
     }
     for row in table.itertuples():
         where = f"{row.purpose}/{row.agent_id_base}/{target_slug(row.target_model)}"
@@ -110,8 +135,10 @@ def spend_ledger(context: dg.AssetExecutionContext, config: LedgerConfig, store:
         end = day_of(key)
         rows = pd.concat([w.data.assign(purpose=p) for (p, _), w in zip(purposes, per_purpose)], ignore_index=True)
         start = trailing_days(end, config.window_days)[0].isoformat()
-        table = ledger_table(rows, config.prices).assign(window_start=start, window_end=key).reindex(
-            columns=LEDGER_COLUMNS)
+        twice, journals = second_payments(store, trailing_days(end, config.window_days))
+        table = with_second_payments(ledger_table(rows, config.prices), twice).assign(
+            window_start=start, window_end=key).reindex(columns=LEDGER_COLUMNS)
         store.write_parquet(ledger_key(store, end), table)
-        context.add_asset_metadata(_metadata(table, start, key), partition_key=key)
+        context.add_asset_metadata(_metadata(table, start, key) | {"paid_twice": dg.MetadataValue.json(journals)},
+                                   partition_key=key)
     return dg.MaterializeResult()

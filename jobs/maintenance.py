@@ -13,7 +13,7 @@ import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
 from alpha_replay_assets.costs import RateCard
-from alpha_replay_assets.forget import forget, plan_forget, relaunch_commands
+from alpha_replay_assets.forget import CACHED_OUTCOMES, forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
 from alpha_replay_assets.replay_cache import ReplyCache, request_hash
@@ -51,7 +51,7 @@ def cache_probe(store, replay_model, workers: int = 16):
     def cached(model: str, rows: pd.DataFrame, samples: list[int]) -> list[bool]:
         if replay_model.route_problem(model):
             return [False] * len(rows)
-        route, cache = replay_model.route(model), ReplyCache(store, model)
+        route, cache = replay_model.address(model), ReplyCache(store, model)
         digests = [request_hash(model, r.system_prompt, r.user_prompt, replay_model.max_tokens, sample, route=route)
                    for r, sample in zip(rows.itertuples(), samples)]
         with ThreadPoolExecutor(workers) as pool:
@@ -176,7 +176,7 @@ def add_commands(commands) -> None:
     parser.add_argument("--from", dest="start", type=day, required=True)
     parser.add_argument("--to", dest="end", type=day, required=True)
     parser.add_argument("--target", required=True, help="the model whose replies to forget")
-    parser.add_argument("--outcome", action="append", required=True, choices=["schema_error", "structured"],
+    parser.add_argument("--outcome", action="append", required=True, choices=CACHED_OUTCOMES,
                         help="repeatable")
     parser.add_argument("--ceiling", action="store_true", help="noise-ceiling replays (the original model's)")
     parser.add_argument("--yes", action="store_true", help="really delete (and write the audit object)")

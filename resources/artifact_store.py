@@ -5,6 +5,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     IncompleteReadError,
@@ -48,6 +50,17 @@ class WriteConflict(RuntimeError):
 
 class ObjectChanged(RuntimeError):
     """A read pinned to one version of an object found another one."""
+
+
+@contextmanager
+def naming(what: str):
+    """An S3 error raised inside names `what` (the operation and object, or the day) in its message:
+    botocore names neither. The error keeps its type and code (`is_permanent`, not-found checks)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        exc.args = (f"{what}: {exc}", *exc.args[1:])
+        raise
 
 
 def _not_found(exc: ClientError) -> bool:
@@ -113,8 +126,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
     def list_prefix(self, prefix: str) -> Iterator[dict]:
         """Every object under `prefix`, page by page (S3 returns at most 1,000 per page)."""
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            yield from page.get("Contents", [])
+        with naming(f"S3 listing of {self.uri(prefix)}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                yield from page.get("Contents", [])
 
     def fetch_many(self, keys: Iterable[str], then: Callable[[str, bytes], Any] = lambda key, body: body
                    ) -> Iterator[tuple[str, Any]]:
@@ -159,8 +173,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
     def _get(self, key: str, **params) -> tuple[bytes, dict]:
         for attempt in range(1, self.read_attempts + 1):
             try:
-                reply = self.client.get_object(Bucket=self.bucket, Key=key, **params)
-                return reply["Body"].read(), reply
+                with naming(f"S3 GET {self.uri(key)}"):
+                    reply = self.client.get_object(Bucket=self.bucket, Key=key, **params)
+                    return reply["Body"].read(), reply
             except BODY_READ_ERRORS:
                 if attempt == self.read_attempts:
                     raise
@@ -189,8 +204,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
         self._require_ours(key)
         conditions = {"IfMatch": f'"{if_match}"'} if if_match else {"IfNoneMatch": "*"} if if_absent else {}
         try:
-            reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                                           Metadata=metadata or {}, **conditions)
+            with naming(f"S3 PUT {self.uri(key)}"):
+                reply = self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                               Metadata=metadata or {}, **conditions)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise WriteConflict(f"{key} changed since it was read") from exc
@@ -200,7 +216,8 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
     def head(self, key: str) -> tuple[str, dict[str, str]] | None:
         """(ETag, user metadata) of an object, or None when it does not exist."""
         try:
-            reply = self.client.head_object(Bucket=self.bucket, Key=key)
+            with naming(f"S3 HEAD {self.uri(key)}"):
+                reply = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
                 return None
@@ -212,8 +229,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
         for key in keys:
             self._require_ours(key)
         for start in range(0, len(keys), 1000):
-            self.client.delete_objects(Bucket=self.bucket, Delete={
-                "Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True})
+            with naming(f"S3 DELETE of {len(keys[start : start + 1000])} objects from {self.uri(keys[start])}"):
+                self.client.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True})
         return len(keys)
 
     def _require_ours(self, key: str) -> None:
@@ -269,8 +287,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
                     raise
         raise AssertionError("unreachable")
 
-    def write_json(self, key: str, value: Any) -> None:
-        self.put_bytes(key, json.dumps(value, sort_keys=True, default=str).encode(), "application/json")
+    def write_json(self, key: str, value: Any, **conditions) -> None:
+        """One JSON object (`conditions`: see `put_bytes`)."""
+        self.put_bytes(key, json.dumps(value, sort_keys=True, default=str).encode(), "application/json", **conditions)
 
     def read_json(self, key: str) -> Any | None:
         body = self.get_optional(key)

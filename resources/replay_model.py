@@ -16,6 +16,8 @@ body is not a reply (not JSON, or JSON of another shape) raises `BadResponse`: a
 caller, never a crash. Nothing here logs an API key.
 """
 
+import dataclasses
+import ipaddress
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +40,20 @@ from resources.run_worker import RunWorkerWatch
 
 ANTHROPIC = "anthropic"
 ROUTER = "openai_compat"
+ANTHROPIC_DEFAULT_URL = "https://api.anthropic.com"
+SIMULATED = "~simulated"  # appended to a simulated endpoint's route in the replay cache address
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a model server on this machine is never the provider."""
+    if host in (None, ""):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 # The cheap targets (domain §1.4: cheaper than the family's original, from either provider). The
 # default list serves every family without an entry of its own. The think tank's originals are
@@ -109,6 +125,9 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
                                          "(polls start at 1 s and double).")
     prompt_caching: bool = Field(default=True, description="Send a system prompt reused by several replays, "
                                  "long enough for the model's minimum, with cache_control (5-minute cache).")
+    simulated: bool | None = Field(default=None, description="Whether the endpoints answer with a stand-in model "
+                                   "(the demo's loopback). None = decided by the endpoint: a loopback host is "
+                                   "simulated. Simulated and real replies never answer for each other.")
 
     _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
     _governors: dict[str, Governor] = PrivateAttr(default_factory=dict)
@@ -163,6 +182,34 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         (another router serving the same slug may answer from another upstream)."""
         provider = self.provider(model)
         return provider if provider == ANTHROPIC else f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+
+    def endpoint(self, model: str) -> str:
+        """host[:port] of the endpoint that answers `model`."""
+        url = (self.base_url or ANTHROPIC_DEFAULT_URL) if self.provider(model) == ANTHROPIC \
+            else self.openai_compat_base_url
+        return urlsplit(url).netloc
+
+    def is_simulated(self, model: str) -> bool:
+        if self.simulated is not None:
+            return self.simulated
+        return is_loopback(urlsplit(f"//{self.endpoint(model)}").hostname)
+
+    def address(self, model: str) -> str:
+        """The route as the replay cache addresses it: a simulated endpoint's replies live apart
+        (`~simulated`, without the port: the demo's loopback changes port every run), so a real run
+        never reads a stand-in's reply nor the reverse."""
+        return self.route(model) + (SIMULATED if self.is_simulated(model) else "")
+
+    def provenance(self, model: str, reply: Reply) -> Reply:
+        """`reply` stamped with who answered it (recorded in the replay cache)."""
+        return dataclasses.replace(reply, route=self.route(model), endpoint=self.endpoint(model),
+                                   simulated=self.is_simulated(model))
+
+    @property
+    def claim_stale_s(self) -> float:
+        """How old another run's claim on a request may be before this run takes it over: longer
+        than any call can take with its retries (then its owner is gone)."""
+        return self.timeout_s * (self.max_retries + 1) + 60.0
 
     def has_batches(self, model: str) -> bool:
         """Whether `model`'s route has a batch API (the router has none: its backfills stay interactive)."""
@@ -226,7 +273,7 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
                     **router_client.chat_params(model, self.max_tokens, system, user))
             reply = router_client.completion_reply(completion, (time.monotonic() - started) * 1000)
         self._governors[provider].record_usage(reply.input_tokens + reply.cache_create_tokens, reply.output_tokens)
-        return reply
+        return self.provenance(model, reply)
 
     def submit_batch(self, requests: list[BatchRequest]) -> str:
         batch = self.client.messages.batches.create(requests=[
@@ -245,14 +292,15 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
             time.sleep(min(interval, self.batch_poll_interval_s))
             interval *= 2
 
-    def batch_results(self, batch_id: str) -> Iterator[tuple[str, Reply | str]]:
-        """(custom_id, reply) for successes, (custom_id, error text) for the rest."""
+    def batch_results(self, batch_id: str, model: str) -> Iterator[tuple[str, Reply | str]]:
+        """(custom_id, reply) for successes, (custom_id, error text) for the rest; `model` is the
+        batch's (one model per batch), for the replies' provenance."""
         for entry in self.client.messages.batches.results(batch_id):
             result = entry.result
             if result.type != "succeeded":
                 yield entry.custom_id, f"batch result {result.type}"
                 continue
             try:
-                yield entry.custom_id, _reply(result.message, 0.0, batch=True)
+                yield entry.custom_id, self.provenance(model, _reply(result.message, 0.0, batch=True))
             except BadResponse as exc:
                 yield entry.custom_id, str(exc)

@@ -14,6 +14,11 @@ from typing import Any
 
 # Transient: retried by the SDK and worth asking again next run (a 429, a 5xx, a timeout).
 TRANSIENT_STATUS = (408, 409, 429)
+# What one call can really report, validated like an artifact's numbers (`artifacts.MAX_COUNT`): no
+# model's context window or output limit comes near 10M tokens, and no single call costs $1,000. A
+# number beyond them is a broken or hostile provider, never a price to pay or a row to sum.
+MAX_CALL_TOKENS = 10_000_000
+MAX_CALL_USD = 1000.0
 
 
 class BadResponse(RuntimeError):
@@ -42,15 +47,40 @@ class Reply:
     message_id: str
     # What the provider billed, when it says so (OpenRouter's `usage.cost`); None = price it from the tokens.
     cost_usd: float | None = None
+    # Who answered (`ReplayModel.provenance`): the route, the endpoint's host[:port], and whether it is a
+    # stand-in model (the demo's loopback). Empty / None on replies cached before they were recorded.
+    route: str = ""
+    endpoint: str = ""
+    simulated: bool | None = None
 
 
 def count(value: Any, name: str) -> int:
-    """A token count from a response's usage: absent is 0, anything but a non-negative int is a bad response."""
+    """A token count from a response's usage: absent is 0, anything but an int in [0, MAX_CALL_TOKENS]
+    is a bad response."""
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadResponse(f"usage.{name} is {value!r:.40}, not a token count")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CALL_TOKENS:
+        raise BadResponse(f"usage.{name} is {value!r:.40}, not a token count in [0, {MAX_CALL_TOKENS:,}]")
     return value
+
+
+def amount(value: Any, name: str) -> float | None:
+    """A billed amount in USD: absent is None (price the tokens), anything but a finite number in
+    [0, MAX_CALL_USD] (NaN, infinities, negatives, strings) is a bad response."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CALL_USD:
+        raise BadResponse(f"{name} is {value!r:.40}, not an amount in [0, {MAX_CALL_USD:g}] USD")
+    return float(value)
+
+
+def checked(reply: "Reply") -> "Reply":
+    """`reply` if every number it carries is one a call can report (a reply read back from the
+    replay cache is checked again: an entry written before these bounds, or by hand, is no proof)."""
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"):
+        count(getattr(reply, name), name)
+    amount(reply.cost_usd, "cost_usd")
+    return reply
 
 
 @contextmanager

@@ -12,7 +12,6 @@ implicitly, nothing is marked), `cache_write_tokens` the writes where reported, 
 (OpenRouter's billed amount in USD) the reply's cost. Nothing here logs the API key.
 """
 
-import math
 import re
 from typing import Any
 
@@ -20,7 +19,7 @@ import httpx2
 import openai
 
 from resources.rate_governor import GovernedTransport, Governor
-from resources.replies import BadResponse, Reply, count
+from resources.replies import BadResponse, Reply, amount, count
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 ROUTER_SLUG = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.:-]+")  # vendor/model, e.g. deepseek/deepseek-chat-v3.1
@@ -42,16 +41,6 @@ def chat_params(model: str, max_tokens: int, system: str, user: str) -> dict:
     """The captured system and user prompt as two messages, nothing else."""
     return {"model": model, "max_tokens": max_tokens,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
-
-
-def _cost(usage: Any) -> float | None:
-    """`usage.cost` (an OpenRouter extra field), when it is a finite, non-negative number."""
-    cost = (getattr(usage, "model_extra", None) or {}).get("cost")
-    if cost is None:
-        return None
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0:
-        raise BadResponse(f"usage.cost is {cost!r:.40}, not an amount")
-    return float(cost)
 
 
 def completion_reply(completion: Any, latency_ms: float) -> Reply:
@@ -81,5 +70,5 @@ def completion_reply(completion: Any, latency_ms: float) -> Reply:
         batch=False,
         latency_ms=latency_ms,
         message_id=completion.id,
-        cost_usd=_cost(usage),
+        cost_usd=amount((getattr(usage, "model_extra", None) or {}).get("cost"), "usage.cost"),
     )

@@ -5,6 +5,7 @@ outcome -> data state -> what the user sees):
 `python -m pytest tests/test_faults.py --fault-matrix docs/fault-matrix.md` rewrites it."""
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 import dagster as dg
@@ -199,6 +200,7 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
             attempts = len([e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]) + 1
         faults = proxy.counts().get("faults", 0)
     assert not result.success and "InternalError" in _failure(result)
+    assert f"indexing day {broken}" in _failure(result) and f"{broken:%Y/%m/%d}" in _failure(result)  # day, key
     direct = _store(s3_server.endpoint_url, bucket)
     indexed = {d: read_day_index(direct, d) is not None for d in days}
     assert indexed == {days[0]: True, broken: False, days[2]: True}
@@ -208,5 +210,221 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
         "outcome": f"botocore retries each request, the step is retried twice ({faults} faults), then the run "
                    "fails loudly naming the S3 error",
         "data": "the other 2 days indexed and kept (one object per day); the broken day has no index",
-        "user_sees": "run FAILURE with the error; run-failure alert; `latest_partition_arrived` for that day",
+        "user_sees": f"run FAILURE naming the day and the listing: \u201c{_failure(result)[:90]}\u2026\u201d; "
+                     "run-failure alert; `latest_partition_arrived` for that day",
+    })
+
+
+PROVIDER_NUMBER_FAULTS = [("huge_tokens", MODEL, "usage.input_tokens is 4611686018427387904"),
+                          ("huge_tokens", ROUTER_MODEL, "usage.completion_tokens is 1000000000000000000000000000000"),
+                          ("nan_cost", ROUTER_MODEL, "usage.cost is nan"),
+                          ("negative_cost", ROUTER_MODEL, "usage.cost is -0.5")]
+
+
+@pytest.mark.parametrize("fault,model,reason", PROVIDER_NUMBER_FAULTS, ids=[f"{f}@{m}" for f, m, _ in
+                                                                            PROVIDER_NUMBER_FAULTS])
+def test_impossible_provider_numbers_are_bad_responses_never_priced(fault, model, reason, bucket, s3_client, store,
+                                                                    replay_resources, make_replay_model,
+                                                                    model_server, fault_matrix):
+    """Found by an attacker: usage.output_tokens = 10**30 was priced (and summed) like any reply."""
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    model_server.inject(*[fault] * 3)
+    replay_model = make_replay_model(target_models=[model], openai_compat_base_url=model_server.router_url,
+                                     openai_compat_api_key="test-key")
+    result, _ = _run([artifact_index, concordance], replay_resources | {"replay_model": replay_model},
+                     config={"concordance": {"config": {"prices": PRICES, "max_failure_rate": 0.5}}})
+    assert result.asset_materializations_for_node("concordance"), _failure(result)
+    frame = store.read_parquet(concordance_key(store, DAY, model))
+    bad = frame[frame["outcome"] == "bad_response"]
+    assert len(bad) == 3 and bad["error"].str.contains(reason, regex=False).all()
+    assert bad["cost_usd"].isna().all() and bad["cache_hit"].isna().all()  # not priced, not from a cache
+    cached = len(list(store.list_prefix(store.analytics_key("replay_cache") + "/")))
+    assert cached == day_summary(frame)["replayed"]  # not cached: the next run asks again
+    assert frame["cost_usd"].max() < 1  # every priced row is a real reply's price
+    fault_matrix.append({
+        "fault": f"usage numbers out of range ({fault})", "where": "Messages API" if model == MODEL else ROUTER,
+        "outcome": f"{len(bad)} rows `bad_response` naming the number (\u201c{reason}\u201d)",
+        "data": f"{cached}/{day_summary(frame)['eligible']} replayed and cached; the bad replies neither cached "
+                "nor priced",
+        "user_sees": f"`replay_failure_rate` {'passed' if result.success else 'FAILED (blocking)'} at "
+                     f"{day_summary(frame)['failure_rate']:.1%}; `usd_new` ${day_summary(frame)['usd_new']:.4f}",
+    })
+
+
+def test_a_reply_from_another_model_is_flagged_named_and_forgettable(bucket, s3_client, store, replay_resources,
+                                                                    model_server, fault_matrix):
+    """Found by an attacker: a reply naming another model than the one asked for was scored as the target's."""
+    from alpha_replay_assets.checks.replay import replies_from_asked_model
+    from alpha_replay_assets.forget import forget, plan_forget
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    model_server.inject(*["other_model"] * 4)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index, concordance, replies_from_asked_model], resources=replay_resources,
+                                instance=instance, partition_key=DAY.isoformat())
+        [check] = [e for e in check_evaluations(instance, result.run_id) if e.check_name == "replies_from_asked_model"]
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    flagged = frame[frame["model_mismatch"].eq(True)]
+    assert len(flagged) == 4 and set(flagged["reply_model"]) == {"claude-3-haiku-20240307"}
+    assert set(flagged["outcome"]) <= {"structured", "schema_error"}  # the answer is kept, and flagged
+    unflagged = frame[frame["outcome"].isin(["structured", "schema_error"]) & ~frame["model_mismatch"].eq(True)]
+    assert len(unflagged) and (unflagged["reply_model"] == MODEL).all()
+    [mat] = result.asset_materializations_for_node("concordance")
+    assert mat.metadata["model_mismatches"].value == 4
+    assert mat.metadata["mismatched_models"].value == {MODEL: {"claude-3-haiku-20240307": 4}}
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "claude-3-haiku-20240307 (4)" in check.description
+
+    plan = plan_forget(store, DAY, DAY, MODEL, ["model_mismatch"], 4096)
+    assert len(plan.cache_keys) == 4
+    forget(store, plan, dt.datetime.now(dt.UTC), "test")
+    calls = model_server.counts()["messages"]
+    with dg.instance_for_test() as instance:
+        dg.materialize([concordance], resources=replay_resources, instance=instance, partition_key=DAY.isoformat(),
+                       selection=[concordance], raise_on_error=True)
+    assert model_server.counts()["messages"] == calls + 4  # exactly the forgotten ones were asked again
+    assert not store.read_parquet(concordance_key(store, DAY, MODEL))["model_mismatch"].any()
+    fault_matrix.append({
+        "fault": "a reply naming another model (other_model)", "where": "Messages API",
+        "outcome": "kept and flagged: `reply_model`, `model_mismatch` on the row, counted in `model_mismatches`",
+        "data": "4 flagged replies cached; `replays forget --outcome model_mismatch` removed exactly those, the "
+                "next run asked 4 calls",
+        "user_sees": f"WARN `replies_from_asked_model`: \u201c{check.description[:80]}\u201d",
+    })
+
+
+def test_a_stuck_bad_cached_reply_is_a_row_and_can_be_forgotten(bucket, s3_client, store, replay_resources,
+                                                               model_server, fault_matrix):
+    """A cache entry with impossible numbers (written by hand, or before replies were checked) failed
+    every run of its day; now it is a `bad_response` row that `replays forget --outcome bad_response` clears."""
+    from alpha_replay_assets.forget import forget, plan_forget
+    from alpha_replay_assets.replay_cache import cache_key
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index, concordance], replay_resources)[0].success
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    digest = frame.loc[frame["outcome"] == "structured", "request_digest"].iloc[0]
+    entry = json.loads(store.get_bytes(cache_key(store, MODEL, digest))) | {"output_tokens": 10**30}
+    store.write_json(cache_key(store, MODEL, digest), entry)
+    result, _ = _run([concordance], replay_resources, selection=[concordance])
+    assert result.success, _failure(result)
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    [stuck] = frame[frame["outcome"] == "bad_response"].itertuples()
+    assert stuck.request_digest == digest and stuck.cache_hit and "replays forget" in stuck.error
+    plan = plan_forget(store, DAY, DAY, MODEL, ["bad_response"], 4096)
+    assert plan.cache_keys == [cache_key(store, MODEL, digest)]
+    forget(store, plan, dt.datetime.now(dt.UTC), "test")
+    calls = model_server.counts()["messages"]
+    assert _run([concordance], replay_resources, selection=[concordance])[0].success
+    assert model_server.counts()["messages"] == calls + 1
+    assert day_summary(store.read_parquet(concordance_key(store, DAY, MODEL)))["bad_responses"] == 0
+    fault_matrix.append({
+        "fault": "a cached reply with impossible numbers (output_tokens = 10**30)", "where": "replay cache",
+        "outcome": "a `bad_response` row from the cache (`cache_hit`), naming the entry and the way out",
+        "data": "`replays forget --outcome bad_response` removed exactly that entry; the next run asked 1 call",
+        "user_sees": "`replay_failure_rate` counts it until it is forgotten",
+    })
+
+
+def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_client, store, replay_resources,
+                                                                 make_replay_model, model_server, fault_matrix):
+    """Found by an attacker: `demo --real-model` after a simulated demo with the same state reported the
+    loopback's replies as the real model's (one cache address for both)."""
+    from alpha_replay_assets.replay_cache import cache_key
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index, concordance], replay_resources)[0].success  # the loopback: simulated
+    simulated = store.read_parquet(concordance_key(store, DAY, MODEL))
+    replayed = day_summary(simulated)["replayed"]
+    entry = json.loads(store.get_bytes(cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
+    assert entry["simulated"] is True and entry["route"] == "anthropic"
+    assert entry["endpoint"] == model_server.base_url.removeprefix("http://")
+
+    calls = model_server.counts()["messages"]
+    real = make_replay_model(simulated=False)  # as a real endpoint would be: nothing cached answers it
+    assert _run([concordance], replay_resources | {"replay_model": real}, selection=[concordance])[0].success
+    frame = store.read_parquet(concordance_key(store, DAY, MODEL))
+    assert model_server.counts()["messages"] - calls == replayed == day_summary(frame)["model_calls"]
+    assert not frame["cache_hit"].eq(True).any()
+    assert set(frame["request_digest"].dropna()).isdisjoint(simulated["request_digest"].dropna())
+
+    calls = model_server.counts()["messages"]
+    for replay_model in (real, make_replay_model()):  # each answered from its own replies
+        assert _run([concordance], replay_resources | {"replay_model": replay_model}, selection=[concordance])[0].success
+    assert model_server.counts()["messages"] == calls
+    fault_matrix.append({
+        "fault": "a real-model run after a simulated one with the same replay cache", "where": "replay cache",
+        "outcome": f"{replayed} real calls, 0 simulated replies used (cache addresses apart: `~simulated`)",
+        "data": "every cache entry records route, endpoint host:port, reported model and `simulated`",
+        "user_sees": "`model_calls` = the replays; re-runs of either kind answered by their own replies only",
+    })
+
+
+def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucket, s3_client, store, model_server,
+                                                                           launch_env, tmp_path, fault_matrix):
+    """Found by an attacker: two `dg launch` of the same range at once paid every replay twice (each run
+    found the cache empty and called). A claim in the store (If-None-Match: *) before each call: the
+    second run waits for the first's reply."""
+    import subprocess
+
+    from alpha_replay_assets.noise_ceiling import ceiling_key
+    from conftest import ROOT
+
+    days = [DAY - dt.timedelta(days=1), DAY]
+    corpus.seed(s3_client, bucket, days, SPEC)
+    model_server.state.latency_ms = 150  # calls long enough for the two runs to overlap
+    command = ["dg", "launch", "--job", "daily_job", "--partition-range", f"{days[0]}...{days[1]}"]
+    homes = [tmp_path / f"home-{n}" for n in range(2)]  # two operators: one instance each (sqlite is per machine)
+    for home in homes:
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    runs = [subprocess.Popen(command, cwd=ROOT, env=launch_env | {"DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for home in homes]
+    outputs = [run.communicate(timeout=900) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err[-1500:] for _, err in outputs]
+    requests = set()
+    for day in days:
+        for frame in (store.read_parquet(concordance_key(store, day, MODEL)), store.read_parquet(ceiling_key(store, day))):
+            replied = frame[frame["outcome"].isin(["structured", "schema_error"])]
+            requests |= set(zip(replied["target_model"], replied["request_digest"]))
+    calls = model_server.counts()["messages"]
+    assert len(requests) > 20
+    assert calls == len(requests)  # each (request, target) paid once across both runs
+    assert not list(store.list_prefix(store.analytics_key("replay_claims") + "/"))  # every claim released
+    assert not list(store.list_prefix(store.analytics_key("paid_twice") + "/"))
+    fault_matrix.append({
+        "fault": "two simultaneous `dg launch --job daily_job --partition-range` of the same 2 days",
+        "where": "replay claims (conditional PUT before each call)",
+        "outcome": f"both runs succeeded; {calls} model calls for {len(requests)} distinct requests",
+        "data": "every reply cached once; every claim released; no second payment journalled",
+        "user_sees": "nothing to act on; a second payment (a stale claim taken over) would be `paid_twice` in "
+                     "the concordance metadata and `calls_paid_twice` in `spend_ledger`",
+    })
+
+
+def test_a_paid_reply_that_cannot_be_stored_stops_the_paid_calls(s3_server, bucket, s3_client, store, replay_resources,
+                                                                model_server, fault_matrix):
+    """Found by an attacker: with the replay cache's PUTs failing, every worker kept paying for replies
+    it could not keep, and the error named neither the object nor the day."""
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    assert _run([artifact_index], replay_resources)[0].success
+    rule = FaultRule("http_500", 1.0, "PUT", r"/replay_cache/")
+    with FaultProxy(s3_server.endpoint_url, [rule], seed=1, max_faults=1000) as proxy:
+        faulty = _store(proxy.url, bucket, max_attempts=1)
+        result, _ = _run([concordance], replay_resources | {"store": faulty}, selection=[concordance])
+        faults = proxy.counts().get("faults", 0)
+    failure = _failure(result)
+    message = result.get_step_failure_events()[0].event_specific_data.error.message
+    calls = model_server.counts()["messages"]
+    assert not result.success and faults > 0
+    assert f"{DAY} {MODEL}: the paid reply of decision_artifacts/{DAY:%Y/%m/%d}/" in failure
+    assert "S3 PUT s3://" in message and "/replay_cache/" in message and "InternalError" in message
+    assert calls <= replay_resources["replay_model"].max_concurrency  # the calls in flight, nothing after
+    assert len([e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]) == 0  # never re-paid
+    fault_matrix.append({
+        "fault": "500 InternalError for good (http_500, rate 1)", "where": "S3 PUT of a paid reply (replay cache)",
+        "outcome": f"step fails loudly, no step retry; {calls} paid calls (those in flight), none after the first "
+                   "failed PUT",
+        "data": "no concordance partition written; the unstored replies are the only ones a re-run pays again",
+        "user_sees": f"run FAILURE: \u201c{failure.split(' <- ')[0][:110]}\u2026\u201d",
     })

@@ -87,3 +87,24 @@ def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_s
     metadata = result.asset_materializations_for_node("spend_ledger")[0].metadata
     assert metadata["total/usd_saving"].value == pytest.approx(ledger["usd_saving"].sum(), abs=1e-6)
     assert metadata[f"usd_saving/noise_ceiling/ic_cio/{ceiling.loc['ic_cio', 'target_model']}"].value > 0
+
+
+def test_a_second_payment_is_counted_and_named_never_hidden(store):
+    """Two runs that both paid one request (a stale claim taken over): the journalled second payment is
+    a call more in the ledger, its dollars in `usd_paid`, and its journal named."""
+    from alpha_replay_assets.replay_claims import Claims
+    from alpha_replay_assets.spend_ledger import second_payments, with_second_payments
+    from resources.replies import Reply
+
+    table = ledger_table(concordance_frame([_row("ic_cio", "a"), _row("ic_cio", "b")], DAY).assign(
+        purpose="concordance"), {})
+    reply = Reply("{}", HAIKU, 100, 50, 0, 0, False, 1.0, "msg_2")
+    row = {"purpose": "concordance", "agent_id_base": "ic_cio", "request_digest": "a" * 64}
+    key = Claims(store, HAIKU, "run-2", 60).journal_second_payment(DAY, row, reply, 0.25)
+    twice, journals = second_payments(store, [DAY - dt.timedelta(days=1), DAY])
+    assert journals == [store.uri(key)]
+    counted = with_second_payments(table, twice)
+    [ic_cio] = counted.itertuples()
+    assert ic_cio.calls == 3 and ic_cio.calls_paid_twice == 1
+    assert ic_cio.usd_paid == pytest.approx(table["usd_paid"].iloc[0] + 0.25)
+    assert ic_cio.usd_paid_twice == 0.25

@@ -6,7 +6,7 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance, concordance_key, day_summary, mismatched_models
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
 from resources.artifact_store import ArtifactStore
@@ -23,7 +23,8 @@ class ReplayCheckConfig(dg.Config):
 
 
 # What these checks read of a day's concordance: outcomes, scores, spend.
-COLUMNS = ["key", "agent_id_base", "outcome", "agreement_score", "cache_hit", "cost_usd", "error"]
+COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_score", "cache_hit", "cost_usd", "error",
+           "reply_model", "model_mismatch"]
 
 
 def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
@@ -114,4 +115,24 @@ def replies_fit_family_schema(context: dg.AssetCheckExecutionContext, config: Un
     evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
-REPLAY_CHECKS = [replay_failure_rate, replay_complete, scorer_fields_readable, replies_fit_family_schema]
+@dg.asset_check(asset=concordance, partitions_def=DAILY,
+                description="Every reply names the model it was asked for (or a dated snapshot of it). WARN: a "
+                            "reply from another model is kept and flagged on its row (`model_mismatch`), named here "
+                            "with its count; `alpha-replay replays forget --outcome model_mismatch` clears them.")
+def replies_from_asked_model(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
+                             replay_model: ReplayModel, run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        problems, counts = {}, {}
+        for model, frame in _frames(store, replay_model, key):
+            if frame is None:
+                problems[model] = "no concordance file"
+            elif "model_mismatch" in frame:
+                for asked, named in mismatched_models(frame).items():
+                    counts[asked] = named
+                    problems[asked] = "replies named " + ", ".join(f"{m} ({n})" for m, n in sorted(named.items()))
+        return problems, {"mismatched_models": dg.MetadataValue.json(counts)}
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
+
+
+REPLAY_CHECKS = [replay_failure_rate, replay_complete, scorer_fields_readable, replies_fit_family_schema,
+                 replies_from_asked_model]

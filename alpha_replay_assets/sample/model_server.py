@@ -5,7 +5,8 @@ real `anthropic` and `openai` SDKs.
 It plays the *cheap target model* for the synthetic corpus: replies, in each producer's raw
 response schema, are derived from the prompt by the corpus's hidden rules with their own noise,
 so concordance is high but below 1, whichever endpoint is asked. Faults can be scripted (429,
-500, 529, slow, malformed, schema-breaking) on both, every call is counted per endpoint
+500, 529, slow, malformed, schema-breaking; impossible usage numbers and costs, a reply naming
+another model than the one asked for) on both, every call is counted per endpoint
 (`messages`, `chat_completions`), and the Message Batches endpoints are served too. Used by the
 tests and, when no API key is set, by the quick start (which says so). Never logs request headers
 (they carry the API key).
@@ -37,7 +38,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from alpha_replay_assets.sample import rules
 from resources.prompt_cache import estimate_tokens, min_cacheable_tokens
 
-FAULTS = ("429", "500", "529", "malformed", "schema", "slow")
+FAULTS = ("429", "500", "529", "malformed", "schema", "slow", "huge_tokens", "nan_cost", "negative_cost", "other_model")
+# What a `huge_tokens` fault reports (an attacker's numbers) and who an `other_model` reply says answered.
+HUGE_OUTPUT_TOKENS, HUGE_INPUT_TOKENS = 10**30, 2**62
+OTHER_MODEL = {"messages": "claude-3-haiku-20240307", "chat_completions": "openai/gpt-4o-mini"}
 ERROR_KINDS = {"429": "rate_limit_error", "500": "api_error", "529": "overloaded_error"}
 CACHE_TTL_S = 300.0
 CHAT_PATHS = ("/api/v1/chat/completions", "/v1/chat/completions")
@@ -221,16 +225,18 @@ class ModelServerState:
         system, user = prefix + rest, _user_text(body)
         cache_read, cache_created = self.cache_usage(body["model"], prefix)
         text = self.answer(body["model"], system, user, fault)
+        huge = fault == "huge_tokens"
         return {
             "id": f"msg_{next(self.ids):08d}",
             "type": "message",
             "role": "assistant",
-            "model": body["model"],
+            "model": OTHER_MODEL["messages"] if fault == "other_model" else body["model"],
             "content": [{"type": "text", "text": f"Here is my decision:\n```json\n{text}\n```"}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": max(1, estimate_tokens(system + user) - cache_read - cache_created),
-                      "output_tokens": max(1, len(text) // 4),
+            "usage": {"input_tokens": HUGE_INPUT_TOKENS if huge else max(1, estimate_tokens(system + user)
+                                                                          - cache_read - cache_created),
+                      "output_tokens": HUGE_OUTPUT_TOKENS if huge else max(1, len(text) // 4),
                       "cache_creation_input_tokens": cache_created, "cache_read_input_tokens": cache_read},
         }
 
@@ -243,16 +249,19 @@ class ModelServerState:
         text = self.answer(body["model"], system, user, fault)
         prompt, completion = max(1, estimate_tokens(system + user)), max(1, len(text) // 4)
         usd_in, usd_out = ROUTER_USD_PER_MTOK
+        cost = {"nan_cost": math.nan, "negative_cost": -0.5}.get(fault, round((prompt * usd_in + completion * usd_out)
+                                                                             / 1e6, 9))
+        completion = HUGE_OUTPUT_TOKENS if fault == "huge_tokens" else completion
         return {
             "id": f"gen-{next(self.ids):08d}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body["model"],
+            "model": OTHER_MODEL["chat_completions"] if fault == "other_model" else body["model"],
             "provider": "Loopback",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop",
                          "logprobs": None}],
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-                      "cost": round((prompt * usd_in + completion * usd_out) / 1e6, 9),
+                      "cost": cost,
                       "prompt_tokens_details": {"cached_tokens": 0}},
         }
 
