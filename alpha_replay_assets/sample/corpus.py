@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config as BotoConfig
 
-from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.executor import EXECUTORS
@@ -38,6 +37,7 @@ from alpha_replay_assets.families.spec import Run
 from alpha_replay_assets.families.synthetic import CODE_SHA, TEAMS, TICKERS, filler, iso
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.sample import rules, unregistered
+from alpha_replay_assets.stub_prompts import PLACEHOLDER_MARKER
 from resources.bounded import ordered_map
 
 MIXES = ("legacy", "today", "both")
