@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -123,24 +122,73 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def children_cpu_s() -> float:
-    """CPU seconds of this process's finished children (the indexing workers)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class TreeSampler:
+    """Samples this process's descendants (the indexing workers and their forkserver, which are not
+    all this process's children, so `RUSAGE_CHILDREN` misses them) every `interval` s: the peak of
+    the whole tree's proportional set size (shared pages counted once) and each descendant's CPU."""
+
+    def __init__(self, interval: float = 0.25):
+        import threading
+
+        self.interval, self.peak_kib, self.cpu = interval, 0, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TreeSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                parents[int(entry.name)] = int(_stat(entry.name)[1])
+            except (ValueError, OSError):
+                continue
+        tree, frontier = [], [os.getpid()]
+        while frontier:
+            frontier = [pid for pid, parent in parents.items() if parent in frontier]
+            tree += frontier
+        total = _pss_kib(os.getpid())
+        for pid in tree:
+            try:
+                total += _pss_kib(pid)
+                self.cpu[pid] = process_cpu_s(pid)
+            except OSError:  # it ended between the listing and the read
+                continue
+        self.peak_kib = max(self.peak_kib, total)
+
+
+def _stat(pid: str) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _pss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _measure(fn) -> dict:
-    """Wall, CPU (this process and its workers) and peak RSS: this process's own, the largest
-    worker's (ru_maxrss of the children; Linux counts in it the parent's RSS when it was started, so
-    it errs high) and the bound on their sum: this process + every worker at its peak at once."""
-    wall, cpu, children = time.perf_counter(), time.process_time(), children_cpu_s()
-    extra = fn() or {}
-    own, worker = peak_rss_mib(), round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
-    workers = extra.pop("workers", 0)
+    """Wall, CPU (this process; its descendants: the indexing workers) and peak memory: this
+    process's own peak RSS, and the peak of the whole tree's PSS (sampled; the larger one is `peak_rss_mib`)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    with TreeSampler() as tree:
+        extra = fn() or {}
+    own, whole = peak_rss_mib(), round(tree.peak_kib / 1024, 1)
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "workers_cpu_s": round(children_cpu_s() - children, 2),
-            "peak_rss_mib": round(own + workers * worker, 1), "own_peak_rss_mib": own,
-            "worker_peak_rss_mib": worker if workers else 0.0, "workers": workers, **extra}
+            "workers_cpu_s": round(sum(tree.cpu.values()), 2), "peak_rss_mib": max(own, whole),
+            "own_peak_rss_mib": own, "tree_peak_pss_mib": whole, **extra}
 
 
 def _resources(endpoint: str, bucket: str, model_url: str | None = None, concurrency: int = 8):
@@ -274,7 +322,7 @@ def scenario_concordance(args) -> dict:
 
 def process_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(str(pid))
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
