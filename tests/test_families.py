@@ -8,7 +8,8 @@ import pytest
 
 from alpha_replay_assets import families
 from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, lookup
-from alpha_replay_assets.families.spec import Run, SchemaError
+from alpha_replay_assets.family_spec.fields import SchemaError
+from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.sample import corpus, rules, unregistered
 from conftest import DAY, pinned
 

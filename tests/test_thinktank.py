@@ -10,9 +10,10 @@ from collections import Counter
 import pytest
 
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.spec import Run, SchemaError
 from alpha_replay_assets.families.thinktank_theme import side as theme_side
 from alpha_replay_assets.families.thinktank_thesis import STANCES
+from alpha_replay_assets.family_spec.fields import SchemaError
+from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.rule_fit import fit_rule
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.stats import cohen_kappa
