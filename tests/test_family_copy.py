@@ -79,8 +79,8 @@ def test_a_copied_family_module_is_a_new_family_indexed_replayed_fitted_and_judg
     assert registry.returncode == 0, registry.stderr
     assert set(registry.stdout.split()) == set(REGISTRY) | {COPY}  # the copy is imported, not this checkout
     one_day = f"tests/{Path(__file__).name}::{test_one_day_indexes_replays_fits_and_judges_every_graph_family.__name__}"
-    tests = run(copy, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-rA", "tests/test_families.py", one_day,
-                timeout=600)
+    tests = run(copy, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-rA", "tests/test_families.py",
+                one_day, timeout=600)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert f"[{COPY}]" in tests.stdout and f"[{COPY}-legacy]" in tests.stdout  # the generic tests ran on it
     assert f"PASSED {one_day}" in tests.stdout

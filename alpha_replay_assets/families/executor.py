@@ -76,6 +76,8 @@ FAMILY = Family(
     unsupported_reason="deterministic executor (no LLM decision): indexed and counted, never replayed or fitted",
     rule=HiddenRule(snapshot, decide, post_process, model="", system=lambda s: "", template="",
                     agent_id=lambda s: f"{NAME}:{s['_producer'].split('.')[1]}",
+                    # one per sector team in the graph era; 16 a day today, by the executor process
                     volume=(Volume("legacy", order=6, per_team=1, kinds=EXECUTORS),
-                            Volume("today", order=2, per_day=16, producer="executors", at=(50_700, 600), kinds=EXECUTORS))),
+                            Volume("today", order=2, per_day=16, producer="executors", at=(50_700, 600),
+                                   kinds=EXECUTORS))),
 )

@@ -37,7 +37,8 @@ def volumes(era: str) -> list[tuple[str, Volume]]:
 
 def filing_day(run_day: dt.date, trading_day_filing: bool) -> dt.date:
     """The day folder a run lands in: its own day, or for a trading-day producer a weekend run's Friday."""
-    return run_day - dt.timedelta(days=run_day.weekday() - 4) if trading_day_filing and run_day.weekday() > 4 else run_day
+    weekend = trading_day_filing and run_day.weekday() > 4
+    return run_day - dt.timedelta(days=run_day.weekday() - 4) if weekend else run_day
 
 
 def legacy_slots(n: int, rng: random.Random) -> Iterator[tuple[str, str | None]]:
@@ -91,7 +92,8 @@ def _daily(producer: str, members: list[tuple[str, Volume]], day: dt.date, drawn
     rng = random.Random(f"{seed}:{drawn.isoformat()}:{producer}")
     for family, v in members:
         for i in range(v.per_day):
-            slot = Slot(day, day, v.at[0] + v.at[1] * i + rng.random(), "", v.kinds[i % len(v.kinds)] if v.kinds else None)
+            scope = v.kinds[i % len(v.kinds)] if v.kinds else None
+            slot = Slot(day, day, v.at[0] + v.at[1] * i + rng.random(), "", scope)
             yield make(family, slot, rng)
 
 
