@@ -152,8 +152,9 @@ def test_readme_family_table_rows_are_generated_from_the_declarations():
     assert len(rows) >= 3 and all(row in generated for row in rows)
 
 
-def test_adding_a_family_is_one_file(tmp_path, monkeypatch):
-    """README's example module, dropped into the package, is registered, scored and fitted."""
+def test_readme_example_module_is_a_family(tmp_path, monkeypatch):
+    """README's example module, put on the package's path, is registered, scored and fitted (that a
+    new module is all a family needs, end to end, is tests/test_family_copy.py's business)."""
     example = re.search(r"```python\n(# alpha_replay_assets/families/news_desk\.py.*?)```", README.read_text(), re.S)
     (tmp_path / "news_desk.py").write_text(example.group(1))
     monkeypatch.setattr(families, "__path__", [*families.__path__, str(tmp_path)])
