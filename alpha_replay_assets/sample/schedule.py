@@ -86,7 +86,7 @@ def _weekly(producer: str, members: list[tuple[str, Volume]], day: dt.date, draw
                 yield key, body
 
 
-def _daily(producer: str, members: list[tuple[str, Volume]], day: dt.date, drawn: dt.date, seed: int, scale: int,
+def _daily(producer: str, members: list[tuple[str, Volume]], day: dt.date, drawn: dt.date, seed: int,
            make: Make) -> Iterator[tuple[str, bytes]]:
     """A daily producer's artifacts of the day (scopes cycling through each family's `kinds`)."""
     rng = random.Random(f"{seed}:{drawn.isoformat()}:{producer}")
@@ -104,5 +104,7 @@ def today(day: dt.date, drawn: dt.date, seed: int, scale: int, make: Make) -> It
     for family, v in volumes("today"):
         producers.setdefault(v.producer, []).append((family, v))
     for producer, members in producers.items():
-        weekly = any(v.weekly for _, v in members)
-        yield from (_weekly if weekly else _daily)(producer, members, day, drawn, seed, scale, make)
+        if any(v.weekly for _, v in members):
+            yield from _weekly(producer, members, day, drawn, seed, scale, make)
+        else:
+            yield from _daily(producer, members, day, drawn, seed, make)
