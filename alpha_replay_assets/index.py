@@ -15,7 +15,7 @@ from pydantic import Field
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index_groups import GroupBuilder
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
