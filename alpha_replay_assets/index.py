@@ -134,7 +134,8 @@ def index_day(store: ArtifactStore, day: dt.date, force: bool = False,
         indexed = IndexedDay(day, store.uri(key), fingerprint, rebuilt=True, conflicts=conflicts)
         metadata = {FINGERPRINT_META: fingerprint, OBJECTS_META: str(len(listed)), VERSION_META: index_version(store)}
         try:
-            store.write_parquet_groups(key, row_groups(builder, listed, indexed), if_match=current[0] if current else None,
+            store.write_parquet_groups(key, row_groups(builder, listed, indexed),
+                                       if_match=current[0] if current else None,
                                        if_absent=current is None, metadata=metadata)
         except WriteConflict:
             continue

@@ -127,7 +127,7 @@ class TreeSampler:
     all this process's children, so `RUSAGE_CHILDREN` misses them) every `interval` s: the peak of
     the whole tree's proportional set size (shared pages counted once) and each descendant's CPU."""
 
-    def __init__(self, interval: float = 0.25):
+    def __init__(self, interval: float = 0.5):
         import threading
 
         self.interval, self.peak_kib, self.cpu = interval, 0, {}
@@ -147,15 +147,9 @@ class TreeSampler:
             self.sample()
 
     def sample(self) -> None:
-        parents = {}
-        for entry in Path("/proc").iterdir():
-            try:
-                parents[int(entry.name)] = int(_stat(entry.name)[1])
-            except (ValueError, OSError):
-                continue
         tree, frontier = [], [os.getpid()]
         while frontier:
-            frontier = [pid for pid, parent in parents.items() if parent in frontier]
+            frontier = [child for pid in frontier for child in _children(pid)]
             tree += frontier
         total = _pss_kib(os.getpid())
         for pid in tree:
@@ -165,6 +159,14 @@ class TreeSampler:
             except OSError:  # it ended between the listing and the read
                 continue
         self.peak_kib = max(self.peak_kib, total)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _stat(pid: str) -> list[str]:
@@ -279,10 +281,12 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
 
     resources = _resources(args.endpoint, args.bucket)
     server = attach(args)
+    workers = args.index_workers or os.cpu_count() or 1
 
     def run():
         # force: the days are new to this scenario (an earlier one may have indexed the same folders)
-        _materialise([artifact_index], resources, days[0], days[-1], {"ops": {"artifact_index": {"config": {"force": True}}}})
+        _materialise([artifact_index], resources, days[0], days[-1],
+                     {"ops": {"artifact_index": {"config": {"force": True, "workers": workers}}}})
         before, bytes_before = server.request_counts(), server.bytes_served()
         _materialise([counterfactual_fits], resources, args.days[-1], args.days[-1],
                      {"ops": {"counterfactual_fits": {"config": {"window_days": len(args.days)}}}})
@@ -290,7 +294,8 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
         fits = resources["store"].read_parquet(fits_key(resources["store"], dt.date.fromisoformat(args.days[-1])))
         fits = fits[fits["scope"] == "family"]  # the roll-ups: what the baseline computed
         step = {name: after.get(name, 0) - before.get(name, 0) for name in ("GET", "GET artifact_index")}
-        return {"workers": os.cpu_count() or 1, "fit_step_gets": step["GET"], "fit_step_bytes": bytes_after["total"] - bytes_before.get("total", 0),
+        return {"workers": workers, "fit_step_gets": step["GET"],
+                "fit_step_bytes": bytes_after["total"] - bytes_before.get("total", 0),
                 **({"fit_step_index_gets": step["GET artifact_index"]} if args.server == "moto" else {}),
                 "match_rate": dict(zip(fits["agent_id_base"], fits["match_rate"].round(4)))}
     return _measure(run)
@@ -350,11 +355,12 @@ def run_scenario(name: str, common: list[str], server, quiet_minutes: float = 0)
                      "load_avg_start": round(load_start, 2), "load_avg_end": round(os.getloadavg()[0], 2)}
 
 
-def scenario_args(server, kind: str, bucket: str, days: list[dt.date], latency_ms: float) -> list[str]:
-    """What every scenario process is told: where the corpus is and the latency model."""
+def scenario_args(server, kind: str, bucket: str, days: list[dt.date], latency_ms: float,
+                  index_workers: int = 0) -> list[str]:
+    """What every scenario process is told: where the corpus is, the latency model, the indexing workers."""
     return ["--server", kind, "--endpoint", server.endpoint_url, "--metrics-url", getattr(server, "metrics_url", ""),
-            "--bucket", bucket, "--day-list", ",".join(d.isoformat() for d in days),
-            *latency_model(server, kind, latency_ms)]
+            "--bucket", bucket, "--day-list", ",".join(d.isoformat() for d in days), "--index-workers",
+            str(index_workers), *latency_model(server, kind, latency_ms)]
 
 
 def main(argv=None) -> None:
@@ -371,6 +377,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .json go")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
                         help=f"before each scenario, wait up to MINUTES for a load average < {QUIET_LOAD}")
+    parser.add_argument("--index-workers", type=int, default=0,
+                        help="artifact_index's `workers` in the cold and weekly runs (default: its own, the cores)")
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--metrics-url", help=argparse.SUPPRESS)
@@ -407,7 +415,7 @@ def run_all(args) -> None:
         bucket = "alpha-replay-bench"
         days = corpus.window(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1), n_days)
         _, sizes = seed_corpus(server, bucket, days, per_day, args.sizes)
-        common = scenario_args(server, args.server, bucket, days, args.latency_ms) + [
+        common = scenario_args(server, args.server, bucket, days, args.latency_ms, args.index_workers) + [
             "--reply-latency-ms", str(args.reply_latency_ms), "--replay-concurrency", str(args.replay_concurrency)]
         results = {}
         for name in ("baseline", "rescan", "cold", "weekly", "concordance"):

@@ -47,9 +47,9 @@ BASE_PER_DAY = 585
 WEEK, WINDOW = 7, 56
 PLOT = Path(__file__).resolve().parent.parent / "docs" / "scaling.png"
 BUCKET = "alpha-replay-scaling"
-# concurrent GETs of an indexing run: the store's max_workers (16) in each of its worker processes
-# (IndexConfig.workers defaults to the cores); the window readers use 8
-CONCURRENCY = 16 * (os.cpu_count() or 1)
+# concurrent GETs of an indexing run: the store's max_workers in each of its worker processes (the
+# window readers use 8)
+FETCHES_PER_WORKER = 16
 
 
 def serial_seconds(serial: dict, days: int, artifacts: int, listed_days: int) -> float:
@@ -113,8 +113,8 @@ def measure(kind: str, factor: int, args) -> dict:
                 week_indexes_to_older_days(client, store, week, older)
             print(f"{kind} {factor}x: {name} ...", flush=True)
             results[name] = run_scenario(name if name != "serial" else "baseline",
-                                         scenario_args(server, kind, BUCKET, days, args.latency_ms) + extra, server,
-                                         args.wait_quiet)
+                                         scenario_args(server, kind, BUCKET, days, args.latency_ms,
+                                                       args.index_workers) + extra, server, args.wait_quiet)
             print(f"  {json.dumps(results[name])}", flush=True)
         needed = bytes_needed(store, window, sum(sizes))
     finally:
@@ -126,7 +126,8 @@ def measure(kind: str, factor: int, args) -> dict:
     rescan_cold = rescan["wall_s"]
     rescan_weekly = serial_seconds(rescan, WINDOW, len(sizes) * WINDOW // WEEK, WEEK)
     return {
-        "factor": factor, "server": kind, "per_day": per_day, "week_artifacts": len(sizes), "week_bytes": sum(sizes),
+        "factor": factor, "server": kind, "per_day": per_day, "index_workers": results["weekly"]["workers"],
+        "week_artifacts": len(sizes), "week_bytes": sum(sizes),
         "noisy": any(r["load_avg_start"] >= QUIET_LOAD for r in results.values()),
         "load_avg_start": max(r["load_avg_start"] for r in results.values()),
         "weekly_ratio": round(serial_weekly / weekly, 1),
@@ -145,8 +146,9 @@ def measure(kind: str, factor: int, args) -> dict:
                            f"{len(sizes) * WINDOW // WEEK} artifacts, + the fit",
         "limits": {"serial": limit(serial, args.latency_ms, 1),
                    "rescan": limit(rescan, args.latency_ms, RESCAN_THREADS),
-                   "cold": limit(results["cold"], args.latency_ms, CONCURRENCY),
-                   "weekly": limit(results["weekly"], args.latency_ms, CONCURRENCY)},
+                   "cold": limit(results["cold"], args.latency_ms, FETCHES_PER_WORKER * results["cold"]["workers"]),
+                   "weekly": limit(results["weekly"], args.latency_ms,
+                                   FETCHES_PER_WORKER * results["weekly"]["workers"])},
         "scenarios": results,
     }
 
@@ -171,7 +173,8 @@ def report(points: list[dict], args) -> str:
             f"{p['serial_cold_s']} | {p['rescan_cold_s']} | {p['cold_ratio']}x | {p['cold_ratio_vs_rescan']}x | "
             f"{p['weekly_bytes_read'] / 2**20:.0f} | {p['weekly_bytes_needed'] / 2**20:.0f} | "
             f"{p['weekly_bytes_read'] / p['weekly_bytes_needed']:.3f} | {p['peak_rss_mib']} | "
-            f"{p['load_avg_start']}{' (noisy)' if p['noisy'] else ''} | {p['limits']['weekly']} | {p['limits']['cold']} |")
+            f"{p['load_avg_start']}{' (noisy)' if p['noisy'] else ''} | {p['limits']['weekly']} | "
+            f"{p['limits']['cold']} |")
     return "\n".join(lines)
 
 
@@ -218,6 +221,8 @@ def main(argv=None) -> None:
     parser.add_argument("--serial-sample", type=int, default=4095, help="artifacts the serial scan reads at most")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
                         help=f"before each scenario, wait up to MINUTES for a load average < {QUIET_LOAD}")
+    parser.add_argument("--index-workers", type=int, default=0,
+                        help="artifact_index's `workers` in the cold and weekly runs (default: its own, the cores)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args(argv)

@@ -19,7 +19,8 @@ def test_workers_write_the_same_index_bytes_as_one_process(store, seeded):
     with GroupBuilder(store, workers=2, group_bytes=40_000) as two:
         shared = index_day(store, DAY, force=True, builder=two)
     assert store.get_bytes(key) == one_process
-    assert pq.ParquetFile(io.BytesIO(one_process)).num_row_groups >= 4  # several groups, built out of order by two processes, land in key order
+    # several groups, built out of order by two processes, land in key order
+    assert pq.ParquetFile(io.BytesIO(one_process)).num_row_groups >= 4
     assert (shared.rows, shared.bytes_read, shared.bad_reasons, shared.families) == \
         (alone.rows, alone.bytes_read, alone.bad_reasons, alone.families)
     assert shared.bad_reasons.total() > 0
