@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import anthropic
 
-from alpha_replay_assets.replay_cache import ReplyCache, target_slug
+from alpha_replay_assets.paths import batch_record_key
+from alpha_replay_assets.replay_cache import ReplyCache
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import BatchRequest, ReplayModel
 from resources.replies import Reply
@@ -28,10 +29,6 @@ MAX_REQUESTS = 100_000
 # The API takes 256 MB per batch; prompts grow by their JSON escaping and the request around them.
 MAX_PROMPT_BYTES = 200 * 2**20
 DIGEST = re.compile(r"[0-9a-f]{64}")  # custom_id = the request's content address
-
-
-def batch_record_key(store: ArtifactStore, day: dt.date, model: str) -> str:
-    return store.analytics_key("replay_batches", target_slug(model), f"dt={day}.json")
 
 
 @dataclass

@@ -32,10 +32,12 @@ from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.batches import RangeBatch
 from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, card_id, expected_tokens, price_for, today
-from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
+from alpha_replay_assets.families.spec import SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash, target_slug
+from alpha_replay_assets.paths import concordance_day_glob, concordance_key, target_slug
+from alpha_replay_assets.replay.rows import REPLAY_ROW_COLUMNS, day_summary, mismatched_models, replay_frame
+from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash
 from alpha_replay_assets.replay_claims import Claims
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.targets import rows_for_target
@@ -50,10 +52,7 @@ INDEX_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_pla
 # Actual spend may exceed the planned budget by this factor (cheap replies longer than expected)
 # before the remaining calls of the day are stopped.
 HARD_STOP_FACTOR = 1.5
-REPLAYED = ("structured", "schema_error")  # outcomes with a model reply (paid for)
-# The provider failed us: nothing usable came back (never cached, so a re-run asks again).
-PROVIDER_FAILED = ("transport_error", "request_error", "bad_response")
-FAILED = ("schema_error", *PROVIDER_FAILED)
+
 
 
 class ConcordanceConfig(dg.Config):
@@ -65,10 +64,6 @@ class ConcordanceConfig(dg.Config):
                                     "the step fails loudly.")
     progress_every: int = Field(default=50, ge=1, description="Log progress every N replays.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
-
-
-def concordance_key(store: ArtifactStore, day, model: str) -> str:
-    return store.analytics_key("concordance", f"target={target_slug(model)}", f"dt={day}", "concordance.parquet")
 
 
 def skip_reason(row: dict) -> str | None:
@@ -407,51 +402,6 @@ def prefill_with_batches(context, store: ArtifactStore, model_res: ReplayModel, 
     return sum(batch.requests for batch in ranges.values()), interactive
 
 
-CONCORDANCE_COLUMNS = {
-    "day": "str", "key": "str", "agent_id": "str", "agent_id_base": "str", "target_model": "str",
-    "outcome": "str", "agreement_score": "float64", "diagnostics": "str", "scorer_version": "int64",
-    "input_tokens": "Int64", "output_tokens": "Int64", "cache_read_tokens": "Int64",
-    "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
-    "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
-    "request_digest": "str", "priced_on": "str", "reply_model": "str", "model_mismatch": "boolean",
-    "paid_twice": "boolean",
-}
-
-
-def concordance_frame(rows: list[dict], day) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(CONCORDANCE_COLUMNS))
-    frame = frame.assign(day=str(day), scorer_version=SCORER_VERSION, sample=frame["sample"].fillna(0))
-    return frame.sort_values(["key", "target_model", "sample"], ignore_index=True).astype(CONCORDANCE_COLUMNS)
-
-
-def day_summary(frame: pd.DataFrame) -> dict:
-    """Counts that decide completeness and failure: shared by the asset metadata and its checks.
-    `failure_rate` is the provider's share of the eligible replays (transport and request errors,
-    bad responses): it blocks the day. Schema errors are counted but are the family's own trouble
-    (`unusable_replies`), never the day's."""
-    outcomes = frame["outcome"].value_counts()
-    eligible = int(len(frame) - outcomes.filter(like="skipped_").sum() + outcomes.get("skipped_budget", 0))
-    replayed = int(sum(outcomes.get(o, 0) for o in REPLAYED))
-    transport = int(outcomes.get("transport_error", 0) + outcomes.get("request_error", 0))
-    bad = int(outcomes.get("bad_response", 0))
-    called = frame["cache_hit"].eq(False).fillna(False)
-    return {
-        "eligible": eligible,
-        "replayed": replayed,
-        "structured": int(outcomes.get("structured", 0)),
-        "schema_errors": int(outcomes.get("schema_error", 0)),
-        "transport_errors": transport,
-        "bad_responses": bad,
-        "budget_skipped": int(outcomes.get("skipped_budget", 0)),
-        "complete": replayed == eligible,
-        # files written before the column existed have none
-        "model_mismatches": int(frame.reindex(columns=["model_mismatch"])["model_mismatch"].eq(True).sum()),
-        "failure_rate": round((transport + bad) / eligible, 4) if eligible else 0.0,
-        "model_calls": int(called.sum()),
-        "usd_new": round(float(frame.loc[called, "cost_usd"].sum()), 6),
-    }
-
-
 # Shared by every asset that calls the model provider.
 REPLAY_ASSET = dict(
     partitions_def=DAILY,
@@ -522,7 +472,7 @@ def concordance(
             with replaying(key, model):
                 rows = skipped + DayReplay(context, store, replay_model, config, day, model, in_flight,
                                            batch).run(tasks)
-            frame = concordance_frame(rows, day)
+            frame = replay_frame(rows, day)
             summary = day_summary(frame) | {"day": key, "target_model": model}
             provider_failed = summary["transport_errors"] + summary["bad_responses"]
             attempted = summary["replayed"] + provider_failed
@@ -539,20 +489,10 @@ def concordance(
             frames.append(frame)
         context.add_asset_metadata(_metadata(summaries, pd.concat(frames), store, day), partition_key=key)
     return dg.MaterializeResult(metadata={
-        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in CONCORDANCE_COLUMNS.items()]),
+        "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(n, t) for n, t in REPLAY_ROW_COLUMNS.items()]),
         "batch_requests": batched, "rate_limited_429s": replay_model.rate_limited,  # this run's, every partition
         "interactive_backfill_models": dg.MetadataValue.json(interactive),
     })
-
-
-def mismatched_models(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Asked model -> {model the replies named instead: how many}."""
-    mismatched = frame[frame["model_mismatch"].eq(True).fillna(False)]
-    counts = mismatched.groupby(["target_model", mismatched["reply_model"].fillna("").replace("", "(none)")]).size()
-    result: dict[str, dict[str, int]] = {}
-    for (asked, reported), n in counts.items():
-        result.setdefault(asked, {})[reported] = int(n)
-    return result
 
 
 def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, day) -> dict:
@@ -583,7 +523,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
         "per_day": dg.MetadataValue.md(table.to_markdown(index=False)),
         "outcomes": dg.MetadataValue.json({k: int(v) for k, v in frame["outcome"].value_counts().items()}),
         "skipped_placeholder_per_family": dg.MetadataValue.json({k: int(v) for k, v in sorted(stubs.items())}),
-        "uri": dg.MetadataValue.text(store.uri(store.analytics_key("concordance", "target=*", f"dt={day}"))),
+        "uri": dg.MetadataValue.text(store.uri(concordance_day_glob(store, day))),
     }
     for (model, family), mean in means.items():
         metadata[f"concordance/{family}/{target_slug(model)}/mean"] = float(mean)

@@ -20,8 +20,6 @@ from alpha_replay_assets.concordance import (
     ConcordanceConfig,
     DayReplay,
     InFlight,
-    concordance_frame,
-    day_summary,
     eligible_rows,
     plan,
     prefill_with_batches,
@@ -30,6 +28,8 @@ from alpha_replay_assets.concordance import (
 )
 from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.partitions import day_of
+from alpha_replay_assets.paths import ceiling_key
+from alpha_replay_assets.replay.rows import day_summary, replay_frame
 from alpha_replay_assets.run_modes import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -42,10 +42,6 @@ class CeilingConfig(ConcordanceConfig):
     # At the original model's price a day's sample (10 per family, k=2) costs ~$4-13 once it holds
     # think-tank theses (tens of KB of filings) or the large news snapshots; $10 stopped mid-day.
     budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day, this run.")
-
-
-def ceiling_key(store: ArtifactStore, day) -> str:
-    return store.analytics_key("noise_ceiling", f"dt={day}", "ceiling.parquet")
 
 
 def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
@@ -101,7 +97,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
             with replaying(key, model):
                 rows += DayReplay(context, store, replay_model, config, day, model, in_flight, batch,
                                   "noise_ceiling").run(tasks)
-        frame = concordance_frame(rows + skipped, day)
+        frame = replay_frame(rows + skipped, day)
         for line in unpriced_models(frame).values():
             context.log.warning(f"{key}: {line}")
         store.write_parquet(ceiling_key(store, day), frame)

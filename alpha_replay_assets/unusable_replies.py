@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets.concordance import REPLAYED
+from alpha_replay_assets.replay.rows import REPLAYED
 
 REPLIES_UNUSABLE = "replies_unusable"
 UNUSABLE = ("schema_error",)  # a reply came back (and was paid for) but the scorer cannot use it

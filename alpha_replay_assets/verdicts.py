@@ -15,14 +15,16 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.concordance import concordance, concordance_key, target_slug
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.costs import COST_COLUMNS, PRICES_HELP, RateCard, artifact_costs, unpriced_ids
-from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
+from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
+from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, target_slug, templates_key, verdicts_key
+from alpha_replay_assets.rationale_templates import rationale_templates
+from alpha_replay_assets.replay.rows import REPLAYED
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio
@@ -64,10 +66,6 @@ class VerdictConfig(UnusableRepliesConfig):
     min_rationales: int = Field(default=20, description="Rationales in the template window needed for that evidence.")
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
-
-
-def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parquet") -> str:
-    return store.analytics_key("agent_verdicts", f"dt={end.isoformat()}", name)
 
 
 def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:
@@ -168,7 +166,7 @@ def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, pric
     at capture); unknown (None, ids in `unpriced_now`) when one records no cost and has no card."""
     card = RateCard(prices)
     price = card.price(model, end)
-    done = cheap_week[cheap_week["outcome"].isin(("structured", "schema_error"))]
+    done = cheap_week[cheap_week["outcome"].isin(REPLAYED)]
     uncached, tokens_out, read, written = (
         int(done[c].sum()) for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_create_tokens"))
     replayed_share = len(done) / max(1, int(index_week["is_llm"].fillna(False).sum()))

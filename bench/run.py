@@ -149,7 +149,7 @@ def scenario_baseline(args) -> dict:
     import boto3
 
     from alpha_replay_assets.families import REGISTRY
-    from alpha_replay_assets.keys import agent_id_base, day_prefix
+    from alpha_replay_assets.paths import agent_id_base, day_prefix
     from alpha_replay_assets.rule_fit import fit_rule
 
     client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
@@ -183,8 +183,9 @@ def scenario_baseline(args) -> dict:
 
 
 def scenario_index_and_fit(args, days: list[str]) -> dict:
-    from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
+    from alpha_replay_assets.counterfactual import counterfactual_fits
     from alpha_replay_assets.index import artifact_index
+    from alpha_replay_assets.paths import fits_key
 
     resources = _resources(args.endpoint, args.bucket)
     server = attach(args)
@@ -206,8 +207,10 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
 
 
 def scenario_concordance(args) -> dict:
-    from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+    from alpha_replay_assets.concordance import concordance
     from alpha_replay_assets.index import artifact_index
+    from alpha_replay_assets.paths import concordance_key
+    from alpha_replay_assets.replay.rows import day_summary
     from alpha_replay_assets.sample.model_server import ModelServer
 
     server = ModelServer()

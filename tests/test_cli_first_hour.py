@@ -8,8 +8,7 @@ import subprocess
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.verdicts import verdicts_key
+from alpha_replay_assets.paths import concordance_key, verdicts_key
 from conftest import DAY, ROOT, server_env
 from jobs.catalog import ALL_ASSETS
 

@@ -6,16 +6,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_frame
-from alpha_replay_assets.concordance_summary import (
-    METRIC,
-    METRIC_N,
-    concordance_summary,
-    latest_key,
-    summarise,
-    summary_key,
-)
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import METRIC, METRIC_N, concordance_summary, summarise
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.paths import summary_key, summary_latest_key
+from alpha_replay_assets.replay.rows import replay_frame
 from alpha_replay_assets.unusable_replies import UnusableRepliesConfig
 from alpha_replay_assets.windows import day_ranges
 from conftest import DAY
@@ -54,7 +49,7 @@ def test_summary_emits_metrics_and_writes_the_legacy_json(all_resources, store, 
     per_agent = {a["agent_id_base"]: a for a in doc["per_agent"]}
     assert "ic_cio" in per_agent and per_agent["ic_cio"]["n"] >= 3
     assert per_agent["ic_cio"]["ci_low"] <= per_agent["ic_cio"]["mean"] <= per_agent["ic_cio"]["ci_high"]
-    assert store.read_json(latest_key(store, MODEL))["key"] == summary_key(store, DAY, MODEL)
+    assert store.read_json(summary_latest_key(store, MODEL))["key"] == summary_key(store, DAY, MODEL)
 
     now = dt.datetime.now(dt.UTC)
     dims = {"judged_agent_id": "ic_cio", "target_model": MODEL}
@@ -80,7 +75,7 @@ def test_no_emit_mode_stores_but_sends_nothing(all_resources, store, metrics, re
 def test_latest_pointer_only_moves_forward(all_resources, store, replayed):
     materialise(all_resources, [concordance_summary], partition_key=DAY.isoformat())
     materialise(all_resources, [concordance_summary], partition_key=replayed[0].isoformat())  # a backfill
-    assert store.read_json(latest_key(store, MODEL))["window_end"] == DAY.isoformat()
+    assert store.read_json(summary_latest_key(store, MODEL))["window_end"] == DAY.isoformat()
 
 
 def test_summarise_counts_thin_groups_failures_and_skips():
@@ -104,7 +99,7 @@ def test_summarise_counts_thin_groups_failures_and_skips():
 
 
 def test_an_empty_window_summarises_to_no_input_rows():
-    empty = concordance_frame([], "")
+    empty = replay_frame([], "")
     groups = summarise(empty, ["a", "b"], ["m1", "m2"])
     assert len(groups) == 4 and set(groups["status"]) == {"no_input"} and not groups["mean"].notna().any()
 

@@ -9,20 +9,12 @@ import pandas as pd
 import pytest
 
 from alpha_replay_assets import counterfactual
-from alpha_replay_assets.counterfactual import (
-    METRIC,
-    METRIC_N,
-    agent_key,
-    agent_latest_key,
-    counterfactual_fits,
-    fit_window,
-    fits_key,
-)
+from alpha_replay_assets.counterfactual import METRIC, METRIC_N, counterfactual_fits, fit_window
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.fitting import feature_row
 from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.paths import artifact_key, fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import fit_rule
 from conftest import DAY
 
@@ -160,7 +152,7 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     assert counts["GET artifact_index"] <= 2 * present + 1
     # plus a latest pointer per result and the previous window's fits
     assert counts["GET"] <= counts["GET artifact_index"] + len(table) + 2
-    committees = [store.read_json(f"{day_prefix(store.capture_prefix, d)}ic_cio/{d.isoformat()}.json") for d in days]
+    committees = [store.read_json(artifact_key(store.capture_prefix, d, "ic_cio", d.isoformat())) for d in days]
     decided = sum(d["decision"] in ("ADVANCE", "REJECT") for c in committees for d in c["agent_output"]["ic_decisions"])
     assert table.loc["ic_cio", "status"] == "fitted"
     assert table.loc["ic_cio", "n_samples"] == decided > 50  # a row per decision, none lost
@@ -173,13 +165,13 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     per_sector = table[table["scope"] == "agent"]
     assert len(per_sector) >= 7 and per_sector.index.str.startswith("sector_").all()
     assert (table["days_present"] == present).all()
-    macro = store.read_json(agent_key(store, "macro_economist", DAY))
+    macro = store.read_json(fit_agent_key(store, "macro_economist", DAY))
     assert macro["status"] == "fitted" and macro["n_samples"] == len(days)  # one regime a day
     assert macro["coverage"] == round(present / window_days, 4)
     assert macro["days_missing"] == [(DAY - dt.timedelta(days=window_days - 1)).isoformat()]  # never indexed
     assert set(macro["split_features"]) <= set(MACRO_FEATURES) and "vix" in macro["split_features"]
     assert macro["feature_coverage"] == 1.0  # the fixed mapping reads macro_data: no all-default rows
-    assert store.read_json(agent_latest_key(store, "ic_cio"))["key"] == agent_key(store, "ic_cio", DAY)
+    assert store.read_json(fit_agent_latest_key(store, "ic_cio"))["key"] == fit_agent_key(store, "ic_cio", DAY)
 
     now = dt.datetime.now(dt.UTC)
     _, value = metrics.newest(METRIC, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)

@@ -13,8 +13,10 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from alpha_replay_assets.checks.replay import replay_failure_rate
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
 from conftest import DAY, check_evaluations, pinned
@@ -298,21 +300,21 @@ def test_a_stuck_bad_cached_reply_is_a_row_and_can_be_forgotten(bucket, s3_clien
     """A cache entry with impossible numbers (written by hand, or before replies were checked) failed
     every run of its day; now it is a `bad_response` row that `replays forget --outcome bad_response` clears."""
     from alpha_replay_assets.forget import forget, plan_forget
-    from alpha_replay_assets.replay_cache import cache_key
+    from alpha_replay_assets.paths import replay_cache_key
 
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index, concordance], replay_resources)[0].success
     frame = store.read_parquet(concordance_key(store, DAY, MODEL))
     digest = frame.loc[frame["outcome"] == "structured", "request_digest"].iloc[0]
-    entry = json.loads(store.get_bytes(cache_key(store, MODEL, digest))) | {"output_tokens": 10**30}
-    store.write_json(cache_key(store, MODEL, digest), entry)
+    entry = json.loads(store.get_bytes(replay_cache_key(store, MODEL, digest))) | {"output_tokens": 10**30}
+    store.write_json(replay_cache_key(store, MODEL, digest), entry)
     result, _ = _run([concordance], replay_resources, selection=[concordance])
     assert result.success, _failure(result)
     frame = store.read_parquet(concordance_key(store, DAY, MODEL))
     [stuck] = frame[frame["outcome"] == "bad_response"].itertuples()
     assert stuck.request_digest == digest and stuck.cache_hit and "replays forget" in stuck.error
     plan = plan_forget(store, DAY, DAY, MODEL, ["bad_response"], 4096)
-    assert plan.cache_keys == [cache_key(store, MODEL, digest)]
+    assert plan.cache_keys == [replay_cache_key(store, MODEL, digest)]
     forget(store, plan, dt.datetime.now(dt.UTC), "test")
     calls = model_server.counts()["messages"]
     assert _run([concordance], replay_resources, selection=[concordance])[0].success
@@ -330,13 +332,13 @@ def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_clie
                                                                  make_replay_model, model_server, fault_matrix):
     """Found by an attacker: `demo --real-model` after a simulated demo with the same state reported the
     loopback's replies as the real model's (one cache address for both)."""
-    from alpha_replay_assets.replay_cache import cache_key
+    from alpha_replay_assets.paths import replay_cache_key
 
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index, concordance], replay_resources)[0].success  # the loopback: simulated
     simulated = store.read_parquet(concordance_key(store, DAY, MODEL))
     replayed = day_summary(simulated)["replayed"]
-    entry = json.loads(store.get_bytes(cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
+    entry = json.loads(store.get_bytes(replay_cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
     assert entry["simulated"] is True and entry["route"] == "anthropic"
     assert entry["endpoint"] == model_server.base_url.removeprefix("http://")
 
@@ -367,7 +369,7 @@ def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucke
     second run waits for the first's reply."""
     import subprocess
 
-    from alpha_replay_assets.noise_ceiling import ceiling_key
+    from alpha_replay_assets.paths import ceiling_key
     from conftest import ROOT
 
     days = [DAY - dt.timedelta(days=1), DAY]

@@ -6,14 +6,8 @@ from dagster._core.instance.ref import InstanceRef
 from test_checks import run_checks
 
 from alpha_replay_assets.checks.listing import index_matches_listing
-from alpha_replay_assets.index import (
-    FINGERPRINT_META,
-    artifact_index,
-    index_key,
-    list_day,
-    listing_fingerprint,
-    read_day_index,
-)
+from alpha_replay_assets.index import FINGERPRINT_META, artifact_index, list_day, listing_fingerprint, read_day_index
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
 from conftest import DAY, pinned

@@ -12,7 +12,8 @@ import pytest
 
 from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS, expected_partition
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.index import artifact_index, index_key
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
 from conftest import DAY, pinned
 from jobs.asset_jobs import ALL_JOBS

@@ -28,7 +28,8 @@ from alpha_replay_assets.costs import (
 )
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key
 from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
 from alpha_replay_assets.spend import estimate_spend
 from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, dollars

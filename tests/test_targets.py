@@ -9,13 +9,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.concordance_summary import summary_key
 from alpha_replay_assets.costs import RateCard
-from alpha_replay_assets.noise_ceiling import ceiling_key
+from alpha_replay_assets.paths import ceiling_key, concordance_key, summary_key, verdicts_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.targets import ceiling_skip_note, target_cost_ratio
-from alpha_replay_assets.verdicts import VerdictConfig, decide, verdicts_key
+from alpha_replay_assets.verdicts import VerdictConfig, decide
 from conftest import DAY, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS, PARTITION_CHECKS
 from jobs.schedules import range_tags

@@ -5,11 +5,8 @@ import json
 
 import dagster as dg
 
-from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key
-from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.verdicts import verdicts_key
+from alpha_replay_assets.paths import ceiling_key, concordance_key, verdicts_key
 from conftest import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 

@@ -8,7 +8,8 @@ import pandas as pd
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, day_of
-from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
+from alpha_replay_assets.paths import verdicts_key
+from alpha_replay_assets.verdicts import agent_verdicts
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode

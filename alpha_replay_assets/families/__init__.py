@@ -10,7 +10,7 @@ import pkgutil
 
 from alpha_replay_assets.families.spec import Family
 from alpha_replay_assets.families.structural import STRUCTURAL, Structural
-from alpha_replay_assets.keys import agent_id_base
+from alpha_replay_assets.paths import agent_id_base
 
 MACHINERY = frozenset({"spec", "comparators", "fitting", "structural", "synthetic"})
 

@@ -36,7 +36,7 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.executor import EXECUTORS
 from alpha_replay_assets.families.spec import Run
 from alpha_replay_assets.families.synthetic import CODE_SHA, TEAMS, TICKERS, filler, iso
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.paths import day_prefix
 from alpha_replay_assets.sample import rules, unregistered
 from resources.bounded import ordered_map
 
