@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from alpha_replay_assets.paths import ceiling_key, concordance_key, forget_audit_key, index_key, replay_cache_key
+from alpha_replay_assets.replay.cache import request_hash
 from alpha_replay_assets.replay.rows import REPLAYED
-from alpha_replay_assets.replay_cache import request_hash
 from resources.artifact_store import ArtifactStore
 
 # What `--outcome` selects: rows answered by a cached reply (`structured`, `schema_error`), and the

@@ -23,10 +23,10 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.costs import PRICES_HELP, Price, RateCard
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
 from alpha_replay_assets.paths import ceiling_key, concordance_key, ledger_key, paid_twice_prefix, target_slug
+from alpha_replay_assets.replay.rate_card import PRICES_HELP, Price, RateCard
 from alpha_replay_assets.replay.rows import REPLAYED
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, replay_windows, window_dependency

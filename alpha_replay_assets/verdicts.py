@@ -16,7 +16,6 @@ from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.costs import COST_COLUMNS, PRICES_HELP, RateCard, artifact_costs, unpriced_ids
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.index import artifact_index, read_day_index
@@ -24,6 +23,7 @@ from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, target_slug, templates_key, verdicts_key
 from alpha_replay_assets.rationale_templates import rationale_templates
+from alpha_replay_assets.replay.rate_card import COST_COLUMNS, PRICES_HELP, RateCard, artifact_costs, unpriced_ids
 from alpha_replay_assets.replay.rows import REPLAYED
 from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
@@ -161,7 +161,7 @@ def dollars(index_week: pd.DataFrame, cheap_week: pd.DataFrame, model: str, pric
     """Weekly spend now and under the cheap model for the same calls: at standard price with every
     input token paid in full, at batch price, and with the prompt cache as the replays actually
     got it (reads 0.1x, writes 1.25x; no cache for short prompts); the cheap model at its rate in
-    force on `end`. Now = what the artifacts' calls cost (`costs.artifact_costs`: the provider's
+    force on `end`. Now = what the artifacts' calls cost (`rate_card.artifact_costs`: the provider's
     bill, the think tank's total of both calls, the recorded cost, else tokens at the rate in force
     at capture); unknown (None, ids in `unpriced_now`) when one records no cost and has no card."""
     card = RateCard(prices)

@@ -12,13 +12,13 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
-from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.forget import CACHED_OUTCOMES, forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
 from alpha_replay_assets.paths import verdicts_key, verdicts_prefix
-from alpha_replay_assets.replay_cache import ReplyCache, request_hash
-from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
+from alpha_replay_assets.replay.cache import ReplyCache, request_hash
+from alpha_replay_assets.replay.rate_card import RateCard
+from alpha_replay_assets.replay.spend_plan import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
 from resources.environment import resources_from_env
 
 

@@ -8,11 +8,12 @@ import pandas as pd
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, unregistered_volume, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS, stale_series
-from alpha_replay_assets.concordance import concordance, eligible_rows
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.concordance_summary import METRIC, concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.paths import summary_key
+from alpha_replay_assets.replay.planning import eligible_rows
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.windows import window_end_timestamp
 from conftest import DAY, SMALL, check_evaluations, pinned

@@ -10,8 +10,8 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.paths import ceiling_key, concordance_key, replay_cache_key
+from alpha_replay_assets.replay.cache import CorruptCacheEntry, ReplyCache, request_hash
 from alpha_replay_assets.replay.rows import day_summary
-from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash
 from conftest import DAY
 
 MODEL = "claude-haiku-4-5"

@@ -12,8 +12,8 @@ import re
 import pytest
 
 from alpha_replay_assets import artifacts
-from alpha_replay_assets.concordance import outcome_for_reply
 from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.replay.engine import outcome_for_reply
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServerState
 from conftest import pinned

@@ -15,8 +15,8 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.paths import ceiling_key, concordance_key
+from alpha_replay_assets.replay.cache import request_hash
 from alpha_replay_assets.replay.rows import day_summary
-from alpha_replay_assets.replay_cache import request_hash
 from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
 from conftest import DAY
 from jobs.schedules import range_tags

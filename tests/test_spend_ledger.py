@@ -94,7 +94,7 @@ def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_s
 def test_a_second_payment_is_counted_and_named_never_hidden(store):
     """Two runs that both paid one request (a stale claim taken over): the journalled second payment is
     a call more in the ledger, its dollars in `usd_paid`, and its journal named."""
-    from alpha_replay_assets.replay_claims import Claims
+    from alpha_replay_assets.replay.claims import Claims
     from alpha_replay_assets.spend_ledger import second_payments, with_second_payments
     from resources.replies import Reply
 

@@ -9,8 +9,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.paths import ceiling_key, concordance_key, summary_key, verdicts_key
+from alpha_replay_assets.replay.rate_card import RateCard
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.targets import ceiling_skip_note, target_cost_ratio
 from alpha_replay_assets.verdicts import VerdictConfig, decide

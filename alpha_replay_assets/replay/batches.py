@@ -20,7 +20,10 @@ from dataclasses import dataclass
 import anthropic
 
 from alpha_replay_assets.paths import batch_record_key
-from alpha_replay_assets.replay_cache import ReplyCache
+from alpha_replay_assets.replay.cache import ReplyCache
+from alpha_replay_assets.replay.engine import ReplayConfig
+from alpha_replay_assets.replay.planning import admit_within, shared_prefixes
+from alpha_replay_assets.replay.rate_card import price_for
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import BatchRequest, ReplayModel
 from resources.replies import Reply
@@ -115,3 +118,28 @@ class RangeBatch:
             with ThreadPoolExecutor(self.store.max_workers, thread_name_prefix="batch-collect") as pool:
                 list(pool.map(lambda reply: self.cache.put(*reply), replies))
             self.collected.add(batch_id)
+
+
+def prefill_with_batches(context, store: ArtifactStore, model_res: ReplayModel, config: ReplayConfig,
+                         plans) -> tuple[int, list[str]]:
+    """Batch mode: the admitted, uncached tasks of every (day, model, tasks) in `plans` go to
+    Message Batches first, one set per model for the whole range (`batches.RangeBatch`), so the
+    day replays that follow find them cached. A model whose route has no batch API (a router
+    slug) stays interactive, logged. Returns how many requests were batched and those models."""
+    ranges: dict[str, RangeBatch] = {}
+    interactive: list[str] = []
+    for day, model, tasks in plans:
+        if not model_res.has_batches(model):
+            if model not in interactive:
+                interactive.append(model)
+                context.log.info(f"{model}: the router has no batch API; this backfill replays it interactively "
+                                 "at standard price")
+            continue
+        admitted, _ = admit_within(tasks, price_for(model, config.prices), config.budget_usd, batch=True)
+        shared = shared_prefixes(admitted, model) if model_res.caches_prompts(model) else set()
+        if model not in ranges:
+            ranges[model] = RangeBatch(context.log, store, model_res, model)
+        ranges[model].add(day, admitted, shared)
+    for batch in ranges.values():
+        batch.finish()
+    return sum(batch.requests for batch in ranges.values()), interactive
