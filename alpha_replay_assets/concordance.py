@@ -19,7 +19,7 @@ from alpha_replay_assets.replay.engine import (
 from alpha_replay_assets.replay.planning import PLAN_COLUMNS, plan
 from alpha_replay_assets.replay.rows import REPLAY_ROW_COLUMNS, day_summary, mismatched_models, replay_frame
 from alpha_replay_assets.replay.step import InFlight
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import rows_for_target
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel

@@ -15,8 +15,8 @@ from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
 from alpha_replay_assets.replay.rows import FAILED, REPLAYED, replay_frame
-from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import TargetsFor
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import (

@@ -27,7 +27,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import MIN_FEATURE_COVERAGE, MIN_SAMPLES, fit_rule, missing_features, rule_stability
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
     WindowConfig,

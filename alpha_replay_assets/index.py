@@ -17,7 +17,7 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.paths import day_prefix, index_key
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent, naming
 from resources.run_mode import RunMode
 

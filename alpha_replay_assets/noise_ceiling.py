@@ -21,7 +21,7 @@ from alpha_replay_assets.replay.planning import PLAN_COLUMNS, plan, sample_rows
 from alpha_replay_assets.replay.rate_card import RateCard
 from alpha_replay_assets.replay.rows import day_summary, replay_frame
 from alpha_replay_assets.replay.step import InFlight
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode

@@ -20,7 +20,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import templates_agent_key, templates_agent_latest_key, templates_key
 from alpha_replay_assets.rationale_clusters import MIN_RATIONALES, TEMPLATED, cluster
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import (
     WindowConfig,
     concat_days,

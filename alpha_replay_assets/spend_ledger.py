@@ -28,7 +28,7 @@ from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_o
 from alpha_replay_assets.paths import ceiling_key, concordance_key, ledger_key, paid_twice_prefix, target_slug
 from alpha_replay_assets.replay.rate_card import PRICES_HELP, Price, RateCard
 from alpha_replay_assets.replay.rows import REPLAYED
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel

@@ -4,6 +4,8 @@ import datetime as dt
 import json
 
 import dagster as dg
+
+# Not exported by dagster 1.13: the status of the check records the public instance API returns.
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from alpha_replay_assets.index import indexed_fingerprint, list_day, listing_fingerprint

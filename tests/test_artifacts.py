@@ -11,7 +11,7 @@ from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.sample import corpus, unregistered
-from conftest import pinned
+from helpers import pinned
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)

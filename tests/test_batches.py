@@ -13,7 +13,7 @@ from alpha_replay_assets.paths import batch_record_key, concordance_key
 from alpha_replay_assets.replay import batches
 from alpha_replay_assets.replay.rate_card import price_for
 from alpha_replay_assets.replay.rows import day_summary
-from conftest import DAY
+from helpers import DAY
 from jobs.schedules import range_tags, weekly_range
 from resources.replay_model import ReplayModel
 

@@ -16,7 +16,7 @@ from alpha_replay_assets.paths import summary_key
 from alpha_replay_assets.replay.planning import eligible_rows
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.windows import window_end_timestamp
-from conftest import DAY, SMALL, check_evaluations, pinned
+from helpers import DAY, SMALL, check_evaluations, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from alpha_replay_assets.paths import concordance_key, verdicts_key
-from conftest import DAY, ROOT, server_env
+from helpers import DAY, ROOT, server_env
 from jobs.catalog import ALL_ASSETS
 
 

@@ -12,7 +12,7 @@ from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.paths import ceiling_key, concordance_key, replay_cache_key
 from alpha_replay_assets.replay.cache import CorruptCacheEntry, ReplyCache, request_hash
 from alpha_replay_assets.replay.rows import day_summary
-from conftest import DAY
+from helpers import DAY
 
 MODEL = "claude-haiku-4-5"
 PARTITION = DAY.isoformat()

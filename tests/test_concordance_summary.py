@@ -13,7 +13,7 @@ from alpha_replay_assets.paths import summary_key, summary_latest_key
 from alpha_replay_assets.replay.rows import replay_frame
 from alpha_replay_assets.unusable_replies import UnusableRepliesConfig
 from alpha_replay_assets.windows import day_ranges
-from conftest import DAY
+from helpers import DAY
 
 MODEL = "claude-haiku-4-5"
 

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, PINNED_DAY, SMALL
+from helpers import DAY, PINNED_DAY, SMALL
 
 
 def test_day_is_recent_and_has_the_pinned_weekday():

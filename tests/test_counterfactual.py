@@ -16,7 +16,7 @@ from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATU
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.paths import artifact_key, fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import fit_rule
-from conftest import DAY
+from helpers import DAY
 
 
 def test_known_rule_is_recovered():
@@ -132,7 +132,7 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     """A graph run writes one macro_economist and one ic_cio artifact a day (the producers' reality),
     so the window is long enough for a per-artifact family to reach MIN_SAMPLES: its first day is
     never indexed (missing), DAY-2 is indexed but empty (present)."""
-    from conftest import SMALL
+    from helpers import SMALL
     window_days = 14
     days = seeded(days=[DAY - dt.timedelta(days=n) for n in reversed(range(window_days - 1)) if n != 2],
                   spec=SMALL.__class__(per_day=60, bad_fraction=0.02, mix="legacy"))

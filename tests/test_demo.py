@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from alpha_replay_assets.sample import corpus, rules
-from conftest import DAY
+from helpers import DAY
 from jobs.cli import main
 
 END = DAY.isoformat()  # fixed: a rerun sees the same days, and the same weekdays on any date

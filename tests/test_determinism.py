@@ -13,7 +13,7 @@ import pytest
 from alpha_replay_assets.paths import verdicts_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import DAY, SMALL, snapshot
+from helpers import DAY, SMALL, snapshot
 from jobs.catalog import ALL_ASSETS
 from resources.artifact_store import ArtifactStore
 

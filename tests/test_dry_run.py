@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from conftest import DAY, snapshot
+from helpers import DAY, snapshot
 from jobs.catalog import ALL_ASSETS
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics

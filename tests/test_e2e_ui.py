@@ -15,7 +15,7 @@ import yaml
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import DAY, free_port, pinned, server_env, wait_for
+from helpers import DAY, free_port, pinned, server_env, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = {"repositoryLocationName": "alpha_replay", "repositoryName": "__repository__"}

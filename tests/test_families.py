@@ -10,7 +10,7 @@ from alpha_replay_assets import families
 from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, lookup
 from alpha_replay_assets.families.spec import Run, SchemaError
 from alpha_replay_assets.sample import corpus, rules, unregistered
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 JUDGED = judged_families()

@@ -20,10 +20,11 @@ from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.paths import artifact_key, concordance_key, ledger_key, summary_key, verdicts_key
 from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
-from alpha_replay_assets.verdicts import VerdictConfig, decide
-from conftest import DAY, check_evaluations, pinned
+from alpha_replay_assets.verdict_rules import VerdictConfig, decide
+from helpers import DAY, check_evaluations, pinned
 
 MODEL = "claude-haiku-4-5"
 NEWBIE = "newbie_agent"

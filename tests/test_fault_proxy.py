@@ -35,7 +35,8 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config as BotoConfig
 
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "claude-haiku-4-5"

@@ -18,8 +18,9 @@ from alpha_replay_assets.index import artifact_index, list_day, read_day_index
 from alpha_replay_assets.paths import concordance_key
 from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
-from conftest import DAY, check_evaluations, pinned
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
+from helpers import DAY, check_evaluations, pinned
 from resources.artifact_store import ArtifactStore
 
 SPEC = pinned(per_day=40, bad_fraction=0, large_bytes=20_000)
@@ -370,7 +371,7 @@ def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucke
     import subprocess
 
     from alpha_replay_assets.paths import ceiling_key
-    from conftest import ROOT
+    from helpers import ROOT
 
     days = [DAY - dt.timedelta(days=1), DAY]
     corpus.seed(s3_client, bucket, days, SPEC)

@@ -12,7 +12,7 @@ from alpha_replay_assets.forget import ForgetPlan, relaunch_commands
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.paths import concordance_key
 from alpha_replay_assets.replay.rows import day_summary
-from conftest import DAY, ROOT
+from helpers import DAY, ROOT
 
 MODEL = "claude-haiku-4-5"
 

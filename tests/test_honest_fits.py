@@ -14,7 +14,7 @@ from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.paths import concordance_key, fit_agent_key, fits_key, verdicts_key
 from alpha_replay_assets.verdicts import agent_verdicts
-from conftest import DAY
+from helpers import DAY
 from jobs.maintenance import estimate_frame
 
 DAYS = [DAY - dt.timedelta(days=1), DAY]

@@ -5,7 +5,7 @@ from alpha_replay_assets import artifacts
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, SMALL
+from helpers import DAY, SMALL
 from resources.artifact_store import ArtifactStore
 
 

@@ -10,7 +10,7 @@ from alpha_replay_assets.index import FINGERPRINT_META, artifact_index, list_day
 from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 
 # a think-tank thesis (a new key per run and version); a graph artifact of the day would overwrite the
 # seeded one (its run id is the date): a changed object, not one that arrived
@@ -29,7 +29,7 @@ def test_a_stale_index_run_cannot_overwrite_a_fresher_one(s3_server, s3_client, 
     Both runs are real `dg launch` processes; A's PUT is held at a proxy until B is done."""
     import subprocess
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     seeded()
     listed = len(list_day(store, DAY))

@@ -15,7 +15,7 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from jobs.asset_jobs import ALL_JOBS
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from jobs.schedules import weekly_schedule

@@ -4,7 +4,7 @@ import pytest
 
 from alpha_replay_assets import paths
 from alpha_replay_assets.paths import BadKey, agent_id_base, artifact_key, is_meta_key, parse_key
-from conftest import DAY
+from helpers import DAY
 
 P = "decision_artifacts"
 

@@ -18,7 +18,7 @@ import requests
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import ROOT, free_port, pinned, server_env, wait_for
+from helpers import ROOT, free_port, pinned, server_env, wait_for
 
 DEPLOY = Path(ROOT) / "deploy"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"

@@ -20,7 +20,7 @@ from alpha_replay_assets.replay.cache import REQUEST_SCHEMA_VERSION
 from alpha_replay_assets.replay.planning import shared_prefixes
 from alpha_replay_assets.replay.rate_card import price_for
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from resources.prompt_cache import min_cacheable_tokens, reaches_minimum
 
 MODEL = "claude-haiku-4-5"

@@ -32,8 +32,8 @@ from alpha_replay_assets.replay.rate_card import (
 )
 from alpha_replay_assets.replay.spend_plan import estimate_spend
 from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
-from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, dollars
-from conftest import DAY
+from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts, dollars
+from helpers import DAY
 from jobs.maintenance import price_overrides, print_estimate
 
 DEEPSEEK, QWEN = "deepseek/deepseek-chat-v3.1", "qwen/qwen3-235b-a22b-instruct"

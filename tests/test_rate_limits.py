@@ -15,7 +15,7 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.paths import concordance_key
 from alpha_replay_assets.replay.rows import day_summary
-from conftest import DAY
+from helpers import DAY
 from resources.rate_governor import Governor, read_limits, retry_after_s
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -20,8 +20,8 @@ from alpha_replay_assets.paths import templates_agent_key, templates_agent_lates
 from alpha_replay_assets.rationale_clusters import close_pairs, cluster, normalise, tfidf, vectoriser
 from alpha_replay_assets.rationale_templates import METRIC, METRIC_N, rationale_templates
 from alpha_replay_assets.sample.corpus import day_objects
-from alpha_replay_assets.verdicts import VerdictConfig, decide
-from conftest import DAY, pinned
+from alpha_replay_assets.verdict_rules import VerdictConfig, decide
+from helpers import DAY, pinned
 
 # a vocabulary of real size: most character 5-grams are rare, as in production prose
 WORDS = [*FILLER, *(t.lower() for t in TICKERS), *(f"{a}{b}" for a in ("re", "de", "pre", "over") for b in FILLER)]

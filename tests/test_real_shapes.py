@@ -16,7 +16,7 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.replay.engine import outcome_for_reply
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServerState
-from conftest import pinned
+from helpers import pinned
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 7, 10, 10, tzinfo=dt.UTC)

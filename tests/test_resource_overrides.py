@@ -7,7 +7,7 @@ import json
 import dagster as dg
 import pytest
 
-from conftest import DAY
+from helpers import DAY
 from resources.environment import resources_from_env
 
 # Every resource setting the README documents as per-run, with a value different from its default.

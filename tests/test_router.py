@@ -18,7 +18,7 @@ from alpha_replay_assets.paths import ceiling_key, concordance_key
 from alpha_replay_assets.replay.cache import request_hash
 from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
-from conftest import DAY
+from helpers import DAY
 from jobs.schedules import range_tags
 from resources.environment import resources_from_env
 from resources.rate_governor import read_limits

@@ -13,7 +13,7 @@ from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.paths import ceiling_key, concordance_key, ledger_key
 from alpha_replay_assets.replay.rows import replay_frame
 from alpha_replay_assets.spend_ledger import LEDGER_COLUMNS, ledger_table, spend_ledger
-from conftest import DAY
+from helpers import DAY
 
 HAIKU = "claude-haiku-4-5"
 

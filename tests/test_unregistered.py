@@ -7,7 +7,7 @@ import dagster as dg
 
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.paths import ceiling_key, concordance_key, verdicts_key
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 
 MODEL = "claude-haiku-4-5"

@@ -12,8 +12,8 @@ from alpha_replay_assets.checks.verdicts import flips
 from alpha_replay_assets.paths import verdicts_key
 from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.stats import cohen_kappa
-from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, decide
-from conftest import DAY as END_DAY
+from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts, decide
+from helpers import DAY as END_DAY
 from jobs.catalog import ALL_ASSETS
 
 END = dt.date(2026, 11, 27)

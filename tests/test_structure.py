@@ -1,0 +1,60 @@
+"""The code's shape, enforced: modules a newcomer can read whole, and one home for every S3 key."""
+
+import ast
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "alpha_replay_assets"
+MAX_LINES = 300
+# Over the bound on main while their owners split them on their own branches; each entry must go
+# once its module fits (the test fails while a listed module is already short enough).
+SPLIT_PENDING = {"artifacts.py", "families/spec.py", "sample/corpus.py"}
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    return {path.relative_to(PACKAGE).as_posix(): path for path in PACKAGE.rglob("*.py")}
+
+
+def _asset_modules() -> set[str]:
+    """Dotted names of the modules that define an asset (the writers)."""
+    return {"alpha_replay_assets." + name[:-3].replace("/", ".") for name, path in _modules().items()
+            if re.search(r"^@dg\.(multi_)?asset\b", path.read_text(), flags=re.M)}
+
+
+def test_no_module_exceeds_the_line_bound():
+    lengths = {name: len(path.read_text().splitlines()) for name, path in _modules().items()}
+    over = {name: n for name, n in lengths.items() if n > MAX_LINES and name not in SPLIT_PENDING}
+    assert not over, f"split these by concept (<= {MAX_LINES} lines): {over}"
+    done = {name for name in SPLIT_PENDING if lengths.get(name, 0) <= MAX_LINES}
+    assert not done, f"{done} fit now: remove them from SPLIT_PENDING"
+
+
+def test_every_key_is_built_in_paths():
+    """Key builders (`*_key`, `*_prefix` functions) and raw analytics keys live in paths.py only."""
+    for name, path in _modules().items():
+        if name == "paths.py":
+            continue
+        source = path.read_text()
+        builders = [node.name for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.FunctionDef) and re.fullmatch(r"\w+_(key|prefix)", node.name)]
+        assert not builders, f"{name} builds keys {builders}: put them in paths.py"
+        assert "analytics_key(" not in source, f"{name} builds an analytics key: use paths.py"
+
+
+def test_no_module_imports_a_writer_for_a_key():
+    writers = _asset_modules()
+    assert {"alpha_replay_assets.concordance", "alpha_replay_assets.verdicts"} <= writers
+    for root in (PACKAGE, ROOT / "jobs"):
+        for path in root.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module in writers:
+                    keys = [a.name for a in node.names if re.fullmatch(r"\w+_(key|prefix)|target_slug", a.name)]
+                    assert not keys, f"{path.relative_to(ROOT)} imports {keys} from the writer {node.module}"
+
+
+def test_tests_share_helpers_not_conftest():
+    """conftest.py is pytest's (fixtures, hooks); what tests import lives in helpers.py."""
+    for path in (ROOT / "tests").glob("*.py"):
+        imports = {node.module for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)}
+        assert "conftest" not in imports, f"{path.name} imports conftest: import from helpers"
