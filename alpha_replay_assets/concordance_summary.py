@@ -128,7 +128,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "agents_unsupported": groups.loc[groups["status"] == "unsupported", "agent_id_base"].tolist(),
         "agents_replies_unusable": unusable[["agent_id_base", "replies", "unusable", "unusable_rate", "reason"]
                                             ].to_dict("records"),
-        "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
+        "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]}
+                            for r in failures.itertuples()],
         "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
         "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),
                  "usd": round(float(rows["cost_usd"].sum()), 6)},

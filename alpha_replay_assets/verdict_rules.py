@@ -39,7 +39,8 @@ class VerdictConfig(UnusableRepliesConfig):
     demotion_threshold: float = Field(default=0.9, description="Lower CI bound of cheap/ceiling agreement to demote.")
     ceiling_tolerance: float = Field(default=0.05, description="Cheap may trail the ceiling by at most this.")
     min_paired: int = Field(default=10, description="Paired (cheap, ceiling) artifacts needed for a concordance call.")
-    rule_threshold: float = Field(default=RULE_THRESHOLD, description="Held-out accuracy of a stable rule that demotes.")
+    rule_threshold: float = Field(default=RULE_THRESHOLD,
+                                  description="Held-out accuracy of a stable rule that demotes.")
     template_threshold: float = Field(default=0.7, description="Rationale template concentration above which "
                                       "the family's prose is one template (evidence toward demotion).")
     min_rationales: int = Field(default=20, description="Rationales in the template window needed for that evidence.")
@@ -76,7 +77,8 @@ def decide(family: str, e: dict, end: dt.date, config: VerdictConfig) -> tuple[s
     if spec is not None and not spec.judged:
         return "unsupported", f"{spec.unsupported_reason} ({e['n_artifacts']} artifacts in the window)"
     if spec is None and e["n_artifacts"] and not e.get("n_llm"):
-        return "unsupported", f"unregistered family with no LLM artifact ({e['n_artifacts']} deterministic): nothing to replay"
+        return "unsupported", (f"unregistered family with no LLM artifact ({e['n_artifacts']} deterministic): "
+                               "nothing to replay")
     if not e["n_artifacts"]:
         return "no_input", f"no valid artifact in the {config.window_days}-day window ending {end}"
     silent = (end - dt.date.fromisoformat(e["last_seen"])).days
@@ -209,8 +211,9 @@ def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFra
             if family in fits.index:
                 e["rule_status"], fit_reason = fits.loc[family, "status"], fits.loc[family, "reason"]
             if e.get("rule_status") == "fitted":
-                e |= {"rule_heldout": fits.loc[family, "heldout_accuracy"], "rule_baseline": fits.loc[family, "baseline"],
-                      "rule_stable": bool(fits.loc[family, "rule_stable"]) if pd.notna(fits.loc[family, "rule_stable"]) else False}
+                rule = fits.loc[family]
+                e |= {"rule_heldout": rule["heldout_accuracy"], "rule_baseline": rule["baseline"],
+                      "rule_stable": bool(rule["rule_stable"]) if pd.notna(rule["rule_stable"]) else False}
             e |= dollars(mine[mine["day"] >= week_start], c[c["day"] >= week_start], model, prices, end)
             e |= template_evidence(templates, family)
             e["target_cost_ratio"], e["original_models"] = target_cost_ratio(mine, model, RateCard(prices), end)

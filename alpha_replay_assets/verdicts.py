@@ -53,9 +53,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     ends, models = [day_of(k) for k in context.partition_keys], replay_model.all_targets
     indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_WINDOW_COLUMNS),
                            concat_days(pd.DataFrame(columns=INDEX_WINDOW_COLUMNS)))
-    ceilings = replay_windows(store, ends, config.window_days, lambda d: ceiling_key(store, d), REPLAY_WINDOW_COLUMNS)
-    cheap = [replay_windows(store, ends, config.window_days, lambda d, m=m: concordance_key(store, d, m), REPLAY_WINDOW_COLUMNS)
-             for m in models]
+    n_days, columns = config.window_days, REPLAY_WINDOW_COLUMNS
+    ceilings = replay_windows(store, ends, n_days, lambda d: ceiling_key(store, d), columns)
+    cheap = [replay_windows(store, ends, n_days, lambda d, m=m: concordance_key(store, d, m), columns) for m in models]
     for key, index, ceiling, *per_model in zip(context.partition_keys, indexes, ceilings, *cheap):
         end = index.end
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)

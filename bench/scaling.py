@@ -129,7 +129,8 @@ def report(points: list[dict], args) -> str:
         f"{','.join(map(str, args.factors))}; production sizes, {args.latency_ms:g} ms per S3 request "
         "(moto: in the server; SeaweedFS: in each client process)",
         "",
-        "| server | factor | artifacts/day | weekly s | serial 56 d s | weekly ratio | cold s | serial 7 d s | cold ratio "
+        "| server | factor | artifacts/day | weekly s | serial 56 d s | weekly ratio | cold s | serial 7 d s "
+        "| cold ratio "
         "| weekly MiB read | needed | read/needed | peak RSS MiB | serial measured | cold limited by |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]

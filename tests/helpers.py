@@ -70,7 +70,8 @@ def check_evaluations(instance, run_id) -> list:
     failed its step logged its evaluations there, not in the in-process result's step events."""
     from dagster._core.events import DagsterEventType
 
-    return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
+    logs = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    return [e.dagster_event.event_specific_data for e in logs]
 
 
 def free_port() -> int:

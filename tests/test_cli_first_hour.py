@@ -68,7 +68,8 @@ def test_an_empty_bucket_says_what_to_materialise(env):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"ALPHA_REPLAY_BUCKET": "alpha-replay-typo"}, "bucket s3://alpha-replay-typo (ALPHA_REPLAY_BUCKET) does not exist"),
+    ({"ALPHA_REPLAY_BUCKET": "alpha-replay-typo"},
+     "bucket s3://alpha-replay-typo (ALPHA_REPLAY_BUCKET) does not exist"),
     ({"ALPHA_REPLAY_BUCKET": ""}, "s3://alpha-engine-research (the default: ALPHA_REPLAY_BUCKET is unset) does not "
                                   "exist"),
     ({"ALPHA_REPLAY_S3_ENDPOINT_URL": "http://127.0.0.1:9"}, "cannot reach the S3 endpoint http://127.0.0.1:9: check "

@@ -20,7 +20,8 @@ MODEL = "claude-haiku-4-5"
 
 def materialise(resources, assets, run_config=None, **partition):
     with dg.instance_for_test() as instance:
-        result = dg.materialize(assets, resources=resources, instance=instance, run_config=run_config or {}, **partition)
+        result = dg.materialize(assets, resources=resources, instance=instance, run_config=run_config or {},
+                                **partition)
         assert result.success
         return result
 
@@ -58,7 +59,8 @@ def test_summary_emits_metrics_and_writes_the_legacy_json(all_resources, store, 
     assert stamp.date() == DAY
     assert metrics.newest(METRIC_N, dims, dt.timedelta(days=14), now)[1] == per_agent["ic_cio"]["n"]
     for thin in doc["agents_skipped_thin_sample"]:  # thin groups: reported, never emitted
-        assert metrics.newest(METRIC, {"judged_agent_id": thin, "target_model": MODEL}, dt.timedelta(days=14), now) is None
+        dims = {"judged_agent_id": thin, "target_model": MODEL}
+        assert metrics.newest(METRIC, dims, dt.timedelta(days=14), now) is None
     [mat] = result.asset_materializations_for_node("concordance_summary")
     assert mat.metadata["concordance/ic_cio/claude-haiku-4-5/mean"].value == pytest.approx(per_agent["ic_cio"]["mean"])
     assert mat.metadata["days_present"].value == 3

@@ -74,7 +74,8 @@ def careless(config: Touch, store: ArtifactStore, metrics: CloudWatchMetrics, re
 def test_resources_refuse_the_network_in_a_dry_run_even_when_an_asset_forgets(
         resource, how, all_resources, s3_server, model_server):
     s3_server.reset_counts()
-    run_config = {"ops": {"careless": {"config": {"resource": resource}}}} | {k: v for k, v in how.items() if k != "tags"}
+    run_config = ({"ops": {"careless": {"config": {"resource": resource}}}}
+                  | {k: v for k, v in how.items() if k != "tags"})
     with dg.instance_for_test() as instance:
         result = dg.materialize([careless], resources=all_resources, instance=instance, raise_on_error=False,
                                 run_config=run_config, tags=how.get("tags"))

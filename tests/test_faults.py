@@ -73,7 +73,8 @@ S3_SCENARIOS = [
              FaultRule("hang", 1.0, "GET", CAPTURE_GET, max_count=2)),
     Scenario("503 SlowDown", "S3 listing of the day folder", FaultRule("http_503_slowdown", 1.0, "GET", r"list-type",
                                                                        max_count=2)),
-    Scenario("500 InternalError", "S3 PUT of the index", FaultRule("http_500", 1.0, "PUT", r"artifact_index", max_count=2)),
+    Scenario("500 InternalError", "S3 PUT of the index", FaultRule("http_500", 1.0, "PUT", r"artifact_index",
+                                                                   max_count=2)),
 ]
 
 
@@ -131,8 +132,9 @@ MODEL_SCENARIOS += [
 
 @pytest.mark.parametrize("scenario", MODEL_SCENARIOS,
                          ids=[s.name + ("@router" if s.model == ROUTER_MODEL else "") for s in MODEL_SCENARIOS])
-def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store, replay_resources,
-                                                             make_replay_model, model_server, fault_matrix):
+def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store,
+                                                             replay_resources, make_replay_model, model_server,
+                                                             fault_matrix):
     resources = replay_resources
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index], resources)[0].success
@@ -154,7 +156,8 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
             "outcome": "step fails loudly after the SDK's retries (provider failures above `max_failure_rate`), "
                        "no step retry",
             "data": f"no concordance partition written; {cached} replies received before were cached",
-            "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; run-failure alert",
+            "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; "
+                         "run-failure alert",
         })
         return
     assert result.asset_materializations_for_node("concordance"), _failure(result)  # the step itself succeeded
@@ -192,7 +195,9 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
     days = [DAY - dt.timedelta(days=n) for n in (2, 1, 0)]
     corpus.seed(s3_client, bucket, days, SPEC)
     broken = days[1]
-    rule = FaultRule("http_500", 1.0, "GET", rf"prefix=decision_artifacts(/|%2F){broken:%Y}(/|%2F){broken:%m}(/|%2F){broken:%d}")
+    slash = "(/|%2F)"
+    rule = FaultRule("http_500", 1.0, "GET",
+                     rf"prefix=decision_artifacts{slash}{broken:%Y}{slash}{broken:%m}{slash}{broken:%d}")
     with FaultProxy(s3_server.endpoint_url, [rule], seed=1, max_faults=1000) as proxy:
         with dg.instance_for_test() as instance:
             store = _store(proxy.url, bucket, max_attempts=1)  # one botocore retry per request: a quick test
@@ -353,7 +358,8 @@ def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_clie
 
     calls = model_server.counts()["messages"]
     for replay_model in (real, make_replay_model()):  # each answered from its own replies
-        assert _run([concordance], replay_resources | {"replay_model": replay_model}, selection=[concordance])[0].success
+        resources = replay_resources | {"replay_model": replay_model}
+        assert _run([concordance], resources, selection=[concordance])[0].success
     assert model_server.counts()["messages"] == calls
     fault_matrix.append({
         "fault": "a real-model run after a simulated one with the same replay cache", "where": "replay cache",
@@ -387,7 +393,8 @@ def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucke
     assert [run.returncode for run in runs] == [0, 0], [err[-1500:] for _, err in outputs]
     requests = set()
     for day in days:
-        for frame in (store.read_parquet(concordance_key(store, day, MODEL)), store.read_parquet(ceiling_key(store, day))):
+        for key in (concordance_key(store, day, MODEL), ceiling_key(store, day)):
+            frame = store.read_parquet(key)
             replied = frame[frame["outcome"].isin(["structured", "schema_error"])]
             requests |= set(zip(replied["target_model"], replied["request_digest"]))
     calls = model_server.counts()["messages"]

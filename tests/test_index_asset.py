@@ -89,7 +89,8 @@ def test_an_index_built_under_a_per_run_size_bound_is_rebuilt_by_the_next_normal
     (the next run saw an unchanged listing and skipped the day)."""
     seeded()
     _materialize(resources, partition_key=DAY.isoformat(), run_config={
-        "resources": {"store": {"config": {"max_object_bytes": 2048}}}, "ops": {"artifact_index": {"config": {"force": True}}}})
+        "resources": {"store": {"config": {"max_object_bytes": 2048}}},
+        "ops": {"artifact_index": {"config": {"force": True}}}})
     assert (read_day_index(store, DAY)["status"] == "oversized").sum() > n_objects(DAY) // 2
     [mat] = _materialize(resources, partition_key=DAY.isoformat())
     assert mat.metadata["rebuilt"].value is True

@@ -84,7 +84,8 @@ def test_an_unchanged_folder_is_not_read_again(resources, store, seeded, s3_serv
     with dg.instance_for_test() as instance:
         def index(**config):
             result = dg.materialize([artifact_index], resources=resources, instance=instance,
-                                    partition_key=DAY.isoformat(), run_config={"ops": {"artifact_index": {"config": config}}})
+                                    partition_key=DAY.isoformat(),
+                                    run_config={"ops": {"artifact_index": {"config": config}}})
             return result.asset_materializations_for_node("artifact_index")[0].metadata
 
         first = index()

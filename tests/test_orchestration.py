@@ -228,7 +228,8 @@ def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, 
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     for day in days:
-        assert len(store.read_parquet(index_key(store, day))) == sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))
+        seeded_objects = sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))
+        assert len(store.read_parquet(index_key(store, day))) == seeded_objects
 
 
 def test_an_alert_with_no_channel_goes_to_the_log_with_a_warning(caplog):

@@ -73,7 +73,7 @@ def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_s
     assert set(ledger["purpose"]) == {"concordance", "noise_ceiling"}
     assert ledger["window_start"].eq((tuesday - dt.timedelta(days=6)).isoformat()).all()
     # what was paid is what the replay rows cost, one row per request
-    replays = [store.read_parquet(concordance_key(store, tuesday, HAIKU)), store.read_parquet(ceiling_key(store, tuesday))]
+    replays = [store.read_parquet(key) for key in (concordance_key(store, tuesday, HAIKU), ceiling_key(store, tuesday))]
     paid = sum(f[f["outcome"].isin(["structured", "schema_error"])].drop_duplicates("request_digest")["cost_usd"].sum()
                for f in replays)
     assert ledger["usd_paid"].sum() == pytest.approx(paid)

@@ -58,3 +58,14 @@ def test_tests_share_helpers_not_conftest():
     for path in (ROOT / "tests").glob("*.py"):
         imports = {node.module for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)}
         assert "conftest" not in imports, f"{path.name} imports conftest: import from helpers"
+
+
+def test_ruff_enforces_the_declared_line_length_and_imports():
+    """`[tool.ruff]` in pyproject.toml (line length 120, unused names, import order) holds everywhere."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    assert ruff, "ruff is in the dev extra: pip install -e '.[dev]'"
+    done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:]

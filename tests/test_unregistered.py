@@ -48,5 +48,6 @@ def test_unregistered_family_is_indexed_replayed_scored_and_judged(all_resources
     assert "**mystery_agent**" in report and "structural" in report
 
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert not checks["unregistered_family_seen"].passed and "mystery_agent" in checks["unregistered_family_seen"].description
+    seen = checks["unregistered_family_seen"]
+    assert not seen.passed and "mystery_agent" in seen.description
     assert checks["every_family_has_a_row"].passed and checks["scorer_fields_readable"].passed

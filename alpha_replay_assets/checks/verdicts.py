@@ -23,7 +23,8 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
     decisive = {"keep", "demote_candidate"}
     merged = current.merge(previous, on=["agent_id_base", "target_model"], suffixes=("", "_previous"))
     return {
-        f"{r.agent_id_base}/{r.target_model}": f"{r.status_previous} -> {r.status}; was: {r.reason_previous}; now: {r.reason}"
+        f"{r.agent_id_base}/{r.target_model}":
+            f"{r.status_previous} -> {r.status}; was: {r.reason_previous}; now: {r.reason}"
         for r in merged.itertuples()
         if {r.status, r.status_previous} == decisive
     }

@@ -110,7 +110,8 @@ class RangeBatch:
         for batch_id in batch_ids:
             try:
                 self.model_res.wait_for_batch(batch_id)
-                replies = [(custom_id, result) for custom_id, result in self.model_res.batch_results(batch_id, self.model)
+                results = self.model_res.batch_results(batch_id, self.model)
+                replies = [(custom_id, result) for custom_id, result in results
                            if isinstance(result, Reply) and DIGEST.fullmatch(custom_id)]
             except anthropic.NotFoundError:  # gone (results expire after 29 days): asked again
                 self.log.warning(f"{self.model}: batch {batch_id} not found; its requests are asked again")

@@ -61,4 +61,5 @@ class ReplyCache:
 
     def put(self, digest: str, reply: Reply, if_absent: bool = False) -> None:
         """Store `reply`; `if_absent`: never over another run's reply (`WriteConflict`: it paid first)."""
-        self.store.write_json(replay_cache_key(self.store, self.model, digest), dataclasses.asdict(reply), if_absent=if_absent)
+        self.store.write_json(replay_cache_key(self.store, self.model, digest), dataclasses.asdict(reply),
+                              if_absent=if_absent)

@@ -14,12 +14,14 @@ def _anthropic_error(kind: str) -> bytes:
 
 
 def _s3_error(code: str, message: str) -> bytes:
-    return f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+    return (f"<?xml version='1.0' encoding='UTF-8'?>\n"
+            f"<Error><Code>{code}</Code><Message>{message}</Message></Error>").encode()
 
 
 # kind -> (status, content type, body) for the faults that are a canned response instead of the upstream's
 CANNED = {
-    "http_500": (500, "application/xml", _s3_error("InternalError", "We encountered an internal error. Please try again.")),
+    "http_500": (500, "application/xml",
+                 _s3_error("InternalError", "We encountered an internal error. Please try again.")),
     "http_503_slowdown": (503, "application/xml", _s3_error("SlowDown", "Please reduce your request rate.")),
     "http_429": (429, "application/json", _anthropic_error("rate_limit_error")),
     "http_529": (529, "application/json", _anthropic_error("overloaded_error")),
