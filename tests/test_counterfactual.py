@@ -11,8 +11,8 @@ import pytest
 from alpha_replay_assets import counterfactual
 from alpha_replay_assets.counterfactual import METRIC, METRIC_N, counterfactual_fits, fit_window
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.fitting import feature_row
 from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
+from alpha_replay_assets.family_spec.fitting import feature_row
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.paths import artifact_key, fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import fit_rule

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 
 from alpha_replay_assets import families
-from alpha_replay_assets.families.spec import SchemaError, extract_json
+from alpha_replay_assets.family_spec.fields import SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.replay.cache import CorruptCacheEntry, ReplyCache

@@ -3,7 +3,7 @@ day counts every reader of replay rows shares (concordance and noise-ceiling par
 
 import pandas as pd
 
-from alpha_replay_assets.families.spec import SCORER_VERSION
+from alpha_replay_assets.family_spec.family import SCORER_VERSION
 
 STRUCTURED, SCHEMA_ERROR = "structured", "schema_error"
 REPLAYED = (STRUCTURED, SCHEMA_ERROR)  # outcomes with a model reply (paid for)

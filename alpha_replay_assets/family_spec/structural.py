@@ -18,8 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from alpha_replay_assets.families.comparators import is_number, jaccard, text_similarity, words
-from alpha_replay_assets.families.spec import Agreement, SchemaError
+from alpha_replay_assets.family_spec.comparators import is_number, jaccard, text_similarity, words
+from alpha_replay_assets.family_spec.family import Agreement
+from alpha_replay_assets.family_spec.fields import SchemaError
 
 NAME = "structural"
 ID_FIELDS = ("ticker", "symbol", "id", "key", "name", "sector")
@@ -131,7 +132,8 @@ class Structural:
         if not isinstance(reply, dict) or not reply:
             raise SchemaError("reply is not a non-empty JSON object")
         if original and not set(reply) & set(original):
-            raise SchemaError(f"reply shares no top-level field with the original ({', '.join(sorted(original))[:120]})")
+            fields = ", ".join(sorted(original))[:120]
+            raise SchemaError(f"reply shares no top-level field with the original ({fields})")
         return reply
 
     def score(self, original: dict, reply: dict) -> Agreement:
