@@ -18,11 +18,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.families import REGISTRY, judged_families
 from alpha_replay_assets.index import read_day_index
+from alpha_replay_assets.paths import concordance_key, verdicts_key
 from alpha_replay_assets.sample import schedule
-from alpha_replay_assets.verdicts import verdicts_key
 from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 

@@ -31,7 +31,7 @@ from alpha_replay_assets.replay.rate_card import (
     today,
 )
 from alpha_replay_assets.replay.spend_plan import estimate_spend
-from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
+from alpha_replay_assets.sample.model_state import ROUTER_USD_PER_MTOK
 from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts, dollars
 from helpers import DAY
 from jobs.maintenance import price_overrides, print_estimate

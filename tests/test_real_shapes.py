@@ -15,7 +15,7 @@ from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.replay.engine import outcome_for_reply
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.model_server import ModelServerState
+from alpha_replay_assets.sample.model_state import ModelServerState
 from helpers import pinned
 
 P = "decision_artifacts"

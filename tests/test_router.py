@@ -17,7 +17,7 @@ from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.paths import ceiling_key, concordance_key
 from alpha_replay_assets.replay.cache import request_hash
 from alpha_replay_assets.replay.rows import day_summary
-from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
+from alpha_replay_assets.sample.model_state import ROUTER_USD_PER_MTOK
 from helpers import DAY
 from jobs.schedules import range_tags
 from resources.environment import resources_from_env

@@ -69,3 +69,33 @@ def test_ruff_enforces_the_declared_line_length_and_imports():
     assert ruff, "ruff is in the dev extra: pip install -e '.[dev]'"
     done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def _defined(module: str) -> set[str] | None:
+    """Top-level names `module` (dotted, under the repo) defines itself, and its subpackages."""
+    base = ROOT.joinpath(*module.split("."))
+    path = base.with_suffix(".py") if base.with_suffix(".py").exists() else base / "__init__.py"
+    if not path.exists():
+        return None
+    tree = ast.parse(path.read_text())
+    names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    if path.name == "__init__.py":
+        names |= {child.stem for child in base.iterdir() if child.suffix == ".py" or child.is_dir()}
+    return names
+
+
+def test_names_are_imported_from_their_home():
+    """`from alpha_replay_assets.x import name` only for names x defines: a moved name cannot keep
+    working through a module that happens to import it (the way readers once took keys from writers)."""
+    for root in ("alpha_replay_assets", "jobs", "tests", "bench"):
+        for path in (ROOT / root).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alpha_replay_assets"):
+                    defined = _defined(node.module)
+                    assert defined is not None, f"{path.relative_to(ROOT)}: no module {node.module}"
+                    borrowed = [a.name for a in node.names if a.name not in defined]
+                    assert not borrowed, f"{path.relative_to(ROOT)} imports {borrowed} from {node.module}: not home"
