@@ -17,7 +17,7 @@ from alpha_replay_assets.replay.engine import (
     require_target,
 )
 from alpha_replay_assets.replay.planning import PLAN_COLUMNS, plan
-from alpha_replay_assets.replay.rows import REPLAY_ROW_COLUMNS, day_summary, mismatched_models, replay_frame
+from alpha_replay_assets.replay.rows import REPLAY_ROW_COLUMNS, STRUCTURED, day_summary, mismatched_models, replay_frame
 from alpha_replay_assets.replay.step import InFlight
 from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import rows_for_target
@@ -89,7 +89,7 @@ def _metadata(summaries: list[dict], frame: pd.DataFrame, store: ArtifactStore, 
     """One day's replays, every target: counts, spend, and per family and target the mean
     agreement as a numeric series the UI plots over partitions."""
     table = pd.DataFrame(summaries)
-    scored = frame[frame["outcome"] == "structured"]
+    scored = frame[frame["outcome"] == STRUCTURED]
     stubs = frame[frame["outcome"] == "skipped_placeholder"].drop_duplicates("key")["agent_id_base"].value_counts()
     means = scored.groupby(["target_model", "agent_id_base"])["agreement_score"].mean().round(4)
     metadata = {

@@ -14,7 +14,7 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
-from alpha_replay_assets.replay.rows import FAILED, REPLAYED, replay_frame
+from alpha_replay_assets.replay.rows import FAILED, REPLAYED, STRUCTURED, replay_frame
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import TargetsFor
@@ -77,7 +77,7 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
     rows = []
     for family, model in sorted(set(groups) | expected):
         group = groups.get((family, model), frame.iloc[0:0])
-        scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
+        scores = group.loc[group["outcome"] == STRUCTURED, "agreement_score"].tolist()
         ci = bootstrap_mean_ci(scores)
         skips = int(group["outcome"].str.startswith("skipped_").sum())
         eligible = len(group) - skips

@@ -19,7 +19,7 @@ from alpha_replay_assets.replay.batches import prefill_with_batches
 from alpha_replay_assets.replay.engine import REPLAY_ASSET, DayReplay, ReplayConfig, replaying, require_day_index
 from alpha_replay_assets.replay.planning import PLAN_COLUMNS, plan, sample_rows
 from alpha_replay_assets.replay.rate_card import RateCard
-from alpha_replay_assets.replay.rows import day_summary, replay_frame
+from alpha_replay_assets.replay.rows import STRUCTURED, day_summary, replay_frame
 from alpha_replay_assets.replay.step import InFlight
 from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore
@@ -99,7 +99,7 @@ def unpriced_models(frame: pd.DataFrame) -> dict[str, str]:
 def _metadata(frame: pd.DataFrame) -> dict:
     """One day's ceiling: per family the original model's agreement with itself, plotted by the UI;
     the original models it could not price, named."""
-    scored = frame[frame["outcome"] == "structured"]
+    scored = frame[frame["outcome"] == STRUCTURED]
     summary = day_summary(frame)
     metadata = {
         "dagster/row_count": len(frame),

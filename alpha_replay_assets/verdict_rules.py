@@ -12,7 +12,7 @@ from pydantic import Field
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.replay.rate_card import PRICES_HELP, RateCard, artifact_costs, unpriced_ids
-from alpha_replay_assets.replay.rows import REPLAYED
+from alpha_replay_assets.replay.rows import REPLAYED, STRUCTURED
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
@@ -50,8 +50,8 @@ class VerdictConfig(UnusableRepliesConfig):
 
 def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:
     """Paired cheap vs ceiling agreement over the artifacts both replayed (ceiling averaged over k)."""
-    cheap_scores = cheap[cheap["outcome"] == "structured"].groupby("key")["agreement_score"].mean()
-    ceiling_scores = ceiling[ceiling["outcome"] == "structured"].groupby("key")["agreement_score"].mean()
+    cheap_scores = cheap[cheap["outcome"] == STRUCTURED].groupby("key")["agreement_score"].mean()
+    ceiling_scores = ceiling[ceiling["outcome"] == STRUCTURED].groupby("key")["agreement_score"].mean()
     paired = pd.concat([cheap_scores.rename("cheap"), ceiling_scores.rename("ceiling")], axis=1, join="inner")
     evidence = {"n_paired": len(paired), "cheap_agreement": float(cheap_scores.mean()) if len(cheap_scores) else None}
     stats = paired_bootstrap_diff(paired["cheap"], paired["ceiling"])

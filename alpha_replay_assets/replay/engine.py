@@ -32,6 +32,7 @@ from alpha_replay_assets.replay.cache import CorruptCacheEntry, ReplyCache
 from alpha_replay_assets.replay.claims import Claims
 from alpha_replay_assets.replay.planning import Task, admit_within, shared_prefixes
 from alpha_replay_assets.replay.rate_card import PRICES_HELP, UnpricedModel, card_id, price_for, today
+from alpha_replay_assets.replay.rows import SCHEMA_ERROR, STRUCTURED
 from alpha_replay_assets.replay.step import InFlight, Ledger, ReplayHalted
 from resources.artifact_store import ArtifactStore, WriteConflict, naming
 from resources.replay_model import ReplayModel
@@ -63,9 +64,9 @@ def outcome_for_reply(family: str, original: dict, text: str) -> dict:
     try:
         reply = judge.validate(extract_json(text), original)
     except SchemaError as exc:
-        return {"outcome": "schema_error", "error": str(exc)[:200], "scorer": judge.name}
+        return {"outcome": SCHEMA_ERROR, "error": str(exc)[:200], "scorer": judge.name}
     agreement = judge.score(original, reply)
-    return {"outcome": "structured", "agreement_score": agreement.score, "scorer": agreement.scorer,
+    return {"outcome": STRUCTURED, "agreement_score": agreement.score, "scorer": agreement.scorer,
             "diagnostics": json.dumps(agreement.diagnostics, sort_keys=True),
             "label_pairs": json.dumps(judge.label_pairs(original, reply))}
 
