@@ -17,7 +17,7 @@ import pandas as pd
 from alpha_replay_assets import families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
 
 OK = "ok"
 # Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
