@@ -31,3 +31,19 @@ def test_map_names_no_module_that_is_gone():
     stale = [row for row in rows
              if not any((ROOT / package / row).exists() for package in PACKAGES) and "<" not in row]
     assert len(rows) > 60 and not stale, f"the map names modules that do not exist: {stale}"
+
+
+def test_domain_citations_name_sections_that_exist():
+    """`docs/domain.md §N` in code and docs points at a heading of the repo's own contract (a bare
+    "domain §N" pointed at a document outside the repo)."""
+    sections = set(re.findall(r"^#+ (\d+[a-z]?(?:\.\d+)?)\.? ", (ROOT / "docs" / "domain.md").read_text(), flags=re.M))
+    cited, bare = {}, []
+    for path in [*ROOT.glob("*.md"), *(p for d in (*PACKAGES, "docs", "tests", "bench", "deploy")
+                                       for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md"))]:
+        text, name = path.read_text(), path.relative_to(ROOT).as_posix()
+        for section in re.findall(r"docs/domain\.md §(\d+[a-z]?(?:\.\d+)?)", text):
+            cited.setdefault(section, name)
+        bare += [name] * (name != "tests/test_docs.py" and bool(re.search(r"(?<!docs/)domain §", text)))
+    assert {"1.4", "3b"} <= set(cited) and {"1.1", "2.2", "3b", "5"} <= sections
+    assert not set(cited) - sections, {s: cited[s] for s in set(cited) - sections}
+    assert not bare, f"cite docs/domain.md §N: {bare}"
