@@ -1,5 +1,5 @@
 """`rationale_templates`: per agent family (and agent id), how much of its prose is one template
-with the numbers swapped? (domain §3b, the third signal of the original triple.) Reads the
+with the numbers swapped? (docs/domain.md §3b, the third signal of the original triple.) Reads the
 `rationales` column of one index object per window day, never the raw artifacts and no cap.
 
 The original job kept emitting freshly stamped datapoints over a corpus no producer wrote any
