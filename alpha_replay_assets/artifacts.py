@@ -1,4 +1,4 @@
-"""Turn one decision artifact (key + bytes) into one index row (domain §1.2).
+"""Turn one decision artifact (key + bytes) into one index row (docs/domain.md §1.2).
 
 Pure: no S3, no Dagster. Every input yields exactly one row; anything wrong with it becomes a
 `status` plus an `error` message, so a bad artifact is counted and visible, never dropped.
@@ -16,7 +16,7 @@ import pandas as pd
 from alpha_replay_assets import artifact_json, families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
 from alpha_replay_assets.stub_prompts import is_placeholder
 
 OK = "ok"
@@ -35,7 +35,7 @@ BAD_STATUSES = (
 PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
-# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b)
+# 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b)
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only

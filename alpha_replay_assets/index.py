@@ -17,9 +17,9 @@ from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index_groups import GroupBuilder
-from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.paths import day_prefix, index_key
+from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent, naming
 from resources.run_mode import RunMode
 
@@ -39,10 +39,6 @@ class IndexConfig(dg.Config):
                         "since their index was written (normally skipped: nothing new to read).")
     workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64, description="Processes that fetch and parse "
                          "artifacts (default: this machine's cores); 1 = all in the step's own process.")
-
-
-def index_key(store: ArtifactStore, day: dt.date) -> str:
-    return store.analytics_key("artifact_index", f"dt={day.isoformat()}", "index.parquet")
 
 
 def list_day(store: ArtifactStore, day: dt.date) -> list[artifacts.ListedObject]:

@@ -8,7 +8,7 @@ import pytest
 
 from alpha_replay_assets import artifact_json, artifacts
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 
 GOOD = {"schema_version": 2, "agent_id": "ic_cio", "n": 1, "x": 0.1, "s": "chart \U0001F4C8"}
 ADVERSARIAL = {

@@ -5,9 +5,10 @@ import json
 
 import pyarrow.parquet as pq
 
-from alpha_replay_assets.index import index_day, index_key
+from alpha_replay_assets.index import index_day
 from alpha_replay_assets.index_groups import GroupBuilder
-from conftest import DAY, SMALL
+from alpha_replay_assets.paths import index_key
+from helpers import DAY, SMALL
 
 
 def test_workers_write_the_same_index_bytes_as_one_process(store, seeded):
