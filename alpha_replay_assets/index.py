@@ -3,7 +3,6 @@
 
 import datetime as dt
 import hashlib
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +36,10 @@ WRITE_ATTEMPTS = 3
 class IndexConfig(dg.Config):
     force: bool = Field(default=False, description="Rebuild days whose folder listing has not changed "
                         "since their index was written (normally skipped: nothing new to read).")
-    workers: int = Field(default=os.cpu_count() or 1, ge=1, le=64, description="Processes that fetch and parse "
-                         "artifacts (default: this machine's cores); 1 = all in the step's own process.")
+    # 1 by default: on a 2-core machine two workers were slower than one process and doubled peak RSS
+    # (bench/results/noisy/scaling-1x-workers{1,2}.json); raise it where cores are free (bench --index-workers).
+    workers: int = Field(default=1, ge=1, le=64, description="Processes that fetch and parse artifacts; "
+                         "1 = all in the step's own process (the default, see bench/results).")
 
 
 def list_day(store: ArtifactStore, day: dt.date) -> list[artifacts.ListedObject]:
