@@ -32,8 +32,9 @@ BAD_STATUSES = (
     "key_mismatch",
 )
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
-# ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
+PARSER_VERSION = 5
+# 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are
+# bad rows; ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
 # 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b)
 
