@@ -43,10 +43,12 @@ FORMAT_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
 DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+PARSER_VERSION = 6  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
-# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b)
+# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b); 6: `prompt_version`
+# and `input_hash` (versions are series boundaries, domain §3c)
+UNKNOWN_VERSION = "unknown"
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -65,6 +67,8 @@ INDEX_COLUMNS = {
     "timestamp": "str",
     "schema_version": "Int64",
     "model_name": "str",
+    "prompt_version": "str",  # the producer's template hash, else its declared version, else `unknown`
+    "input_hash": "str",  # sha256 of the input snapshot: the same inputs under two prompt versions pair up
     "input_tokens": "Int64",
     "output_tokens": "Int64",
     "cache_read_tokens": "Int64",
@@ -202,6 +206,17 @@ def prompt_hash(system_prompt: str, user_prompt: str) -> str:
     return hashlib.sha256(json.dumps([system_prompt, user_prompt]).encode()).hexdigest()
 
 
+def prompt_version(metadata: dict | None, prompt_context: dict | None, output: dict) -> str:
+    """The producer's name for its prompt (domain §3c): the template hash, the declared version
+    (model_metadata, or the think tank's agent_output), whichever it gives first; free-form fields,
+    so anything but a non-empty string is skipped."""
+    for value in ((prompt_context or {}).get("prompt_version_hash"), (metadata or {}).get("prompt_version"),
+                  output.get("prompt_version")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return UNKNOWN_VERSION
+
+
 def _parse_document(doc: Any, key_agent_id: str) -> dict:
     if not isinstance(doc, dict):
         raise Invalid("wrong_type", f"artifact is {type(doc).__name__}, expected object")
@@ -238,6 +253,8 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         "is_llm": metadata is not None,
         "is_truncated": truncated_at is not None or has_truncation_marker(snapshot),
         "agent_output": json.dumps(output, sort_keys=True),
+        "prompt_version": prompt_version(metadata, prompt_context, output),
+        "input_hash": hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest(),
     }
     if metadata is not None:
         where = "model_metadata."

@@ -9,6 +9,7 @@ now versus under the cheap model; and how templated its rationales are (`rationa
 
 import datetime as dt
 import json
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -24,6 +25,9 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
 from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.segment_verdicts import (SEGMENT_INDEX_COLUMNS, SHIFTS_FILE, segmented_verdicts,
+                                                  segments_metadata, shifts_frame)
+from alpha_replay_assets.segments import MIN_SEGMENT_ARTIFACTS
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
@@ -64,6 +68,8 @@ class VerdictConfig(UnusableRepliesConfig):
     min_rationales: int = Field(default=20, description="Rationales in the template window needed for that evidence.")
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
+    min_segment_artifacts: int = Field(default=MIN_SEGMENT_ARTIFACTS, ge=1, description="LLM artifacts a prompt "
+                                       "version / model segment needs to be judged or compared (domain §3c).")
 
 
 def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parquet") -> str:
@@ -203,15 +209,17 @@ def template_evidence(templates: pd.DataFrame | None, family: str) -> dict:
 
 def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFrame, fits: pd.DataFrame | None,
                    end: dt.date, model: str, config: VerdictConfig, prices: dict,
-                   templates: pd.DataFrame | None = None, targets_for: TargetsFor | None = None) -> pd.DataFrame:
-    """Rows under target `model` for the families judged under it (`targets_for`; default: every family)."""
+                   templates: pd.DataFrame | None = None, targets_for: TargetsFor | None = None,
+                   only: str | None = None) -> pd.DataFrame:
+    """Rows under target `model` for the families judged under it (`targets_for`; default: every
+    family), or for the one family `only` (a version segment: `segment_verdicts`)."""
     ok = index[index["status"] == OK]
     week_start = (end - dt.timedelta(days=6)).isoformat()
     if fits is not None and "scope" in fits:  # the family roll-ups, not the per-agent fits
         fits = fits[fits["scope"] == "family"]
     fits = fits.set_index("agent_id_base") if fits is not None else pd.DataFrame()
     rows = []
-    for family in sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
+    for family in [only] if only else sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
         if targets_for is not None and model not in targets_for(family):
             continue
         mine = ok[ok["agent_id_base"] == family]
@@ -275,8 +283,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     if run_mode.dry:
         return stub_result(context)
     ends, models = [day_of(k) for k in context.partition_keys], replay_model.all_targets
-    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_COLUMNS),
-                           concat_days(pd.DataFrame(columns=INDEX_COLUMNS)))
+    columns = INDEX_COLUMNS + SEGMENT_INDEX_COLUMNS
+    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=columns),
+                           concat_days(pd.DataFrame(columns=columns)))
     ceilings = replay_windows(store, ends, config.window_days, lambda d: ceiling_key(store, d), REPLAY_COLUMNS)
     cheap = [replay_windows(store, ends, config.window_days, lambda d, m=m: concordance_key(store, d, m), REPLAY_COLUMNS)
              for m in models]
@@ -284,14 +293,19 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         end = index.end
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
         templates = store.read_parquet(templates_key(store, end), columns=TEMPLATE_COLUMNS)
-        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices,
-                                 templates, replay_model.targets_for) for model, replays in zip(models, per_model)]
-        table = pd.concat(tables, ignore_index=True)
+        judged = [segmented_verdicts(build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config,
+                                                    config.prices, templates, replay_model.targets_for),
+                                     index.data, replays.data, ceiling.data, end, model,
+                                     partial(build_verdicts, model=model, config=config, prices=config.prices,
+                                             targets_for=replay_model.targets_for), config.min_segment_artifacts)
+                  for model, replays in zip(models, per_model)]
+        table, shifts = pd.concat([t for t, _ in judged], ignore_index=True), [s for _, ss in judged for s in ss]
         store.write_parquet(verdicts_key(store, end), table)
+        store.write_parquet(verdicts_key(store, end, SHIFTS_FILE), shifts_frame(shifts))
         report = report_markdown(table, end)
         store.put_bytes(verdicts_key(store, end, "report.md"), report.encode(), "text/markdown")
-        context.add_asset_metadata(_metadata(table, index, report, store.uri(verdicts_key(store, end, "report.md"))),
-                                   partition_key=key)
+        context.add_asset_metadata(_metadata(table, index, report, store.uri(verdicts_key(store, end, "report.md")))
+                                   | segments_metadata(table, shifts), partition_key=key)
     return dg.MaterializeResult()
 
 
@@ -299,8 +313,8 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
 # numbers, which the columns carry; the whole reason is in `report` and the Parquet), and the numbers.
 # Readable at 1600 px: the agent, its call and why (short) first, then the numbers, the target and
 # the scorer last.
-TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "n_paired": "int",
-                 "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float", "rule_heldout": "float",
+TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "segment": "string",
+                 "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float", "rule_heldout": "float",
                  "usd_per_week_now": "float", "usd_saving_per_week": "float", "target_model": "string",
                  "scorer": "string"}
 
@@ -313,7 +327,7 @@ def _cell(value, kind: str):
 
 def verdict_table(table: pd.DataFrame) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
-        records=[dg.TableRecord({c: _cell(row[c], kind) for c, kind in TABLE_COLUMNS.items()})
+        records=[dg.TableRecord({c: _cell(row.get(c), kind) for c, kind in TABLE_COLUMNS.items()})
                  for row in table.assign(why=table["reason"].str.split(": ", n=1).str[0]).to_dict("records")],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, kind) for c, kind in TABLE_COLUMNS.items()]),
     )
