@@ -7,12 +7,15 @@ import datetime as dt
 import json
 from functools import partial
 
+import dagster as dg
 import pandas as pd
+from dagster._core.instance.ref import InstanceRef
 
 from alpha_replay_assets.artifacts import ListedObject, index_row
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.segment_verdicts import segment_verdict, segmented_verdicts
 from alpha_replay_assets.verdicts import REPLAY_COLUMNS, VerdictConfig, build_verdicts
+from jobs.sensors import check_alerts
 from tests.conftest import DAY, pinned
 
 WINDOW = 21
@@ -71,3 +74,23 @@ def test_the_default_corpus_has_one_version_per_family():
                                 graph_prompts="stub"))
     ok = index[(index["status"] == "ok") & index["is_llm"]]
     assert ok.groupby("agent_id_base")["prompt_version"].nunique().eq(1).all()
+
+
+def test_dg_launch_records_the_shift_as_a_warn_check_that_the_alert_names(dg_launch, seeded, dagster_home):
+    days = seeded(corpus.window(DAY, WINDOW), spec=SPEC)
+    index = dg_launch("--assets", "artifact_index", "--partition-range", f"{days[0]}...{days[-1]}")
+    assert index.returncode == 0, index.stderr[-3000:]
+    verdicts = dg_launch("--assets", "agent_verdicts", "--partition", DAY.isoformat())
+    assert verdicts.returncode == 0, verdicts.stderr[-3000:]  # a WARN check does not fail the run
+    key = dg.AssetCheckKey(dg.AssetKey("agent_verdicts"), "no_unflagged_version_shift")
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        [record] = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        evaluation = record.event.dagster_event.event_specific_data
+        alerts, _ = check_alerts(instance, [key], {}, "http://ui.test")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert record.partition == DAY.isoformat()
+    assert "sector_qual/" in evaluation.description and "sector_quant" not in evaluation.description
+    assert SHIFT.isoformat() in evaluation.description and "rule held-out" in evaluation.description
+    [alert] = alerts
+    assert alert["status"] == "FAILED" and alert["check"] == "no_unflagged_version_shift"
+    assert alert["description"] == evaluation.description  # the alert names the family, versions, dates, numbers
