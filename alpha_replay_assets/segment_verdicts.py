@@ -112,6 +112,8 @@ def segmented_verdicts(table: pd.DataFrame, index: pd.DataFrame, cheap: pd.DataF
                 results.append(segment_verdict(family, index[index["key"].isin(s.keys)], cheap, ceiling, day,
                                                judge_rows))
             rows[family] = results[segments.index(chosen)][0]
+            rows[family]["reason"] += f"; judged on its latest version {chosen.label()}, " + ", ".join(
+                f"earlier {s.label()}: {r.get('status')}" for s, (r, _) in zip(segments, results) if s is not chosen)
             shifts += _shifts(family, model, segments, [e for _, e in results], min_artifacts)
         rows[family] |= {"segment": chosen.label(), "prompt_version": chosen.prompt_version, "original_model": chosen.original_model,
                          "segment_start": chosen.start, "segment_end": chosen.end, "n_segments": len(segments),

@@ -25,8 +25,13 @@ from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
 from alpha_replay_assets.run_modes import stub_result
-from alpha_replay_assets.segment_verdicts import (SEGMENT_INDEX_COLUMNS, SHIFTS_FILE, segmented_verdicts,
-                                                  segments_metadata, shifts_frame)
+from alpha_replay_assets.segment_verdicts import (
+    SEGMENT_INDEX_COLUMNS,
+    SHIFTS_FILE,
+    segmented_verdicts,
+    segments_metadata,
+    shifts_frame,
+)
 from alpha_replay_assets.segments import MIN_SEGMENT_ARTIFACTS
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio

@@ -24,15 +24,15 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
-from alpha_replay_assets.concordance_summary import summary_key
 from alpha_replay_assets.concordance import concordance_key
+from alpha_replay_assets.concordance_summary import summary_key
 from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import ceiling_key
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
-from alpha_replay_assets.spend_ledger import ledger_key
 from alpha_replay_assets.segment_verdicts import SHIFTS_FILE
+from alpha_replay_assets.spend_ledger import ledger_key
 from alpha_replay_assets.verdicts import verdicts_key
 from jobs.cli_errors import AWS_ERRORS, explain
 from jobs.maintenance import add_commands, estimate_frame, print_estimate, verdict_text
