@@ -40,17 +40,32 @@ class Segment:
 
 
 def split(rows: pd.DataFrame) -> list[Segment]:
-    """A family's LLM artifacts (key, day, timestamp, prompt_version, model_name) as segments in the
-    order they first appear. A version that comes back after another stays one segment (its span
-    then overlaps the other's): the pair is still one agent, and an A/B test is not a change."""
+    """A family's LLM artifacts (key, day, timestamp, prompt_version, model_name) as consecutive
+    segments. Versions in use at the same time (their first-to-last capture times overlap: the
+    think tank's macro and sector theme templates, an A/B test, a version that comes back) are one
+    agent and one segment, named by all of them joined with `+`; a change is a version whose
+    first artifact comes after the last of the one before."""
     if not len(rows):
         return []
     rows = rows.assign(prompt_version=rows["prompt_version"].fillna("unknown"),
-                       model_name=rows["model_name"].fillna("unknown")).sort_values(["day", "timestamp", "key"])
-    groups = rows.groupby(["prompt_version", "model_name"], sort=False)
-    segments = [Segment(version, model, g["day"].min(), g["day"].max(), frozenset(g["key"]))
-                for (version, model), g in groups]
-    return sorted(segments, key=lambda s: (s.start, s.end))
+                       model_name=rows["model_name"].fillna("unknown"),
+                       at=pd.to_datetime(rows["timestamp"], utc=True, format="ISO8601", errors="coerce"))
+    rows["at"] = rows["at"].fillna(pd.to_datetime(rows["day"], utc=True))
+    spans = sorted((g["at"].min(), g["at"].max(), version, model, g)
+                   for (version, model), g in rows.groupby(["prompt_version", "model_name"], sort=False))
+    merged: list[list] = []
+    for first, last, version, model, group in spans:
+        if merged and first <= merged[-1][0]:  # overlaps the segment so far: the same agent
+            merged[-1][0] = max(merged[-1][0], last)
+            merged[-1][1].append((version, model, group))
+        else:
+            merged.append([last, [(version, model, group)]])
+    segments = []
+    for _, parts in merged:
+        frame = pd.concat([g for _, _, g in parts])
+        segments.append(Segment("+".join(sorted({v for v, _, _ in parts})), "+".join(sorted({m for _, m, _ in parts})),
+                                frame["day"].min(), frame["day"].max(), frozenset(frame["key"])))
+    return segments
 
 
 def judged(segments: list[Segment], min_artifacts: int = MIN_SEGMENT_ARTIFACTS) -> Segment | None:

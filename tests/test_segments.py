@@ -26,13 +26,16 @@ def test_split_gives_consecutive_segments_with_their_spans_and_judges_the_latest
     assert seg.judged([]) is None
 
 
-def test_a_version_that_comes_back_stays_one_segment_and_missing_versions_are_unknown():
-    rows = _rows(("a", "m", 1, 3), ("b", "m", 4, 3), ("a", "m", 7, 3))
+def test_versions_in_use_at_the_same_time_are_one_segment_and_missing_versions_are_unknown():
+    # the think tank's macro and sector theme templates run side by side; a version that comes back
+    # overlaps the other: neither is a change. A version after the last of the others is one.
+    rows = pd.concat([_rows(("macro", "m", 1, 6)), _rows(("sector", "m", 2, 6)), _rows(("a", "m", 10, 3)),
+                      _rows(("b", "m", 13, 2)), _rows(("a", "m", 15, 1)), _rows(("x", "m", 16, 1))], ignore_index=True)
     rows.loc[rows.index[-1], "prompt_version"] = None
     segments = seg.split(rows)
     assert [(s.prompt_version, s.start, s.end, s.n) for s in segments] == [
-        ("a", "2026-07-01", "2026-07-08", 5), ("b", "2026-07-04", "2026-07-06", 3), ("unknown", "2026-07-09",
-                                                                                      "2026-07-09", 1)]
+        ("macro+sector", "2026-07-01", "2026-07-07", 12), ("a+b", "2026-07-10", "2026-07-15", 6),
+        ("unknown", "2026-07-16", "2026-07-16", 1)]
 
 
 def test_prompt_version_is_the_hash_else_the_declared_version_else_unknown():
