@@ -21,6 +21,7 @@ from alpha_replay_assets.concordance import target_slug
 from alpha_replay_assets.counterfactual import decision_tables, fit_family
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.rationale_templates import TemplatesConfig, day_rows, judge
+from alpha_replay_assets.stats import bootstrap_mean_ci
 
 # `verdicts.build_verdicts` bound to a target, its config and prices: (index, cheap, ceiling, fits,
 # end, templates=, only=) -> verdict rows. Passed in, so the verdict asset can call this module.
@@ -31,6 +32,10 @@ SEGMENT_INDEX_COLUMNS = ["key", "agent_id", "prompt_version", "input_hash", "dec
 SEGMENT_COLUMNS = ["segment", "prompt_version", "original_model", "segment_start", "segment_end", "n_segments",
                    "older_segments"]
 SHIFTS_FILE = "version_shifts.parquet"  # beside the verdicts: the consecutive segments compared
+SEGMENT_SCORE_COLUMNS = ["agent_id_base", "target_model", "prompt_version", "original_model", "segment_start",
+                         "segment_end", "n", "mean", "ci_low", "ci_high"]
+# What splitting a window into segments reads of each index day.
+SPLIT_COLUMNS = ["key", "agent_id_base", "status", "is_llm", "prompt_version", "model_name", "timestamp"]
 SHIFT_COLUMNS = ["agent_id_base", "target_model", "before", "after", "significant", "description", "details"]
 STABILITY_LAG = dt.timedelta(days=7)  # as the fits asset: the rule vs the one of a week earlier
 
@@ -87,6 +92,23 @@ def _older(segment: seg.Segment, row: dict) -> dict:
             "start": segment.start, "end": segment.end, "n_artifacts": segment.n, "status": row.get("status"),
             **{k: None if pd.isna(v := row.get(k)) else round(float(v), 4)
                for k in ("cheap_agreement", "rule_heldout", "template_concentration")}}
+
+
+def segment_scores(replays: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+    """Cheap-model agreement per (family, target, segment) of the families with several segments
+    in the window: n, mean and its bootstrap 95% CI (the concordance summary's numbers per version)."""
+    rows = []
+    structured = replays[replays["outcome"] == "structured"]
+    for family, segments in family_segments(index).items():
+        for s in segments if len(segments) > 1 else ():
+            mine = structured[(structured["agent_id_base"] == family) & structured["key"].isin(s.keys)]
+            for model, group in mine.groupby("target_model"):
+                ci = bootstrap_mean_ci(group["agreement_score"])
+                rows.append({"agent_id_base": family, "target_model": model, "prompt_version": s.prompt_version,
+                             "original_model": s.original_model, "segment_start": s.start, "segment_end": s.end,
+                             "n": len(group), "mean": float(group["agreement_score"].mean()),
+                             "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None})
+    return pd.DataFrame(rows, columns=SEGMENT_SCORE_COLUMNS)
 
 
 def family_segments(index: pd.DataFrame) -> dict[str, list[seg.Segment]]:

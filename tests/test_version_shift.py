@@ -9,11 +9,12 @@ from functools import partial
 
 import dagster as dg
 import pandas as pd
+import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from alpha_replay_assets.artifacts import ListedObject, index_row
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.segment_verdicts import segment_verdict, segmented_verdicts
+from alpha_replay_assets.segment_verdicts import segment_scores, segment_verdict, segmented_verdicts
 from alpha_replay_assets.verdicts import REPLAY_COLUMNS, VerdictConfig, build_verdicts
 from jobs.sensors import check_alerts
 from tests.conftest import DAY, pinned
@@ -94,3 +95,16 @@ def test_dg_launch_records_the_shift_as_a_warn_check_that_the_alert_names(dg_lau
     [alert] = alerts
     assert alert["status"] == "FAILED" and alert["check"] == "no_unflagged_version_shift"
     assert alert["description"] == evaluation.description  # the alert names the family, versions, dates, numbers
+
+
+def test_the_concordance_summary_numbers_are_per_segment_for_a_family_with_several():
+    index = window_index()
+    ok = index[(index["status"] == "ok") & index["is_llm"]]
+    quant = ok[ok["agent_id_base"] == "sector_quant"]
+    replays = pd.DataFrame({"key": quant["key"], "agent_id_base": "sector_quant", "target_model": "haiku",
+                            "outcome": "structured", "agreement_score": (quant["day"] >= SHIFT.isoformat()) * 0.4 + 0.5})
+    replays = pd.concat([replays, replays.assign(agent_id_base="ic_cio")])  # one version: no per-segment rows
+    table = segment_scores(replays, index)
+    assert list(table["agent_id_base"]) == ["sector_quant", "sector_quant"]
+    assert list(table["segment_start"]) == [corpus.window(DAY, WINDOW)[0].isoformat(), SHIFT.isoformat()]
+    assert list(table["mean"]) == pytest.approx([0.5, 0.9]) and list(table["n"]) == [33, 30]
