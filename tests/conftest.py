@@ -275,7 +275,7 @@ def postgres():
 # Files that take a minute or more, slowest first: the workers start them before the short ones,
 # so no worker is left running one alone at the end (`--dist loadfile` hands out files in order).
 LONG_FILES = ["test_production_topology", "test_e2e_ui", "test_determinism", "test_demo", "test_faults",
-              "test_dry_run", "test_checks", "test_index_currency", "test_killed_launcher"]
+              "test_dry_run", "test_checks", "test_family_copy", "test_index_currency", "test_killed_launcher"]
 
 
 def pytest_collection_modifyitems(items):
