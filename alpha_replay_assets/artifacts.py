@@ -18,6 +18,7 @@ from alpha_replay_assets import families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.segments import prompt_version
 
 OK = "ok"
 # Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
@@ -48,7 +49,6 @@ PARSER_VERSION = 6  # 2: huge ints and deep nesting, lone surrogates, out-of-ran
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
 # 5: `rationales`, the prose at the family's declared rationale paths (domain §3b); 6: `prompt_version`
 # and `input_hash` (versions are series boundaries, domain §3c)
-UNKNOWN_VERSION = "unknown"
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -204,17 +204,6 @@ def has_truncation_marker(value: Any) -> bool:
 
 def prompt_hash(system_prompt: str, user_prompt: str) -> str:
     return hashlib.sha256(json.dumps([system_prompt, user_prompt]).encode()).hexdigest()
-
-
-def prompt_version(metadata: dict | None, prompt_context: dict | None, output: dict) -> str:
-    """The producer's name for its prompt (domain §3c): the template hash, the declared version
-    (model_metadata, or the think tank's agent_output), whichever it gives first; free-form fields,
-    so anything but a non-empty string is skipped."""
-    for value in ((prompt_context or {}).get("prompt_version_hash"), (metadata or {}).get("prompt_version"),
-                  output.get("prompt_version")):
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return UNKNOWN_VERSION
 
 
 def _parse_document(doc: Any, key_agent_id: str) -> dict:

@@ -20,6 +20,18 @@ MIN_SEGMENT_ARTIFACTS = 10  # LLM artifacts a segment needs to be judged or comp
 MIN_PAIRS = 10  # same-input pairs needed for the paired comparison
 RULE_SHIFT = 0.10  # held-out accuracy change that counts as a different agent
 CONCENTRATION_SHIFT = 0.20  # template concentration change that counts
+UNKNOWN_VERSION = "unknown"
+
+
+def prompt_version(metadata: dict | None, prompt_context: dict | None, output: dict) -> str:
+    """The producer's name for its prompt (domain §3c): the template hash, the declared version
+    (model_metadata, or the think tank's agent_output), whichever it gives first; free-form fields,
+    so anything but a non-empty string is skipped."""
+    for value in ((prompt_context or {}).get("prompt_version_hash"), (metadata or {}).get("prompt_version"),
+                  output.get("prompt_version")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return UNKNOWN_VERSION
 
 
 @dataclass(frozen=True)
@@ -47,8 +59,8 @@ def split(rows: pd.DataFrame) -> list[Segment]:
     first artifact comes after the last of the one before."""
     if not len(rows):
         return []
-    rows = rows.assign(prompt_version=rows["prompt_version"].fillna("unknown"),
-                       model_name=rows["model_name"].fillna("unknown"),
+    rows = rows.assign(prompt_version=rows["prompt_version"].fillna(UNKNOWN_VERSION),
+                       model_name=rows["model_name"].fillna(UNKNOWN_VERSION),
                        at=pd.to_datetime(rows["timestamp"], utc=True, format="ISO8601", errors="coerce"))
     rows["at"] = rows["at"].fillna(pd.to_datetime(rows["day"], utc=True))
     spans = sorted((g["at"].min(), g["at"].max(), version, model, g)

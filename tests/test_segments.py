@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 
 from alpha_replay_assets import segments as seg
-from alpha_replay_assets.artifacts import prompt_version
 
 
 def _rows(*runs):
@@ -39,11 +38,11 @@ def test_versions_in_use_at_the_same_time_are_one_segment_and_missing_versions_a
 
 
 def test_prompt_version_is_the_hash_else_the_declared_version_else_unknown():
-    assert prompt_version({"prompt_version": "0.0.0-standin"}, {"prompt_version_hash": "ab12"}, {}) == "ab12"
-    assert prompt_version({"prompt_version": "0.0.0-standin"}, {"prompt_version_hash": None}, {}) == "0.0.0-standin"
-    assert prompt_version({"prompt_version": None}, {}, {"prompt_version": "0.3.0"}) == "0.3.0"  # the think tank
-    assert prompt_version({"prompt_version": ""}, {"prompt_version_hash": 7}, {"prompt_version": ""}) == "unknown"
-    assert prompt_version(None, None, {}) == "unknown"
+    assert seg.prompt_version({"prompt_version": "0.0.0-standin"}, {"prompt_version_hash": "ab12"}, {}) == "ab12"
+    assert seg.prompt_version({"prompt_version": "0.0.0-standin"}, {"prompt_version_hash": None}, {}) == "0.0.0-standin"
+    assert seg.prompt_version({"prompt_version": None}, {}, {"prompt_version": "0.3.0"}) == "0.3.0"  # the think tank
+    assert seg.prompt_version({"prompt_version": ""}, {"prompt_version_hash": 7}, {"prompt_version": ""}) == "unknown"
+    assert seg.prompt_version(None, None, {}) == "unknown"
 
 
 def test_agreement_shift_is_unpaired_across_different_inputs_and_significant_when_the_ci_excludes_0():
