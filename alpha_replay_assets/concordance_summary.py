@@ -231,7 +231,9 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
 def _segment_metadata(per_segment: pd.DataFrame) -> dict:
     """A family whose window holds several prompt versions / models (domain §3c): its agreement per
     segment, each segment a series of its own (a version change starts a new line), and the table."""
-    metadata = {"segments": dg.MetadataValue.md(per_segment.round(4).to_markdown(index=False))} if len(per_segment) else {}
+    if not len(per_segment):
+        return {}
+    metadata = {"segments": dg.MetadataValue.md(per_segment.round(4).to_markdown(index=False))}
     for row in per_segment.itertuples():
         series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}/{row.prompt_version[:12]}"
         metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}

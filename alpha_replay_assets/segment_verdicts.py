@@ -137,7 +137,8 @@ def segmented_verdicts(table: pd.DataFrame, index: pd.DataFrame, cheap: pd.DataF
             rows[family]["reason"] += f"; judged on its latest version {chosen.label()}, " + ", ".join(
                 f"earlier {s.label()}: {r.get('status')}" for s, (r, _) in zip(segments, results) if s is not chosen)
             shifts += _shifts(family, model, segments, [e for _, e in results], min_artifacts)
-        rows[family] |= {"segment": chosen.label(), "prompt_version": chosen.prompt_version, "original_model": chosen.original_model,
+        rows[family] |= {"segment": f"{chosen.prompt_version[:8]} {chosen.start}..{chosen.end}",
+                         "prompt_version": chosen.prompt_version, "original_model": chosen.original_model,
                          "segment_start": chosen.start, "segment_end": chosen.end, "n_segments": len(segments),
                          "older_segments": json.dumps([_older(s, r) for s, (r, _) in zip(segments, results)
                                                        if s is not chosen]) if results else None}
@@ -183,8 +184,8 @@ def segments_metadata(table: pd.DataFrame, shifts: list[dict]) -> dict:
     metadata = {
         "version_segments": dg.MetadataValue.md(pd.DataFrame(boundaries).to_markdown(index=False)
                                                 if boundaries else "(no LLM artifacts)"),
-        "version_shifts": dg.MetadataValue.md("\n".join(f"- {'**shift** ' if s['significant'] else ''}"
-                                                         f"{s['description']}" for s in shifts) or "(one segment each)"),
+        "version_shifts": dg.MetadataValue.md("\n".join(
+            f"- {'**shift** ' if s['significant'] else ''}{s['description']}" for s in shifts) or "(one segment each)"),
     }
     for row in table.dropna(subset=["segment"]).itertuples():
         series = f"{row.agent_id_base}/{target_slug(row.target_model)}"

@@ -142,9 +142,10 @@ def compare(family: str, before: Segment, after: Segment, agreement: dict | None
     significant, and one line naming the family, both versions, their dates and the numbers."""
     parts = []
     if agreement:
-        parts.append(f"cheap agreement {agreement['before']:.3f} -> {agreement['after']:.3f} "
-                     f"(diff {agreement['diff']:+.3f}, 95% CI [{agreement['ci_low']:+.3f}, {agreement['ci_high']:+.3f}], "
-                     f"{'paired' if agreement['paired'] else 'unpaired'}, n={agreement['n_before']}/{agreement['n_after']})")
+        a = agreement
+        parts.append(f"cheap agreement {a['before']:.3f} -> {a['after']:.3f} (diff {a['diff']:+.3f}, 95% CI "
+                     f"[{a['ci_low']:+.3f}, {a['ci_high']:+.3f}], {'paired' if a['paired'] else 'unpaired'}, "
+                     f"n={a['n_before']}/{a['n_after']})")
     if rule:
         parts.append(f"rule held-out {rule['before']:.3f} -> {rule['after']:.3f} (diff {rule['diff']:+.3f}, "
                      f"threshold {rule['threshold']:g}{'' if rule['same_features'] else ', different split features'})")
@@ -155,4 +156,5 @@ def compare(family: str, before: Segment, after: Segment, agreement: dict | None
                    if s and s["significant"]]
     return {"family": family, "before": before.label(), "after": after.label(),
             "agreement": agreement, "rule": rule, "templates": templates, "significant": significant,
-            "description": f"{family}: {before.label()} -> {after.label()}: " + ("; ".join(parts) or "no shared signal")}
+            "description": f"{family}: {before.label()} -> {after.label()}: "
+                           + ("; ".join(parts) or "no shared signal")}

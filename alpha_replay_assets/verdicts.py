@@ -319,7 +319,8 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
 # Readable at 1600 px: the agent, its call and why (short) first, then the numbers, the target and
 # the scorer last.
 TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "segment": "string",
-                 "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float", "rule_heldout": "float",
+                 "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float",
+                 "rule_heldout": "float",
                  "usd_per_week_now": "float", "usd_saving_per_week": "float", "target_model": "string",
                  "scorer": "string"}
 

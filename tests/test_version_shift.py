@@ -101,8 +101,9 @@ def test_the_concordance_summary_numbers_are_per_segment_for_a_family_with_sever
     index = window_index()
     ok = index[(index["status"] == "ok") & index["is_llm"]]
     quant = ok[ok["agent_id_base"] == "sector_quant"]
+    after = quant["day"] >= SHIFT.isoformat()
     replays = pd.DataFrame({"key": quant["key"], "agent_id_base": "sector_quant", "target_model": "haiku",
-                            "outcome": "structured", "agreement_score": (quant["day"] >= SHIFT.isoformat()) * 0.4 + 0.5})
+                            "outcome": "structured", "agreement_score": after * 0.4 + 0.5})
     replays = pd.concat([replays, replays.assign(agent_id_base="ic_cio")])  # one version: no per-segment rows
     table = segment_scores(replays, index)
     assert list(table["agent_id_base"]) == ["sector_quant", "sector_quant"]
