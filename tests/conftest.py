@@ -210,6 +210,8 @@ MATRIX_MARKERS = ("<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->")
 def pytest_addoption(parser):
     parser.addoption("--fault-matrix", default=None, metavar="PATH",
                      help="write the fault matrix measured by tests/test_faults.py to PATH and into README.md")
+    parser.addoption("--update-graph-snapshot", action="store_true",
+                     help="rewrite tests/snapshots/asset_graph.txt from the current definitions")
 
 
 @pytest.fixture(scope="session")
