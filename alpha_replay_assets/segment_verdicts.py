@@ -65,6 +65,7 @@ def _roll_up(family: str, table: pd.DataFrame, previous: dict | None = None, pre
 
 
 def template_evidence(family: str, rows: pd.DataFrame, end: dt.date) -> dict | None:
+    """The template concentration of `rows`' rationales (the templates asset's judgement)."""
     spec = REGISTRY.get(family)
     if spec is None or not spec.rationales:
         return None
@@ -88,6 +89,7 @@ def segment_verdict(family: str, index: pd.DataFrame, cheap: pd.DataFrame, ceili
 
 
 def _older(segment: seg.Segment, row: dict) -> dict:
+    """An older segment as the verdict row lists it: which, when, its call and its numbers."""
     return {"prompt_version": segment.prompt_version, "original_model": segment.original_model,
             "start": segment.start, "end": segment.end, "n_artifacts": segment.n, "status": row.get("status"),
             **{k: None if pd.isna(v := row.get(k)) else round(float(v), 4)
@@ -112,6 +114,7 @@ def segment_scores(replays: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
 
 
 def family_segments(index: pd.DataFrame) -> dict[str, list[seg.Segment]]:
+    """Each family's segments among the window's valid LLM artifacts."""
     ok = index[(index["status"] == OK) & index["is_llm"].fillna(False).astype(bool)]
     return {family: seg.split(rows) for family, rows in ok.groupby("agent_id_base")}
 
