@@ -13,6 +13,8 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from alpha_replay_assets.artifacts import ListedObject, index_row
+from alpha_replay_assets.rationale_templates import TemplatesConfig, day_rows, templates_window
+from alpha_replay_assets.rationale_templates import _datapoints as templates_datapoints
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.segment_verdicts import segment_scores, segment_verdict, segmented_verdicts
 from alpha_replay_assets.verdicts import REPLAY_COLUMNS, VerdictConfig, build_verdicts
@@ -109,3 +111,19 @@ def test_the_concordance_summary_numbers_are_per_segment_for_a_family_with_sever
     assert list(table["agent_id_base"]) == ["sector_quant", "sector_quant"]
     assert list(table["segment_start"]) == [corpus.window(DAY, WINDOW)[0].isoformat(), SHIFT.isoformat()]
     assert list(table["mean"]) == pytest.approx([0.5, 0.9]) and list(table["n"]) == [33, 30]
+
+
+def test_rationale_templates_judge_each_segment_of_a_family_with_several_and_publish_only_the_family():
+    index = window_index()
+    frame = day_rows(index).assign(day=index.loc[(index["status"] == "ok") & index["agent_id_base"].notna(),
+                                                 "day"].to_numpy())
+    results = [row for row, _ in templates_window(frame, DAY, TemplatesConfig())]
+    segments = [r for r in results if r["scope"] == "segment"]
+    assert {r["agent_id_base"] for r in segments} == {"sector_qual", "sector_quant"}
+    quant = [r for r in segments if r["agent_id_base"] == "sector_quant"]
+    assert [(r["segment_start"], r["status"]) for r in quant] == [(corpus.window(DAY, WINDOW)[0].isoformat(), "ok"),
+                                                                  (SHIFT.isoformat(), "ok")]
+    assert quant[1]["agent_id"] == f"sector_quant@{quant[1]['prompt_version'][:12]}"
+    assert sum(r["n_artifacts"] for r in quant) == next(
+        r["n_artifacts"] for r in results if r["agent_id"] == "sector_quant" and r["scope"] == "family")
+    assert not [dp for dp in templates_datapoints(results, DAY) if "@" in dp.dimensions["judged_agent_id"]]
