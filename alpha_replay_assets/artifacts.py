@@ -17,7 +17,7 @@ import pandas as pd
 from alpha_replay_assets import families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
 from alpha_replay_assets.segments import prompt_version
 
 OK = "ok"

@@ -17,21 +17,20 @@ import pandas as pd
 
 from alpha_replay_assets import segments as seg
 from alpha_replay_assets.artifacts import OK
-from alpha_replay_assets.concordance import target_slug
 from alpha_replay_assets.counterfactual import decision_tables, fit_family
 from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.paths import target_slug
 from alpha_replay_assets.rationale_templates import TemplatesConfig, day_rows, judge
 from alpha_replay_assets.stats import bootstrap_mean_ci
 
-# `verdicts.build_verdicts` bound to a target, its config and prices: (index, cheap, ceiling, fits,
-# end, templates=, only=) -> verdict rows. Passed in, so the verdict asset can call this module.
+# `verdict_rules.build_verdicts` bound to a target, its config and prices: (index, cheap, ceiling,
+# fits, end, templates=, only=) -> verdict rows.
 Judge = Callable[..., pd.DataFrame]
 
-# What a window reads of the index beyond `verdicts.INDEX_COLUMNS` to split and judge segments.
+# What a window reads of the index beyond `verdicts.INDEX_WINDOW_COLUMNS` to split and judge segments.
 SEGMENT_INDEX_COLUMNS = ["key", "agent_id", "prompt_version", "input_hash", "decision_features", "rationales"]
 SEGMENT_COLUMNS = ["segment", "prompt_version", "original_model", "segment_start", "segment_end", "n_segments",
                    "older_segments"]
-SHIFTS_FILE = "version_shifts.parquet"  # beside the verdicts: the consecutive segments compared
 SEGMENT_SCORE_COLUMNS = ["agent_id_base", "target_model", "prompt_version", "original_model", "segment_start",
                          "segment_end", "n", "mean", "ci_low", "ci_high"]
 # What splitting a window into segments reads of each index day.

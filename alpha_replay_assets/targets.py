@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from alpha_replay_assets.costs import RateCard
+from alpha_replay_assets.replay.rate_card import RateCard
 
 TargetsFor = Callable[[str], list[str]]
 # The noise ceiling could not replay these originals: counted rows, named in the family's verdict.

@@ -12,7 +12,6 @@ import multiprocessing
 import threading
 
 import dagster as dg
-from dagster._core.storage.dagster_run import DagsterRunStatus
 
 
 class RunWorkerGone(RuntimeError):
@@ -34,7 +33,7 @@ class RunWorkerWatch:
         with self.lock:
             if self.instance is not None and self.run is not None:
                 current = self.instance.get_run_by_id(self.run.run_id)
-                if current is not None and current.status not in (DagsterRunStatus.FAILURE,
-                                                                   DagsterRunStatus.CANCELED):
+                if current is not None and current.status not in (dg.DagsterRunStatus.FAILURE,
+                                                                   dg.DagsterRunStatus.CANCELED):
                     self.instance.report_run_failed(current, message)
         raise RunWorkerGone(message)

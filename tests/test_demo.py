@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from alpha_replay_assets.sample import corpus, rules
-from conftest import DAY
+from helpers import DAY
 from jobs.cli import main
 
 END = DAY.isoformat()  # fixed: a rerun sees the same days, and the same weekdays on any date
@@ -53,7 +53,8 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
                         r"demote_candidate: its rationales are one template", verdict), verdict
     assert verdicts["executor"].startswith("unsupported: deterministic executor")
     # the demo's mid-window prompt changes: sector_qual's changed its behaviour (flagged), sector_quant's is cosmetic
-    assert re.search(r"^VERSION SHIFT: sector_qual: \w+ on claude-haiku\S+ \(\S+\) -> .*rule held-out", first.stdout, re.M)
+    shift = r"^VERSION SHIFT: sector_qual: \w+ on claude-haiku\S+ \(\S+\) -> .*rule held-out"
+    assert re.search(shift, first.stdout, re.M)
     assert "version change, same agent: sector_quant: " in first.stdout and "SHIFT: sector_quant" not in first.stdout
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",
                     "days nominal", "counterfactual rule fits", "rule for ", "agent verdicts, window ending",
@@ -107,7 +108,8 @@ def test_the_seed_command_refuses_what_would_write_nothing(argv, capsys):
 def test_the_installed_command_refuses_in_one_line_without_a_traceback():
     done = subprocess.run(["alpha-replay", "demo", "--days", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith("argument --days: must be 1 or more (at most 1,000,000), got 0")
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("argument --days: must be 1 or more (at most 1,000,000), got 0")
 
 
 def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):

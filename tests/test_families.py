@@ -17,7 +17,7 @@ from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, l
 from alpha_replay_assets.family_spec.fields import SchemaError
 from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.sample import corpus, rules, schedule, unregistered
-from conftest import DAY, PINNED_DAY, pinned
+from helpers import DAY, PINNED_DAY, pinned
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 JUDGED = judged_families()
@@ -79,8 +79,8 @@ def test_a_noisier_reply_scores_lower_and_stays_in_range(name):
     scores = {0.0: [], 0.5: []}
     for seed in range(40):
         snapshot = rule.snapshot(random.Random(seed), DAY, None)
-        original = rule.post_process(rule.decide(snapshot, random.Random(seed + 1), 0.0), snapshot, Run(DAY, DAY, 0.001),
-                                     random.Random(seed))
+        decided = rule.decide(snapshot, random.Random(seed + 1), 0.0)
+        original = rule.post_process(decided, snapshot, Run(DAY, DAY, 0.001), random.Random(seed))
         for noise in scores:
             scores[noise].append(family.score(original, rule.decide(snapshot, random.Random(seed + 2), noise)).score)
     assert all(0.0 <= s <= 1.0 for s in scores[0.0] + scores[0.5])

@@ -17,9 +17,10 @@ from alpha_replay_assets.rationale_templates import TemplatesConfig, day_rows, t
 from alpha_replay_assets.rationale_templates import _datapoints as templates_datapoints
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.segment_verdicts import segment_scores, segment_verdict, segmented_verdicts
-from alpha_replay_assets.verdicts import REPLAY_COLUMNS, VerdictConfig, build_verdicts
+from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts
+from alpha_replay_assets.verdicts import REPLAY_WINDOW_COLUMNS
+from helpers import DAY, pinned
 from jobs.sensors import check_alerts
-from tests.conftest import DAY, pinned
 
 WINDOW = 21
 SHIFT = DAY - dt.timedelta(days=9)  # the new prompts' first day: 10 days of the new version
@@ -40,7 +41,7 @@ def window_index(spec=SPEC) -> pd.DataFrame:
 
 
 def test_the_verdict_judges_the_latest_segment_the_shift_is_flagged_and_pooling_would_differ():
-    index, no_replays = window_index(), pd.DataFrame(columns=[*REPLAY_COLUMNS, "day"])
+    index, no_replays = window_index(), pd.DataFrame(columns=[*REPLAY_WINDOW_COLUMNS, "day"])
     config, model = VerdictConfig(), "claude-haiku-4-5-20251001"
     judge = partial(build_verdicts, model=model, config=config, prices=config.prices)
     whole = build_verdicts(index, no_replays, no_replays, None, DAY, model, config, config.prices)

@@ -230,7 +230,10 @@ class Scorer:
         return score, values
 
     def __str__(self) -> str:
-        terms = " + ".join(f"{p.weight:g}·{p.compare}" for p in self.parts) if len(self.parts) > 1 else str(self.parts[0].compare)
+        if len(self.parts) > 1:
+            terms = " + ".join(f"{p.weight:g}·{p.compare}" for p in self.parts)
+        else:
+            terms = str(self.parts[0].compare)
         if self.missing == "renormalise" and len(self.parts) > 1:
             terms += " (weights over the parts present)"
         return terms
