@@ -67,9 +67,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     if run_mode.dry:
         return stub_result(context)
     ends, models = [day_of(k) for k in context.partition_keys], replay_model.all_targets
-    columns = INDEX_WINDOW_COLUMNS + SEGMENT_INDEX_COLUMNS
-    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=columns),
-                           concat_days(pd.DataFrame(columns=columns)))
+    index_columns = INDEX_WINDOW_COLUMNS + SEGMENT_INDEX_COLUMNS
+    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=index_columns),
+                           concat_days(pd.DataFrame(columns=index_columns)))
     n_days, columns = config.window_days, REPLAY_WINDOW_COLUMNS
     ceilings = replay_windows(store, ends, n_days, lambda d: ceiling_key(store, d), columns)
     cheap = [replay_windows(store, ends, n_days, lambda d, m=m: concordance_key(store, d, m), columns) for m in models]
