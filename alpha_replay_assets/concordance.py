@@ -1,5 +1,5 @@
 """`concordance`: replay each eligible artifact of a day under each cheap target model and score
-how often it agrees with the original decision (domain §2). The replays themselves (planning, the
+how often it agrees with the original decision (docs/domain.md §2). The replays themselves (planning, the
 call loop, the cache, claims, batches, prices) are the `replay` package's; this is the asset."""
 
 import dagster as dg

@@ -215,7 +215,7 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
 
 
 def _segment_metadata(per_segment: pd.DataFrame) -> dict:
-    """A family whose window holds several prompt versions / models (domain §3c): its agreement per
+    """A family whose window holds several prompt versions / models (docs/domain.md §3c): its agreement per
     segment, each segment a series of its own (a version change starts a new line), and the table."""
     if not len(per_segment):
         return {}

@@ -1,5 +1,5 @@
 """`counterfactual_fits`: per agent family, can a depth-3 rule on its inputs reproduce its
-decisions over the trailing window? (domain §3) Reads one index object per window day.
+decisions over the trailing window? (docs/domain.md §3) Reads one index object per window day.
 
 Every LLM family with a decision is fitted on what its module declares (`Family.fit`). Granularity:
 each family always gets one roll-up fit over all its agent ids (`scope = family`: what verdicts

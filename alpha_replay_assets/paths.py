@@ -1,7 +1,7 @@
 """Every S3 key the project reads or writes, built in one place: writers and readers import it,
 so no reader imports a writer's asset module to learn where its output lives.
 
-Inputs: decision artifacts (domain §1.1), parsed without trusting the key. Keys come from a
+Inputs: decision artifacts (docs/domain.md §1.1), parsed without trusting the key. Keys come from a
 bucket other systems write to: a key is only ever *parsed* here, never used to build a local
 path, and anything off-layout is reported with a reason instead of guessed at.
 
@@ -86,7 +86,7 @@ def parse_key(capture_prefix: str, key: str) -> ArtifactKey:
 
 
 def target_slug(model: str) -> str:
-    """`:` and `/` in a model id are not safe in keys (domain §2.2)."""
+    """`:` and `/` in a model id are not safe in keys (docs/domain.md §2.2)."""
     return model.replace(":", "-").replace("/", "-")
 
 
@@ -172,7 +172,7 @@ def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parqu
 
 
 def version_shifts_key(store: ArtifactStore, end: dt.date) -> str:
-    """Beside a window's verdicts: its families' consecutive prompt-version segments compared (domain §3c)."""
+    """Beside a window's verdicts: its families' consecutive prompt-version segments compared (docs/domain.md §3c)."""
     return verdicts_key(store, end, "version_shifts.parquet")
 
 

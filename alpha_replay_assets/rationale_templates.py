@@ -1,5 +1,5 @@
 """`rationale_templates`: per agent family (and agent id), how much of its prose is one template
-with the numbers swapped? (domain §3b, the third signal of the original triple.) Reads the
+with the numbers swapped? (docs/domain.md §3b, the third signal of the original triple.) Reads the
 `rationales` column of one index object per window day, never the raw artifacts and no cap.
 
 The original job kept emitting freshly stamped datapoints over a corpus no producer wrote any
@@ -39,7 +39,7 @@ METRIC = "agent_rationale_template_concentration"
 METRIC_N = "agent_rationale_template_concentration_n_rationales"
 STALE_DAYS = 3
 MIN_RATIONALES_PER_AGENT = 50
-# what a window reads of a day: the prose, and what splits a family at its versions (domain §3c)
+# what a window reads of a day: the prose, and what splits a family at its versions (docs/domain.md §3c)
 WINDOW_COLUMNS = ["agent_id", "agent_id_base", "status", "rationales", "key", "is_llm", "prompt_version", "model_name",
                   "timestamp"]
 VERSION_COLUMNS = ["key", "is_llm", "prompt_version", "model_name", "timestamp"]

@@ -1,4 +1,4 @@
-"""Verdicts per version segment (domain §3c): a family whose window holds more than one (prompt
+"""Verdicts per version segment (docs/domain.md §3c): a family whose window holds more than one (prompt
 version, original model) segment is judged on its latest segment with enough evidence, with the
 same code as a whole-window verdict (`verdicts.build_verdicts`) on that segment's artifacts,
 replays, rule fit and rationale templates; its older segments are listed with their own results,

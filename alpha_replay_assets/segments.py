@@ -1,4 +1,4 @@
-"""Versions are series boundaries (domain §3c). Pure: no Dagster, no I/O.
+"""Versions are series boundaries (docs/domain.md §3c). Pure: no Dagster, no I/O.
 
 A family's window is split into (prompt version, original model) segments: a verdict judges one
 agent, not an average of two. Consecutive segments that both have enough evidence are compared on
@@ -24,7 +24,7 @@ UNKNOWN_VERSION = "unknown"
 
 
 def prompt_version(metadata: dict | None, prompt_context: dict | None, output: dict) -> str:
-    """The producer's name for its prompt (domain §3c): the template hash, the declared version
+    """The producer's name for its prompt (docs/domain.md §3c): the template hash, the declared version
     (model_metadata, or the think tank's agent_output), whichever it gives first; free-form fields,
     so anything but a non-empty string is skipped."""
     for value in ((prompt_context or {}).get("prompt_version_hash"), (metadata or {}).get("prompt_version"),

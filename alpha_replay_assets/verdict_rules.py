@@ -48,7 +48,7 @@ class VerdictConfig(UnusableRepliesConfig):
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
     min_segment_artifacts: int = Field(default=MIN_SEGMENT_ARTIFACTS, ge=1, description="LLM artifacts a prompt "
-                                       "version / model segment needs to be judged or compared (domain §3c).")
+                                       "version / model segment needs to be judged or compared (docs/domain.md §3c).")
 
 
 def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:

@@ -121,14 +121,14 @@ def replay_windows(store: ArtifactStore, ends: list[dt.date], n_days: int, key_f
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:
-    """Datapoints are stamped with the end of the window's last day (domain §2.2)."""
+    """Datapoints are stamped with the end of the window's last day (docs/domain.md §2.2)."""
     return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
 
 
 def metric_pair(names: tuple[str, str], value: float, n: int, end: dt.date,
                 dimensions: dict[str, str]) -> list[Datapoint]:
     """A window metric and its sample size (`names` = metric, count metric), stamped with the
-    window end (domain §2.2, §3)."""
+    window end (docs/domain.md §2.2, §3)."""
     stamp = window_end_timestamp(end)
     return [Datapoint(names[0], float(value), "None", stamp, dimensions),
             Datapoint(names[1], float(n), "Count", stamp, dimensions)]

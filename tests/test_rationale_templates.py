@@ -1,4 +1,4 @@
-"""Rationale template concentration (domain §3b): the clusters are greedy single linkage's, the
+"""Rationale template concentration (docs/domain.md §3b): the clusters are greedy single linkage's, the
 index carries each family's rationales, templated agents are found and named, and a family whose
 producer stopped gets no datapoint and a failing check (the original metric's last failure)."""
 

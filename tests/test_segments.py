@@ -1,4 +1,4 @@
-"""Versions are series boundaries (domain §3c): the pure segment logic, without Dagster."""
+"""Versions are series boundaries (docs/domain.md §3c): the pure segment logic, without Dagster."""
 
 import pandas as pd
 import pytest

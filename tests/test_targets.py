@@ -1,4 +1,4 @@
-"""Cheap targets per family (domain §1.4): each family is replayed and judged under its own targets,
+"""Cheap targets per family (docs/domain.md §1.4): each family is replayed and judged under its own targets,
 a target no cheaper than the family's original is flagged instead of judged a saving, and the
 noise ceiling replays every LLM family's original through the provider serving it (a model no
 provider serves is a counted, named skip the verdict mentions)."""

@@ -1,5 +1,5 @@
 """Checks on the window assets: are the published metrics fresh, is the window covered, and
-were the results computed after their newest inputs? (domain §5: items 2, 4 and 6)"""
+were the results computed after their newest inputs? (docs/domain.md §5: items 2, 4 and 6)"""
 
 import datetime as dt
 from collections.abc import Callable

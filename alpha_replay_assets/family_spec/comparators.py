@@ -1,4 +1,4 @@
-"""Typed pieces a family's agreement scorer is composed of (domain §2.1), and the composition.
+"""Typed pieces a family's agreement scorer is composed of (docs/domain.md §2.1), and the composition.
 
 Each comparator reads one field of the *normalised* original and reply and returns a value in
 [0, 1], or None when it cannot say (a field missing or of the wrong type); the `Scorer` weighs

@@ -1,4 +1,4 @@
-"""The structural scorer: agreement of two JSON values of a family nobody declared (domain §1.4).
+"""The structural scorer: agreement of two JSON values of a family nobody declared (docs/domain.md §1.4).
 
 Recursive over the JSON, every leaf carries a weight (its share of its parent) and a score:
 

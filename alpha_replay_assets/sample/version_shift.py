@@ -1,4 +1,4 @@
-"""A prompt change mid-window for the synthetic corpus (domain §3c), off by default.
+"""A prompt change mid-window for the synthetic corpus (docs/domain.md §3c), off by default.
 
 From `CorpusSpec.version_shift_from` on, two graph families ship a new prompt version (a new
 `prompt_version_hash`): `sector_qual`'s changes its behaviour (its qual score becomes a crisp rule
