@@ -176,6 +176,11 @@ def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parqu
     return store.analytics_key("agent_verdicts", f"dt={end.isoformat()}", name)
 
 
+def version_shifts_key(store: ArtifactStore, end: dt.date) -> str:
+    """Beside a window's verdicts: its families' consecutive prompt-version segments compared (docs/domain.md §3c)."""
+    return verdicts_key(store, end, "version_shifts.parquet")
+
+
 def ledger_key(store: ArtifactStore, end) -> str:
     return store.analytics_key("spend_ledger", f"dt={end}", "ledger.parquet")
 

@@ -33,6 +33,7 @@ from alpha_replay_assets.paths import (
     replay_cache_prefix,
     summary_key,
     verdicts_key,
+    version_shifts_key,
 )
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
@@ -146,6 +147,9 @@ def _print_fits(store, end: dt.date, rule_threshold: float = RULE_THRESHOLD) -> 
 def _print_verdicts(store, end: dt.date) -> None:
     print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
     print(verdict_text(store.read_parquet(verdicts_key(store, end))))
+    shifts = store.read_parquet(version_shifts_key(store, end))
+    for row in shifts.itertuples() if shifts is not None else ():
+        print(f"{'VERSION SHIFT' if row.significant else 'version change, same agent'}: {row.description}")
 
 
 def _paid_this_run(store, days: list[dt.date], models: list[str]) -> tuple[int, float]:
@@ -254,8 +258,9 @@ def demo(args: argparse.Namespace) -> None:
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")
         client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
         client.create_bucket(Bucket=DEMO_BUCKET)
+        shift = days[len(days) // 2] if args.version_shift else None
         n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day, mix=args.mix,
-                                                                     sizes=args.sizes))
+                                                                     sizes=args.sizes, version_shift_from=shift))
         print(f"seeded {n} artifacts ({args.mix} mix, {args.sizes} sizes): {args.days} days, ending {end}")
         state_dir = Path(args.state_dir).expanduser()
         cache_prefix = replay_cache_prefix(resources_from_env()["store"])  # the store the runs below use
@@ -327,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.add_argument("--sizes", choices=corpus.SIZES, default=corpus.CorpusSpec.sizes,
                              help="small (default): a few KB an artifact; production: each family's production "
                                   "sizes (sector_qual 300-400 KB, ...): ~50 MB a legacy day, slower")
+    demo_parser.add_argument("--version-shift", action=argparse.BooleanOptionalAction, default=True,
+                             help="mid-window, sector_qual gets a new prompt that changes its behaviour and "
+                                  "sector_quant a cosmetic one: the verdicts judge the new versions and the "
+                                  "first is flagged as a version shift (default: on)")
     demo_parser.add_argument("--end", type=partition_day,
                              default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
                              help="the newest capture day (default: yesterday, UTC)")
