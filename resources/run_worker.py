@@ -19,6 +19,9 @@ class RunWorkerGone(RuntimeError):
     """The run worker that started this step process is dead."""
 
 
+STOPPING = (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
+
+
 class RunWorkerWatch:
     def __init__(self, instance: dg.DagsterInstance | None, run: dg.DagsterRun | None):
         # None in the run worker itself (in-process execution): then there is no one to outlive.
@@ -38,3 +41,14 @@ class RunWorkerWatch:
                                                                    DagsterRunStatus.CANCELED):
                     self.instance.report_run_failed(current, message)
         raise RunWorkerGone(message)
+
+    def cancelled(self) -> str | None:
+        """Why to stop replaying now: the run worker died (raises, as `check`), or the run is being
+        terminated (`dagster run terminate` marks it CANCELING), else None."""
+        self.check()
+        if self.instance is None or self.run is None:
+            return None
+        current = self.instance.get_run_by_id(self.run.run_id)
+        if current is not None and current.status in STOPPING:
+            return f"the run is {current.status.value.lower()}: this step stopped replaying"
+        return None

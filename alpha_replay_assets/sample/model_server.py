@@ -129,6 +129,7 @@ class ModelServerState:
         self.cache_ttl_s = CACHE_TTL_S
         self.limits: dict[str, TokenBucket] = {}  # dimension -> bucket, when a rate limit is scripted
         self.admitted: list[float] = []  # when each request under a rate limit was let through
+        self.retry_after_s: int | None = None  # what an injected 429/529 asks for (None: 20 ms, the SDK's pace)
 
     def _cache_entry(self, model: str, prefix: str) -> str | None:
         """The cache key of a marked prefix long enough for `model`; None when nothing is cached."""
@@ -344,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.extend(f for f in body.get("faults", []) if f in FAULTS)
                 if "latency_ms" in body:
                     state.latency_ms = float(body["latency_ms"])
+                if "retry_after_s" in body:
+                    state.retry_after_s = body["retry_after_s"]
             if "rate_limit" in body:
                 state.set_rate_limit(**(body["rate_limit"] or {}))
             return self._send(200, {"ok": True})
@@ -369,7 +372,8 @@ class Handler(BaseHTTPRequestHandler):
             state.counts[endpoint] += 1
             state.counts["fault_" + fault if fault else "ok"] += 1
         if fault in ERROR_KINDS:
-            return self._send(int(fault), error(ERROR_KINDS[fault], "injected"), headers={"retry-after-ms": "20"})
+            wait = {"retry-after-ms": "20"} if state.retry_after_s is None else {"retry-after": str(state.retry_after_s)}
+            return self._send(int(fault), error(ERROR_KINDS[fault], "injected"), headers=wait)
         limit_headers, wait = state.admit(view, router=endpoint == "chat_completions")
         if wait:  # the API's retry-after is whole seconds
             return self._send(429, error("rate_limit_error", "scripted rate limit reached"),
