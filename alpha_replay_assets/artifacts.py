@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from alpha_replay_assets import families
-from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.families.spec import TOTAL_COST_FIELD
+from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
+from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
 
 OK = "ok"

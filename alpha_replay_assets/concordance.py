@@ -32,7 +32,8 @@ from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.batches import RangeBatch
 from alpha_replay_assets.costs import PRICES_HELP, Price, UnpricedModel, card_id, expected_tokens, price_for, today
-from alpha_replay_assets.families.spec import SCORER_VERSION, SchemaError, extract_json
+from alpha_replay_assets.family_spec.family import SCORER_VERSION
+from alpha_replay_assets.family_spec.fields import SchemaError, extract_json
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, request_hash, target_slug

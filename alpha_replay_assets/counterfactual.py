@@ -23,7 +23,7 @@ from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import REGISTRY, judged_families
-from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.rule_fit import MIN_FEATURE_COVERAGE, MIN_SAMPLES, fit_rule, missing_features, rule_stability

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.run_modes import stub_result

@@ -15,7 +15,7 @@ import os
 import random
 import time
 
-from alpha_replay_assets.families.synthetic import FILLER, TICKERS
+from alpha_replay_assets.family_spec.synthetic import FILLER, TICKERS
 from alpha_replay_assets.rationale_clusters import cluster
 
 ONE_X = 71 * 2 * 8

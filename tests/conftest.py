@@ -210,6 +210,8 @@ MATRIX_MARKERS = ("<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->")
 def pytest_addoption(parser):
     parser.addoption("--fault-matrix", default=None, metavar="PATH",
                      help="write the fault matrix measured by tests/test_faults.py to PATH and into README.md")
+    parser.addoption("--update-graph-snapshot", action="store_true",
+                     help="rewrite tests/snapshots/asset_graph.txt from the current definitions")
 
 
 @pytest.fixture(scope="session")
@@ -275,7 +277,7 @@ def postgres():
 # Files that take a minute or more, slowest first: the workers start them before the short ones,
 # so no worker is left running one alone at the end (`--dist loadfile` hands out files in order).
 LONG_FILES = ["test_production_topology", "test_e2e_ui", "test_determinism", "test_demo", "test_faults",
-              "test_dry_run", "test_checks", "test_index_currency", "test_killed_launcher"]
+              "test_dry_run", "test_checks", "test_family_copy", "test_index_currency", "test_killed_launcher"]
 
 
 def pytest_collection_modifyitems(items):

@@ -12,7 +12,7 @@ from alpha_replay_assets.concordance import concordance, eligible_rows
 from alpha_replay_assets.concordance_summary import METRIC, concordance_summary, summary_key
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.sample import corpus
+from alpha_replay_assets.sample import corpus, schedule
 from alpha_replay_assets.windows import window_end_timestamp
 from conftest import DAY, SMALL, check_evaluations, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
@@ -97,8 +97,8 @@ def test_family_freshness_watches_families_seen_in_the_lookback_and_lets_a_gone_
         gone = evaluations(run_checks(all_resources, instance, [CAPTURE_CHECKS[2]], days[-1], run_config={
             "ops": {freshness: {"config": {"family_watch_days": 2}}}}))["family_input_freshness"]
     assert not dead.passed  # silent for 5 days after producing: loud, each one named
-    assert set(dead.metadata["failures"].value) == {
-        "sector_quant", "sector_qual", "sector_peer_review", "macro_economist", "ic_cio", "thesis_update"}
+    graph_only = {f for f, _ in schedule.volumes("legacy")} - {f for f, _ in schedule.volumes("today")}
+    assert set(dead.metadata["failures"].value) == graph_only
     assert {"ic_cio", "executor"} <= set(dead.metadata["families_watched"].value)
     assert gone.passed  # once outside the watch lookback, an intentionally gone corpus stops failing
     assert "executor" in gone.metadata["families_watched"].value

@@ -19,8 +19,8 @@ from alpha_replay_assets.counterfactual import (
     fits_key,
 )
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.fitting import feature_row
 from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
+from alpha_replay_assets.family_spec.fitting import feature_row
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.rule_fit import fit_rule

@@ -13,8 +13,8 @@ import pytest
 from alpha_replay_assets import families
 from alpha_replay_assets.artifacts import ListedObject, index_row
 from alpha_replay_assets.checks.rationales import RATIONALE_CHECKS
-from alpha_replay_assets.families.spec import strings_at
-from alpha_replay_assets.families.synthetic import FILLER, TICKERS
+from alpha_replay_assets.family_spec.family import strings_at
+from alpha_replay_assets.family_spec.synthetic import FILLER, TICKERS
 from alpha_replay_assets.index import artifact_index
 from alpha_replay_assets.rationale_clusters import close_pairs, cluster, normalise, tfidf, vectoriser
 from alpha_replay_assets.rationale_templates import (

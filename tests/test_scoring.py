@@ -6,8 +6,8 @@ examples in the real shapes are in test_real_shapes.py."""
 import pytest
 
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.comparators import jaccard, pearson
-from alpha_replay_assets.families.spec import SchemaError, extract_json
+from alpha_replay_assets.family_spec.comparators import jaccard, pearson
+from alpha_replay_assets.family_spec.fields import SchemaError, extract_json
 
 
 def test_both_empty_is_agreement():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from alpha_replay_assets.families.spec import SchemaError
-from alpha_replay_assets.families.structural import STRUCTURAL, structural
+from alpha_replay_assets.family_spec.fields import SchemaError
+from alpha_replay_assets.family_spec.structural import STRUCTURAL, structural
 
 ORIGINAL = {
     "risk_level": "Elevated",

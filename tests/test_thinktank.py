@@ -10,11 +10,12 @@ from collections import Counter
 import pytest
 
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.spec import Run, SchemaError
 from alpha_replay_assets.families.thinktank_theme import side as theme_side
 from alpha_replay_assets.families.thinktank_thesis import STANCES
+from alpha_replay_assets.family_spec.fields import SchemaError
+from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.rule_fit import fit_rule
-from alpha_replay_assets.sample import corpus
+from alpha_replay_assets.sample import corpus, schedule, unregistered
 from alpha_replay_assets.stats import cohen_kappa
 
 THESIS, THEME = REGISTRY["thinktank_thesis"], REGISTRY["thinktank_theme"]
@@ -102,12 +103,12 @@ def test_today_mix_has_the_real_weekly_volume_and_files_weekends_under_friday(s3
     per_folder = Counter((k.split("/")[3], k.split("/")[4].split(":")[0]) for k in keys)
     assert sum(n for (_, f), n in per_folder.items() if f == "thinktank_thesis") == 71
     assert sum(n for (_, f), n in per_folder.items() if f == "thinktank_theme") == 12
-    assert {f for _, f in per_folder} == {"thinktank_thesis", "thinktank_theme", "executor", "mystery_agent"}
+    assert {f for _, f in per_folder} == {f for f, _ in schedule.volumes("today")} | {unregistered.NAME}
     assert per_folder["10", "thinktank_thesis"] == 11 + 10 + 10  # Friday's folder holds Fri + Sat + Sun
     assert per_folder["06", "thinktank_thesis"] == 10
     for weekend in ("11", "12"):
         assert per_folder[weekend, "thinktank_thesis"] == per_folder[weekend, "thinktank_theme"] == 0
-        assert per_folder[weekend, "executor"] == corpus.TODAY_EXECUTORS_PER_DAY
+        assert per_folder[weekend, "executor"] == dict(schedule.volumes("today"))["executor"].per_day
 
     friday_theses = [k for k in keys if k.startswith(f"decision_artifacts/{friday:%Y/%m/%d}/thinktank_thesis/")]
     run_days = Counter()

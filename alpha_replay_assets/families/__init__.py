@@ -1,26 +1,23 @@
-"""Agent families: one module per family, each declaring one `FAMILY` (see `spec.Family`).
+"""Agent families: one module per family, each declaring one `FAMILY` (see `family_spec.family.Family`).
 
-The registry is discovered, not listed: every module of this package that defines a `FAMILY`
-(named like the module) is registered, so adding a family is one new file plus its test.
-Families nobody declared are data too: they are judged by the structural scorer.
+The registry is discovered, not listed: every module of this package is a family and must define a
+`FAMILY` named like the module, so adding a family is one new file (its scorer, fit, hidden rule and
+corpus volume included). What families are made of lives in `family_spec/`, never here. Families
+nobody declared are data too: they are judged by the structural scorer.
 """
 
 import importlib
 import pkgutil
 
-from alpha_replay_assets.families.spec import Family
-from alpha_replay_assets.families.structural import STRUCTURAL, Structural
+from alpha_replay_assets.family_spec.family import Family
+from alpha_replay_assets.family_spec.structural import STRUCTURAL, Structural
 from alpha_replay_assets.keys import agent_id_base
-
-MACHINERY = frozenset({"spec", "comparators", "fitting", "structural", "synthetic"})
 
 
 def discover() -> dict[str, Family]:
     """name -> Family for every family module on this package's path, in name order."""
     registry = {}
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name in MACHINERY:
-            continue
         family = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FAMILY", None)
         if not isinstance(family, Family) or family.name != info.name:
             raise TypeError(f"{__name__}.{info.name} must define FAMILY = Family(name={info.name!r}, ...)")
@@ -79,6 +76,6 @@ def table() -> str:
         cells = [f"`{f.name}`", f"`{f.agent_ids}`", reply, f"`{f.stored_at}`" if f.decision else "—", scored,
                  f.kappa_on or "—", fitted]
         lines.append("| " + " | ".join(map(_cell, cells)) + " |")
-    lines.append("| any other | any | any JSON | — | structural (recursive, see `families/structural.py`) | — | "
+    lines.append("| any other | any | any JSON | — | structural (recursive, see `family_spec/structural.py`) | — | "
                  "unsupported: unregistered family, no declared decision |")
     return "\n".join(lines)

@@ -9,8 +9,11 @@ Run id `{run_date}_{TICKER}_{8 hex}`; every snapshot names its `_producer`.
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.spec import Family, HiddenRule, Run
-from alpha_replay_assets.families.synthetic import SECTORS, TICKERS
+from alpha_replay_assets.family_spec.family import Family, named_after
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import SECTORS, TICKERS
+
+NAME = named_after(__name__)
 
 EXECUTORS = ("position_sizer", "risk_guard", "entry_triggers", "exit_rules")
 THRESHOLDS = {"max_position_pct": 0.05, "max_sector_pct": 0.25, "drawdown_halt_pct": 0.08, "pullback_pct": 0.02,
@@ -67,10 +70,14 @@ def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dic
 
 
 FAMILY = Family(
-    name="executor",
-    agent_ids=r"executor(:[\w-]+)?",
+    name=NAME,
+    agent_ids=rf"{NAME}(:[\w-]+)?",
     is_llm=False,
     unsupported_reason="deterministic executor (no LLM decision): indexed and counted, never replayed or fitted",
     rule=HiddenRule(snapshot, decide, post_process, model="", system=lambda s: "", template="",
-                    agent_id=lambda s: f"executor:{s['_producer'].split('.')[1]}"),
+                    agent_id=lambda s: f"{NAME}:{s['_producer'].split('.')[1]}",
+                    # one per sector team in the graph era; 16 a day today, by the executor process
+                    volume=(Volume("legacy", order=6, per_team=1, kinds=EXECUTORS),
+                            Volume("today", order=2, per_day=16, producer="executors", at=(50_700, 600),
+                                   kinds=EXECUTORS))),
 )

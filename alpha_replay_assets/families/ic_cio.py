@@ -16,12 +16,24 @@ sector modifier).
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import CategoricalMap, Part, Scorer, TickerSet
-from alpha_replay_assets.families.fitting import by_ticker, feature_row, same_named
 from alpha_replay_assets.families.sector_qual import CATALYSTS, RISKS
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Run, TickerList
-from alpha_replay_assets.families.synthetic import (GRAPH_LEAD_MODEL, SECTORS, TEAMS, clip, filler, phrases,
-                                                    tickers_of, worked_examples)
+from alpha_replay_assets.family_spec.comparators import CategoricalMap, Part, Scorer, TickerSet
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import Choice, TickerList
+from alpha_replay_assets.family_spec.fitting import by_ticker, feature_row, same_named
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import (
+    GRAPH_LEAD_MODEL,
+    SECTORS,
+    TEAMS,
+    clip,
+    filler,
+    phrases,
+    tickers_of,
+    worked_examples,
+)
+
+NAME = named_after(__name__)
 
 DECISIONS = ("ADVANCE", "REJECT", "NO_ADVANCE_DEADLOCK")  # what a reply may say
 ADVANCING = ("ADVANCE", "ADVANCE_FORCED")  # ADVANCE_FORCED: stored only (the advance floor)
@@ -180,9 +192,9 @@ Return CIORawOutput: one decision per candidate, in rank order."""
 EXAMPLES = worked_examples(snapshot, decide, 2, "ic_cio")
 
 FAMILY = Family(
-    name="ic_cio",
+    name=NAME,
     rationales=("ic_decisions[].rationale",),
-    agent_ids=r"ic_cio",
+    agent_ids=rf"{NAME}",
     decision=(TickerList("decisions", item=Choice("decision", DECISIONS)),),
     reply_model="CIORawOutput",
     stored_at="agent_output.ic_decisions[], agent_output.advanced_tickers",
@@ -197,5 +209,6 @@ FAMILY = Family(
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_LEAD_MODEL,
                     system=lambda s: CHARTER + "\n" + EXAMPLES, template=TEMPLATE,
                     sections=("run_date", "candidates", "remaining_population", "exits", "prior_ic_decisions"),
-                    rendered=True, graph=("cio_node", "ic_cio_evaluation")),
+                    rendered=True, graph=("cio_node", "ic_cio_evaluation"),
+                    volume=(Volume("legacy", order=1, per_day=1, broken_copies=True),)),
 )

@@ -13,10 +13,14 @@ Kappa on the regime. Fitted: the regime per artifact, from `input_data_snapshot.
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Categorical, Part, PearsonMap, Scorer
-from alpha_replay_assets.families.fitting import feature_row, same_named
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, NumberMap, OfType, Run
-from alpha_replay_assets.families.synthetic import GRAPH_LEAD_MODEL, SECTORS, clip, filler, pick_words
+from alpha_replay_assets.family_spec.comparators import Categorical, Part, PearsonMap, Scorer
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import Choice, NumberMap, OfType
+from alpha_replay_assets.family_spec.fitting import feature_row, same_named
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import GRAPH_LEAD_MODEL, SECTORS, clip, filler, pick_words
+
+NAME = named_after(__name__)
 
 REGIMES = ("bull", "neutral", "bear")  # a fourth class was retired 2026-05-29
 FEATURES = same_named({"vix": 0.0, "yield_curve_slope": 0.0, "sp500_30d_return": 0.0, "hy_credit_spread_oas": 0.0,
@@ -103,9 +107,9 @@ Return MacroEconomistRawOutput: market_regime, sector_modifiers, sector_ratings,
 material_changes."""
 
 FAMILY = Family(
-    name="macro_economist",
+    name=NAME,
     rationales=("macro_report",),
-    agent_ids=r"macro_economist",
+    agent_ids=rf"{NAME}",
     decision=(Choice("market_regime", REGIMES), NumberMap("sector_modifiers"), OfType("report_md", str)),
     reply_model="MacroEconomistRawOutput",
     stored_at="agent_output.market_regime (after the bear guardrail), agent_output.sector_modifiers",
@@ -117,5 +121,6 @@ FAMILY = Family(
     fit=FitSpec("market regime, per artifact", "macro_data: " + ", ".join(FEATURES), fit_rows),
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_LEAD_MODEL, system=lambda s: SYSTEM, template=TEMPLATE,
                     sections=("run_date", "macro_data", "prior_macro_report", "prior_date"), rendered=True,
-                    graph=("macro_economist_node", "macro_agent"), production_bytes=(20_000, 50_000)),
+                    graph=("macro_economist_node", "macro_agent"), production_bytes=(20_000, 50_000),
+                    volume=(Volume("legacy", order=0, per_day=1),)),
 )

@@ -17,13 +17,17 @@ conviction (from qual_assessments) and its technical score.
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Part, Same, Scorer, TickerSet, tickers
-from alpha_replay_assets.families.fitting import by_ticker, candidate_rows
 from alpha_replay_assets.families.sector_qual import decide as qual_decide
 from alpha_replay_assets.families.sector_qual import snapshot as qual_snapshot
 from alpha_replay_assets.families.sector_quant import technicals
-from alpha_replay_assets.families.spec import Family, FitSpec, Flag, HiddenRule, OfType, OneOf, Run, StrList
-from alpha_replay_assets.families.synthetic import GRAPH_MODEL, filler, team_of
+from alpha_replay_assets.family_spec.comparators import Part, Same, Scorer, TickerSet, tickers
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import Flag, OfType, OneOf, StrList
+from alpha_replay_assets.family_spec.fitting import by_ticker, candidate_rows
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import GRAPH_MODEL, filler, team_of
+
+NAME = named_after(__name__)
 
 FEATURES = {"quant_score": ("quant_score", 0.0), "qual_score": ("qual.qual_score", 0.0),
             "conviction": ("qual.conviction", 0.0), "technical_score": ("technical.technical_score", 0.0)}
@@ -95,9 +99,9 @@ SYSTEM = ("You chair the {team} sector team's peer review. Select at most three 
           "qual work agree; reply with selected_tickers and a team_rationale.")
 
 FAMILY = Family(
-    name="sector_peer_review",
+    name=NAME,
     rationales=("recommendations[].peer_review_rationale", "peer_review_rationale"),
-    agent_ids=r"sector_peer_review(:[\w-]+)?",
+    agent_ids=rf"{NAME}(:[\w-]+)?",
     decision=(OneOf(((StrList("selected_tickers"), OfType("team_rationale", str)),
                      (Flag("accept"), OfType("reason", str)))),),
     reply_model="JointSelectionOutput | QuantAcceptanceVerdict",
@@ -111,5 +115,6 @@ FAMILY = Family(
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_MODEL,
                     system=lambda s: SYSTEM.format(team=team_of(s["team_id"])), template=TEMPLATE,
                     graph=("sector_team_node", "peer_review_joint_selection"),
-                    agent_id=lambda s: f"sector_peer_review:{s['team_id']}"),
+                    agent_id=lambda s: f"{NAME}:{s['team_id']}",
+                    volume=(Volume("legacy", order=4, per_team=1),)),
 )

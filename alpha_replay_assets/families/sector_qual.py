@@ -14,13 +14,25 @@ held name, the prior thesis's final score.
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Part, Scorer, TickerSet, tickers
-from alpha_replay_assets.families.fitting import bucket, by_ticker, feature_row
 from alpha_replay_assets.families.sector_quant import decide as quant_decide
 from alpha_replay_assets.families.sector_quant import snapshot as quant_snapshot
-from alpha_replay_assets.families.spec import Family, FitSpec, HiddenRule, Run, TickerList
-from alpha_replay_assets.families.synthetic import (GRAPH_MODEL, SECTORS, TEAMS, clip, filler, phrases, team_of,
-                                                    tickers_of)
+from alpha_replay_assets.family_spec.comparators import Part, Scorer, TickerSet, tickers
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import TickerList
+from alpha_replay_assets.family_spec.fitting import bucket, by_ticker, feature_row
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import (
+    GRAPH_MODEL,
+    SECTORS,
+    TEAMS,
+    clip,
+    filler,
+    phrases,
+    team_of,
+    tickers_of,
+)
+
+NAME = named_after(__name__)
 
 BUCKETS = ((50, 70), ("low", "mid", "high"))
 FEATURES = {"quant_score": ("quant.quant_score", 0.0), "rsi_14": ("quant.key_metrics.rsi_14", 50.0),
@@ -120,9 +132,9 @@ SYSTEM = ("You are the qualitative analyst of the {team} sector team. Assess eac
           "analyst data and prior theses given; you may propose one additional candidate.")
 
 FAMILY = Family(
-    name="sector_qual",
+    name=NAME,
     rationales=("assessments[].bull_case",),
-    agent_ids=r"sector_qual(:[\w-]+)?",
+    agent_ids=rf"{NAME}(:[\w-]+)?",
     decision=(TickerList("assessments"),),
     reply_model="QualAnalystOutput",
     stored_at="agent_output.assessments (identical to the reply)",
@@ -133,6 +145,7 @@ FAMILY = Family(
                 "last earnings surprise, prior thesis final score (held names)", fit_rows),
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_MODEL,
                     system=lambda s: SYSTEM.format(team=team_of(s["team_id"])), template=TEMPLATE,
-                    graph=("sector_team_node", "qual_analyst_user"), agent_id=lambda s: f"sector_qual:{s['team_id']}",
-                    production_bytes=(300_000, 400_000)),
+                    graph=("sector_team_node", "qual_analyst_user"), agent_id=lambda s: f"{NAME}:{s['team_id']}",
+                    production_bytes=(300_000, 400_000),
+                    volume=(Volume("legacy", order=3, per_team=1),)),
 )

@@ -11,10 +11,14 @@ Fitted: picked vs not, per ticker of `technical_scores_team`, from its technical
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Part, Scorer, TickerSet, tickers
-from alpha_replay_assets.families.fitting import candidate_rows, same_named
-from alpha_replay_assets.families.spec import Family, FitSpec, HiddenRule, Run, TickerList
-from alpha_replay_assets.families.synthetic import GRAPH_MODEL, clip, pick_words, team_of, tickers_of
+from alpha_replay_assets.family_spec.comparators import Part, Scorer, TickerSet, tickers
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import TickerList
+from alpha_replay_assets.family_spec.fitting import candidate_rows, same_named
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import GRAPH_MODEL, clip, pick_words, team_of, tickers_of
+
+NAME = named_after(__name__)
 
 TECHNICAL = ("technical_score", "rsi_14", "momentum_20d", "price_vs_ma50", "price_vs_ma200", "atr_pct")
 FEATURES = same_named({name: 0.0 for name in TECHNICAL})
@@ -78,9 +82,9 @@ SYSTEM = ("You are the quantitative analyst of the {team} sector team. Rank the 
           "technical scores given; reply with ranked_picks, best first, at most ten.")
 
 FAMILY = Family(
-    name="sector_quant",
+    name=NAME,
     rationales=("ranked_picks[].rationale",),
-    agent_ids=r"sector_quant(:[\w-]+)?",
+    agent_ids=rf"{NAME}(:[\w-]+)?",
     decision=(TickerList("ranked_picks"),),
     reply_model="QuantAnalystOutput",
     stored_at="agent_output.ranked_picks (identical to the reply)",
@@ -92,6 +96,7 @@ FAMILY = Family(
                 "price vs 50/200-day average, ATR%", fit_rows),
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_MODEL,
                     system=lambda s: SYSTEM.format(team=team_of(s["team_id"])), template=TEMPLATE,
-                    graph=("sector_team_node", "quant_analyst_user"), agent_id=lambda s: f"sector_quant:{s['team_id']}",
-                    production_bytes=(10_000, 50_000)),
+                    graph=("sector_team_node", "quant_analyst_user"), agent_id=lambda s: f"{NAME}:{s['team_id']}",
+                    production_bytes=(10_000, 50_000),
+                    volume=(Volume("legacy", order=2, per_team=1),)),
 )

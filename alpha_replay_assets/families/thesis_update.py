@@ -18,11 +18,15 @@ news sentiment, last earnings surprise, the prior final score and the prior conv
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Closeness, MeanOf, Part, Scorer, Tokens, is_number
-from alpha_replay_assets.families.fitting import bucket, feature_row, read_path
 from alpha_replay_assets.families.sector_qual import graph_thesis
-from alpha_replay_assets.families.spec import AnyOf, Family, FitSpec, HiddenRule, Number, OfType, Run, StrList
-from alpha_replay_assets.families.synthetic import GRAPH_MODEL, TICKERS, clip, filler, phrases, pick_words, team_of
+from alpha_replay_assets.family_spec.comparators import Closeness, MeanOf, Part, Scorer, Tokens, is_number
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import AnyOf, Number, OfType, StrList
+from alpha_replay_assets.family_spec.fitting import bucket, feature_row, read_path
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import GRAPH_MODEL, TICKERS, clip, filler, phrases, pick_words, team_of
+
+NAME = named_after(__name__)
 
 TEXT_FIELDS = ("bull_case", "conviction_rationale", "thesis_summary")
 REPLY_FIELDS = ("bull_case", "bear_case", "catalysts", "conviction", "conviction_rationale", "risks", "thesis_summary",
@@ -100,9 +104,9 @@ SYSTEM = ("You maintain the {team} sector team's thesis on a held name. Update i
           "data given; reply with conviction (0-100) and the revised prose fields.")
 
 FAMILY = Family(
-    name="thesis_update",
+    name=NAME,
     rationales=("bull_case", "conviction_rationale", "thesis_summary", "triggers_response"),
-    agent_ids=r"thesis_update(:[\w.-]+){0,2}",
+    agent_ids=rf"{NAME}(:[\w.-]+){{0,2}}",
     decision=(AnyOf((Number("conviction", 0, 100), *(OfType(k, str) for k in TEXT_FIELDS))),
               StrList("catalysts", False), StrList("risks", False)),
     reply_model="HeldThesisUpdateLLMOutput",
@@ -116,5 +120,6 @@ FAMILY = Family(
     rule=HiddenRule(snapshot, decide, post_process, GRAPH_MODEL,
                     system=lambda s: SYSTEM.format(team=s["team_id"]), template=TEMPLATE,
                     graph=("sector_team_node", "sector_team_thesis_update"),
-                    agent_id=lambda s: f"thesis_update:{s['team_id']}:{s['ticker']}"),
+                    agent_id=lambda s: f"{NAME}:{s['team_id']}:{s['ticker']}",
+                    volume=(Volume("legacy", order=5, per_team=2, holding=True),)),
 )

@@ -21,9 +21,13 @@ import datetime as dt
 import random
 import re
 
-from alpha_replay_assets.families.comparators import Categorical, Part, Same, Scorer, Tokens
-from alpha_replay_assets.families.spec import Family, Flag, HiddenRule, OfType, Run, StrList
-from alpha_replay_assets.families.synthetic import SECTORS, filler, phrases, pick_words, snake
+from alpha_replay_assets.family_spec.comparators import Categorical, Part, Same, Scorer, Tokens
+from alpha_replay_assets.family_spec.family import Family, named_after
+from alpha_replay_assets.family_spec.fields import Flag, OfType, StrList
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import SECTORS, filler, phrases, pick_words, snake
+
+NAME = named_after(__name__)
 
 MODEL = "qwen/qwen3-235b-a22b-instruct"
 KEYS = ("macro",) + tuple(snake(s) for s in SECTORS)
@@ -148,9 +152,9 @@ Inputs:
 {kind} {key} {update_reason} {market_regime} {weekly_anchor_date} {prior_theme}"""
 
 FAMILY = Family(
-    name="thinktank_theme",
+    name=NAME,
     rationales=("theme.narrative", "theme.change_summary"),
-    agent_ids=r"thinktank_theme",
+    agent_ids=rf"{NAME}",
     decision=(OfType("stance", str), Flag("material_change"), StrList("drivers"), StrList("watch_items", False),
               OfType("narrative", str), OfType("change_summary", str)),
     reply_model="ThemeThesisLLM",
@@ -165,5 +169,8 @@ FAMILY = Family(
                        "label, the weekly anchor date and the prior theme's prose",
     rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEMS[s["kind"]], template=TEMPLATE,
                     rendered=True, run_suffix=lambda out: f"-{out['kind']}-{out['key']}-v{out['version']}",
-                    trading_day_filing=True),
+                    trading_day_filing=True,
+                    # measured: 12 themes in 7 days (domain §1.4), in the think tank's runs after its theses
+                    volume=(Volume("today", order=1, weekly=(2, 2, 2, 2, 1, 2, 1), producer="thinktank",
+                                   at=(83_000, 3)),)),
 )

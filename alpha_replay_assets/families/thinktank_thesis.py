@@ -15,10 +15,14 @@ weekly signal (its stance as -1/0/1), the news aggregate and the prior thesis's 
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.comparators import Categorical, Closeness, MeanOf, Part, Scorer, Tokens
-from alpha_replay_assets.families.fitting import feature_row, read_path
-from alpha_replay_assets.families.spec import Choice, Family, FitSpec, HiddenRule, Number, OfType, Run, StrList
-from alpha_replay_assets.families.synthetic import SECTORS, TICKERS, clip, filler, phrases, pick_words
+from alpha_replay_assets.family_spec.comparators import Categorical, Closeness, MeanOf, Part, Scorer, Tokens
+from alpha_replay_assets.family_spec.family import Family, FitSpec, named_after
+from alpha_replay_assets.family_spec.fields import Choice, Number, OfType, StrList
+from alpha_replay_assets.family_spec.fitting import feature_row, read_path
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
+from alpha_replay_assets.family_spec.synthetic import SECTORS, TICKERS, clip, filler, phrases, pick_words
+
+NAME = named_after(__name__)
 
 STANCES = ("attractive", "neutral", "avoid")
 PROSE = ("business_summary", "moat", "filings_review", "news_sentiment", "valuation", "market_dynamics", "summary",
@@ -244,9 +248,9 @@ Evidence:
 {sector_theme} {prior_thesis}"""
 
 FAMILY = Family(
-    name="thinktank_thesis",
+    name=NAME,
     rationales=("thesis.summary", "thesis.rating_rationale"),
-    agent_ids=r"thinktank_thesis",
+    agent_ids=rf"{NAME}",
     decision=(Choice("stance", STANCES), Number("rating", 0, 100, required=True), Number("conviction", 0, 100),
               *(StrList(k) for k in LISTS), *(OfType(k, str) for k in PROSE)),
     reply_model="CompanyThesisRatedLLM",
@@ -261,5 +265,8 @@ FAMILY = Family(
                 "signal (stance, score, 4-week return), news_aggregate (sentiment, trusted sentiment, articles, event "
                 "severity), prior thesis (stance, rating)", fit_rows),
     rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEM, template=TEMPLATE, rendered=True,
-                    run_suffix=lambda out: f"-{out['ticker']}-v{out['version']}", trading_day_filing=True),
+                    run_suffix=lambda out: f"-{out['ticker']}-v{out['version']}", trading_day_filing=True,
+                    # measured: 71 theses in 7 days (domain §1.4), runs per weekday Mon..Sun
+                    volume=(Volume("today", order=0, weekly=(10, 10, 10, 10, 11, 10, 10), producer="thinktank",
+                                   at=(83_000, 3)),)),
 )

@@ -8,11 +8,14 @@ producer, each family's post-processing, the real models, and the real prompts, 
 the research graph's placeholder system prompts and unrendered templates (the producers'
 reality; `graph_prompts="rendered"` makes graph artifacts replayable for tests).
 
-`--mix` says which era: `legacy` (the six graph families: one artifact per agent id and day,
-run id = the date, scaled to `per_day` by the number of sector teams and held tickers, until
-mid-2026), `today` (the think tank at its real weekly volume, weekend runs filed under Friday,
-plus the executors) or `both`. Every mix carries a few valid artifacts of `mystery_agent`, a
-family alpha-replay does not know, and the legacy part 1% of really bad objects. `--sizes` says
+`--mix` says which era: `legacy` (the research graph's families: one artifact per agent id and
+day, run id = the date, scaled to `per_day` by the number of sector teams and held tickers, until
+mid-2026), `today` (the live producers: the think tank at its real weekly volume, weekend runs
+filed under Friday, plus the executors) or `both`. Which families an era holds, how many and in
+what order is what each family's `HiddenRule.volume` declares: `sample/schedule.py` derives it
+from the registry, and a family without a hidden rule is not written. Every mix carries a few
+valid artifacts of `mystery_agent`, a family alpha-replay does not know, and the legacy part 1%
+of really bad objects (broken copies of the family whose volume says `broken_copies`). `--sizes` says
 how big: `small` (the rules' own snapshots) or `production` (each family's artifacts as large as
 production's, from the `production_bytes` its rule declares: benchmarks).
 """
@@ -33,27 +36,16 @@ from botocore.config import Config as BotoConfig
 from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.executor import EXECUTORS
-from alpha_replay_assets.families.spec import Run
-from alpha_replay_assets.families.synthetic import CODE_SHA, TEAMS, TICKERS, filler, iso
+from alpha_replay_assets.family_spec.rule import Run
+from alpha_replay_assets.family_spec.synthetic import CODE_SHA, filler, iso
 from alpha_replay_assets.keys import day_prefix
-from alpha_replay_assets.sample import rules, unregistered
+from alpha_replay_assets.sample import rules, schedule, unregistered
+from alpha_replay_assets.sample.schedule import Slot
 from resources.bounded import ordered_map
 
 MIXES = ("legacy", "today", "both")
 SIZES = ("small", "production")
 DOCUMENT_BYTES = 4000  # one padding document (a news body, a filings excerpt)
-# legacy: per day one macro_economist and one ic_cio, then per sector team its quant, qual and
-# peer review artifacts, two thesis_updates (held tickers) and an executor, team after team
-# (the six real teams, then `technology_2`, ... when `per_day` asks for more volume).
-TEAM_BLOCK = ("sector_quant", "sector_qual", "sector_peer_review", "thesis_update", "thesis_update", "executor")
-# today: the live producers at their measured volume (domain §1.4: 71 theses + 12 themes in 7
-# days), runs per weekday Mon..Sun; weekend runs are filed in Friday's folder.
-THINK_TANK_RUNS = {
-    "thinktank_thesis": (10, 10, 10, 10, 11, 10, 10),
-    "thinktank_theme": (2, 2, 2, 2, 1, 2, 1),
-}
-TODAY_EXECUTORS_PER_DAY = 16
 # USD per token (input, output) the producers' calls cost, for the artifacts' own cost_usd
 CALL_PRICES = {"deepseek/deepseek-chat-v3.1": (0.5e-6, 2e-6), "qwen/qwen3-235b-a22b-instruct": (0.6e-6, 2.4e-6),
                "claude-haiku-4-5-20251001": (1e-6, 5e-6), "claude-sonnet-4-6": (3e-6, 15e-6)}
@@ -81,7 +73,7 @@ class CorpusSpec:
     # prompts, unrendered templates for four families); "rendered" = a real-looking system prompt
     # and a rendered user prompt on every graph artifact, for tests that replay graph families.
     graph_prompts: str = "stub"
-    think_tank_scale: int = 1  # the think tank's daily volume times this (1 = the producers' measured volume)
+    think_tank_scale: int = 1  # weekly producers' (the think tank's) volume times this (1 = their measured volume)
 
     def draw_day(self, day: dt.date) -> dt.date:
         """The day whose random draws make `day`'s folder."""
@@ -110,17 +102,6 @@ def model_metadata(model: str, system: str, user: str, raw: dict, graph: tuple[s
             "run_type": "weekly_research" if graph else None, "node_name": node,
             "sector_team_id": agent_id.split(":")[1] if graph and agent_id.count(":") else None,
             "prompt_id": prompt_id, "prompt_version": "0.0.0-standin" if graph else None}
-
-
-@dataclass(frozen=True)
-class Slot:
-    """Where one artifact of a run goes: its run day, its folder, its time of day (s), its run id
-    (the think tank's base, extended by its rule) and what the corpus fixes (team, ticker, ...)."""
-    day: dt.date
-    filed: dt.date
-    seconds: float
-    run_id: str
-    scope: str | None = None
 
 
 def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> dict:
@@ -177,9 +158,10 @@ def _object(prefix: str, doc: dict) -> tuple[str, bytes]:
     return f"{prefix}{doc['agent_id']}/{doc['run_id']}.json", json.dumps(doc).encode()
 
 
-def _bad(kind: str, prefix: str, day: dt.date, i: int, rng: random.Random, spec: CorpusSpec) -> tuple[str, bytes]:
-    good = _artifact("ic_cio", Slot(day, day, 36_000 + i, day.isoformat()), rng, spec)
-    key = f"{prefix}ic_cio/bad-{kind}-{i}.json"
+def _bad(family: str, kind: str, prefix: str, day: dt.date, i: int, rng: random.Random,
+         spec: CorpusSpec) -> tuple[str, bytes]:
+    good = _artifact(family, Slot(day, day, 36_000 + i, day.isoformat()), rng, spec)
+    key = f"{prefix}{family}/bad-{kind}-{i}.json"
     if kind == "malformed_json":
         return key, json.dumps(good).encode()[:-20]
     if kind == "not_utf8":
@@ -189,68 +171,20 @@ def _bad(kind: str, prefix: str, day: dt.date, i: int, rng: random.Random, spec:
     if kind == "wrong_type":
         return key, json.dumps(good | {"schema_version": "two"}).encode()
     if kind == "bad_key":
-        return f"{prefix}ic_cio/{i}/../notes-{i}.txt", b"{}"
+        return f"{prefix}{family}/{i}/../notes-{i}.txt", b"{}"
     if kind == "oversized":
         return key, json.dumps(good | {"padding": "x" * spec.oversized_bytes}).encode()
     raise ValueError(kind)
 
 
-def filing_day(run_day: dt.date, trading_day_filing: bool) -> dt.date:
-    """The day folder a run lands in: its own day, or for a trading-day producer a weekend run's Friday."""
-    return run_day - dt.timedelta(days=run_day.weekday() - 4) if trading_day_filing and run_day.weekday() > 4 else run_day
-
-
-def legacy_slots(n: int, rng: random.Random) -> Iterator[tuple[str, str | None]]:
-    """The first `n` (family, scope) of a graph run day: one artifact per agent id (module top)."""
-    slots: list[tuple[str, str | None]] = [("macro_economist", None), ("ic_cio", None)]
-    held: set[str] = set()
-    team_names = sorted(TEAMS)
-    k = 0
-    while len(slots) < n:
-        team = team_names[k % len(team_names)] + (f"_{k // len(team_names) + 1}" if k >= len(team_names) else "")
-        for family in TEAM_BLOCK:
-            if family == "thesis_update":
-                ticker = rng.choice([t for t in TICKERS if t not in held])
-                held.add(ticker)
-                slots.append((family, f"{team}:{ticker}"))
-            else:
-                slots.append((family, EXECUTORS[k % len(EXECUTORS)] if family == "executor" else team))
-        k += 1
-    return iter(slots[:n])
-
-
 def _legacy(day: dt.date, prefix: str, rng: random.Random, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
-    n_bad = round(spec.per_day * spec.bad_fraction)
-    for i, (family, scope) in enumerate(legacy_slots(spec.per_day - n_bad, rng)):
+    broken = next((family for family, v in schedule.volumes("legacy") if v.broken_copies), None)
+    n_bad = round(spec.per_day * spec.bad_fraction) if broken else 0
+    for i, (family, scope) in enumerate(schedule.legacy_slots(spec.per_day - n_bad, rng)):
         slot = Slot(day, day, 36_000 + 0.7 * i + rng.random() / 2, day.isoformat(), scope)
         yield _object(prefix, _artifact(family, slot, rng, spec))
     for i in range(n_bad):
-        yield _bad(BAD_KINDS[i % len(BAD_KINDS)], prefix, day, i, rng, spec)
-
-
-def _today(day: dt.date, prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
-    """The think tank's runs filed in this folder (on a Friday: Friday's, Saturday's and
-    Sunday's, stamped with Friday's date and their own time of day), then the day's executors."""
-    drawn = spec.draw_day(day)
-    for n in range(3):
-        run_day, drawn_run_day = day + dt.timedelta(days=n), drawn + dt.timedelta(days=n)
-        rng = random.Random(f"{spec.seed}:{drawn_run_day.isoformat()}:thinktank")
-        base = f"{rng.getrandbits(48):012x}"
-        keys: set[str] = set()
-        for family, weekly in THINK_TANK_RUNS.items():
-            if filing_day(drawn_run_day, rules.RULES[family].trading_day_filing) != drawn:
-                continue
-            for j in range(weekly[drawn_run_day.weekday()] * spec.think_tank_scale):
-                key = None
-                while key is None or key in keys:  # one artifact per (ticker, version): draw again on a repeat
-                    slot = Slot(run_day, day, 83_000 + 3 * j + rng.random(), base)
-                    key, body = _object(prefix, _artifact(family, slot, rng, spec))
-                keys.add(key)
-                yield key, body
-    rng = random.Random(f"{spec.seed}:{drawn.isoformat()}:executors")
-    for i in range(TODAY_EXECUTORS_PER_DAY):
-        slot = Slot(day, day, 50_700 + 600 * i + rng.random(), "", EXECUTORS[i % len(EXECUTORS)])
-        yield _object(prefix, _artifact("executor", slot, rng, spec))
+        yield _bad(broken, BAD_KINDS[i % len(BAD_KINDS)], prefix, day, i, rng, spec)
 
 
 def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator[tuple[str, bytes]]:
@@ -259,7 +193,8 @@ def day_objects(day: dt.date, capture_prefix: str, spec: CorpusSpec) -> Iterator
     if spec.mix in ("legacy", "both"):
         yield from _legacy(day, prefix, random.Random(f"{spec.seed}:{spec.draw_day(day).isoformat()}"), spec)
     if spec.mix in ("today", "both"):
-        yield from _today(day, prefix, spec)
+        yield from schedule.today(day, spec.draw_day(day), spec.seed, spec.think_tank_scale,
+                                  lambda family, slot, rng: _object(prefix, _artifact(family, slot, rng, spec)))
     rng = random.Random(f"{spec.seed}:{spec.draw_day(day).isoformat()}:{unregistered.NAME}")
     for i in range(spec.unregistered_per_day):
         slot = Slot(day, day, 25_200 + 613 * i + rng.random(), f"{day:%Y%m%d}-u{i:03d}-{rng.getrandbits(32):08x}")

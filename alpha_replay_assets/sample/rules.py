@@ -18,8 +18,8 @@ reads the data from the rendered sections (`synthetic.render`).
 import re
 
 from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.families.spec import HiddenRule
-from alpha_replay_assets.families.synthetic import read_sections, render, stub_system
+from alpha_replay_assets.family_spec.rule import HiddenRule
+from alpha_replay_assets.family_spec.synthetic import read_sections, render, stub_system
 from alpha_replay_assets.sample import unregistered
 
 RULES: dict[str, HiddenRule] = {name: f.rule for name, f in REGISTRY.items() if f.rule} | {unregistered.NAME: unregistered.RULE}

@@ -9,8 +9,8 @@ must not know it. Its prompts are rendered (a new producer that captures them pr
 import datetime as dt
 import random
 
-from alpha_replay_assets.families.spec import HiddenRule, Run
-from alpha_replay_assets.families.synthetic import TICKERS, pick_words
+from alpha_replay_assets.family_spec.rule import HiddenRule, Run
+from alpha_replay_assets.family_spec.synthetic import TICKERS, pick_words
 
 NAME = "mystery_agent"
 MODEL = "claude-sonnet-4-5"  # a new producer on a model of its own

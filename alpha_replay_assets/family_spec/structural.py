@@ -18,8 +18,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from alpha_replay_assets.families.comparators import is_number, jaccard, text_similarity, words
-from alpha_replay_assets.families.spec import Agreement, SchemaError
+from alpha_replay_assets.family_spec.comparators import is_number, jaccard, text_similarity, words
+from alpha_replay_assets.family_spec.family import Agreement
+from alpha_replay_assets.family_spec.fields import SchemaError
 
 NAME = "structural"
 ID_FIELDS = ("ticker", "symbol", "id", "key", "name", "sector")
