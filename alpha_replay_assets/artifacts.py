@@ -18,6 +18,7 @@ from alpha_replay_assets import families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.layout import timestamp_flag
 
 OK = "ok"
 # Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
@@ -43,10 +44,10 @@ FORMAT_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
 DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
 
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
+PARSER_VERSION = 6  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
-# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b)
+# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b); 6: `timestamp_flag`
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -63,6 +64,7 @@ INDEX_COLUMNS = {
     "last_modified": "datetime64[us, UTC]",
     "run_id": "str",
     "timestamp": "str",
+    "timestamp_flag": "str",  # `layout.timestamp_flag`: future, far_from_day, or None (kept, flagged)
     "schema_version": "Int64",
     "model_name": "str",
     "input_tokens": "Int64",
@@ -313,7 +315,7 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         return row | {"status": exc.status, "error": str(exc)[:200]}
     except RecursionError:  # JSON nested deeper than the document walks can follow
         return row | {"status": "malformed_json", "error": "nested too deep to read"}
-    return row
+    return row | {"timestamp_flag": timestamp_flag(row["timestamp"], parsed_key.day, dt.datetime.now(dt.UTC))}
 
 
 def to_frame(rows: list[dict]) -> pd.DataFrame:

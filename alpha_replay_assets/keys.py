@@ -1,7 +1,9 @@
 """The S3 key layout of decision artifacts (domain §1.1), parsed without trusting the key.
 
 Keys come from a bucket other systems write to: a key is only ever *parsed* here, never used
-to build a local path, and anything off-layout is reported with a reason instead of guessed at.
+to build a local path, and anything off-layout is reported with a reason instead of guessed at:
+a bad key inside a day folder is a `bad_key` index row; an object outside every day folder is
+counted and named by the `capture_layout` check (`alpha_replay_assets.layout`).
 """
 
 
