@@ -5,7 +5,8 @@ process, or the worker a run launcher started). If that worker dies (SIGKILL, OO
 will finish the run: the child keeps replaying and paying, and the run stays STARTED forever.
 Open-source run monitoring cannot see it with the default run launcher (it has no worker health
 check), so the child looks at its parent before every paid call, marks the run failed once, and
-refuses further calls.
+refuses further calls. While it waits (`resources.waits`), it also looks at the run's status: a run
+being terminated (`dagster run terminate` marks it CANCELING) stops replaying.
 """
 
 import multiprocessing

@@ -35,7 +35,7 @@ class Waits:
         self.max_wait_s, self.waited_s = max_wait_s, waited_s  # waited_s: earlier steps' pauses in this run
         self.cancelled, self.announce, self.clock = cancelled, announce, clock
         self.reason: Stopped | None = None
-        self.polled = float("-inf")
+        self.polled = self.announced_end = float("-inf")
         self.event = threading.Event()
         self.lock = threading.Lock()
 
@@ -64,12 +64,16 @@ class Waits:
         self.check()
 
     def paused(self, added_s: float, until_s: float) -> None:
-        """The provider paused the route `until_s` seconds from now, `added_s` of it new: announced,
-        counted against the run's maximum (beyond it, every worker stops)."""
+        """The provider paused the route `until_s` seconds from now, `added_s` of it new: counted against
+        the run's maximum (beyond it, every worker stops), announced when it ends a second or more
+        later than the last pause announced."""
+        end = self.clock() + until_s
         with self.lock:
             self.waited_s += added_s
-            total = self.waited_s
-        self.announce(until_s, total)
+            total, news = self.waited_s, end - self.announced_end >= SLICE_S  # a line a second at most
+            self.announced_end = end if news else self.announced_end
+        if news:
+            self.announce(until_s, total)
         if total > self.max_wait_s:
             self.stop(WaitExceeded(f"rate-limited: the provider asked this run to wait {total:.0f} s in all "
                                    f"(now {until_s:.0f} s more), beyond replay_model.max_wait_s = "

@@ -109,3 +109,32 @@ def test_a_hanging_endpoint_fails_the_day_without_sending_every_replay(dg_launch
     # the day has 40+ replays (2 attempts each before): the warm-ups and one round of workers were
     # sent, the rest not (each a row saying so), whatever the size of the shared-prompt families
     assert model_server.counts()["messages"] <= 2 * (2 * 8 + 8)
+
+
+def test_terminating_a_rate_limited_run_stops_it_within_seconds(launch_env, dagster_home, model_server, seeded):
+    """The UI's Terminate (GraphQL `terminateRun`: the run launcher marks the run CANCELING; a `dg launch`
+    run has no gRPC server to interrupt) stops the replays: the waits poll the run's status."""
+    seeded()
+    model_server.state.retry_after_s = 300
+    model_server.inject(*["429"] * 2000)
+    launcher = subprocess.Popen(["dg", "launch", *ASSETS, *_config(max_wait_s=3600)], cwd=ROOT, env=launch_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+            def rate_limited():
+                runs = instance.get_runs()
+                return runs and runs[0].tags.get(TAG_RATE_LIMITED_UNTIL) and runs[0]
+            run = wait_for(rate_limited, 300, "the run to say it is rate-limited")
+            instance.run_launcher.terminate(run.run_id)
+            started = time.monotonic()
+            launcher.wait(timeout=120)
+            assert time.monotonic() - started < 30
+            finished = instance.get_run_by_id(run.run_id)
+        assert finished.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+        _, failures = _run_and_failure(dagster_home)
+        assert any("the run is canceling" in f for f in failures), failures
+    finally:
+        try:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
