@@ -1,4 +1,4 @@
-"""Turn one decision artifact (key + bytes) into one index row (domain §1.2).
+"""Turn one decision artifact (key + bytes) into one index row (docs/domain.md §1.2).
 
 Pure: no S3, no Dagster. Every input yields exactly one row; anything wrong with it becomes a
 `status` plus an `error` message, so a bad artifact is counted and visible, never dropped.
@@ -17,8 +17,8 @@ import pandas as pd
 from alpha_replay_assets import families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.keys import BadKey, agent_id_base, parse_key
 from alpha_replay_assets.layout import timestamp_flag
+from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
 
 OK = "ok"
 # Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
@@ -32,7 +32,7 @@ BAD_STATUSES = (
     "wrong_type",
     "key_mismatch",
 )
-# Stub prompts (domain §1.2, shapes.md §4): fixed strings producers write where the real prompt was
+# Stub prompts (docs/domain.md §1.2, shapes.md §4): fixed strings producers write where the real prompt was
 # never captured. A replay of one cannot reproduce the decision, so it is never sent (nor priced).
 PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"  # the capture helper's fallback
 STUB_SYSTEM_PREFIX, STUB_SYSTEM_MARKER = "<system prompt for agent_id='", "not yet plumbed"  # the cost tracker's
@@ -47,7 +47,7 @@ DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
 PARSER_VERSION = 6  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
-# 5: `rationales`, the prose at the family's declared rationale paths (domain §3b); 6: `timestamp_flag`
+# 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b); 6: `timestamp_flag`
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -178,7 +178,7 @@ def is_unrendered_template(prompt: str) -> bool:
 
 
 def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
-    """Stub prompts (domain §1.2, shapes.md §4): both blank, the old capture marker in either, the
+    """Stub prompts (docs/domain.md §1.2, shapes.md §4): both blank, the old capture marker in either, the
     cost tracker's placeholder system prompt or missing-user-prompt text, or an unrendered user
     template. Any one makes the pair unreplayable: a prompt without the data the agent saw
     cannot reproduce its decision."""

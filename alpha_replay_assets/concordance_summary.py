@@ -9,25 +9,19 @@ import statistics
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
 
-from alpha_replay_assets.concordance import (
-    FAILED,
-    REPLAYED,
-    concordance,
-    concordance_frame,
-    concordance_key,
-    target_slug,
-)
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
+from alpha_replay_assets.replay.rows import FAILED, REPLAYED, STRUCTURED, replay_frame
 from alpha_replay_assets.replay_currency import NOT_REPLAYED, pending_rows
-from alpha_replay_assets.run_modes import stub_result
 from alpha_replay_assets.stats import bootstrap_mean_ci
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import TargetsFor
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, reply_fit
 from alpha_replay_assets.windows import (
-    MAX_WINDOW_DAYS,
+    WindowConfig,
     concat_days,
     emit_window_metrics,
     load_windows,
@@ -49,8 +43,8 @@ READ_COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_sc
                 "output_tokens", "cost_usd"]
 
 
-class SummaryConfig(UnusableRepliesConfig):
-    window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
+class SummaryConfig(UnusableRepliesConfig, WindowConfig):
+    """The window and the bound on unusable replies."""
 
 
 SUMMARY_COLUMNS = {"agent_id_base": "str", "target_model": "str", "status": "str", "n": "int64", "eligible": "int64",
@@ -84,7 +78,7 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
     rows = []
     for family, model in sorted(set(groups) | expected):
         group = groups.get((family, model), frame.iloc[0:0])
-        scores = group.loc[group["outcome"] == "structured", "agreement_score"].tolist()
+        scores = group.loc[group["outcome"] == STRUCTURED, "agreement_score"].tolist()
         ci = bootstrap_mean_ci(scores)
         skips = int(group["outcome"].str.startswith("skipped_").sum())
         eligible = len(group) - skips
@@ -112,15 +106,6 @@ def summarise(frame: pd.DataFrame, families: list[str], models: list[str],
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype(SUMMARY_COLUMNS)
 
 
-def summary_key(store: ArtifactStore, end: dt.date, model: str) -> str:
-    return f"{store.capture_prefix}/_replay_summary/{end:%y%m%d}0000_{target_slug(model)}.json"
-
-
-def latest_key(store: ArtifactStore, model: str) -> str:
-    """One pointer per target: targets never overwrite each other's latest."""
-    return f"{store.capture_prefix}/_replay_summary/latest_{target_slug(model)}.json"
-
-
 def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -> dict:
     groups = per_group[per_group["target_model"] == model]
     rows = window.data[window.data["target_model"] == model]
@@ -145,7 +130,8 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "agents_unsupported": groups.loc[groups["status"] == "unsupported", "agent_id_base"].tolist(),
         "agents_replies_unusable": unusable[["agent_id_base", "replies", "unusable", "unusable_rate", "reason"]
                                             ].to_dict("records"),
-        "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]} for r in failures.itertuples()],
+        "replay_failures": [{"key": r.key, "stage": r.outcome, "error": str(r.error)[:200]}
+                            for r in failures.itertuples()],
         "replay_skips": [{"key": r.key, "reason": r.outcome} for r in rows[skipped].itertuples()],
         "cost": {"input_tokens": int(rows["input_tokens"].sum()), "output_tokens": int(rows["output_tokens"].sum()),
                  "usd": round(float(rows["cost_usd"].sum()), 6)},
@@ -184,7 +170,7 @@ def concordance_summary(
         return pd.concat(frames + ([pending.reindex(columns=READ_COLUMNS)] if len(pending) else []), ignore_index=True)
 
     windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days, read_day,
-                           concat_days(concordance_frame([], "")[READ_COLUMNS]))
+                           concat_days(replay_frame([], "")[READ_COLUMNS]))
     for key, window in zip(context.partition_keys, windows):
         end = window.end
         per_group = summarise(window.data, judged_families(), targets, config, replay_model.targets_for)
@@ -198,7 +184,7 @@ def concordance_summary(
             document = summary_document(window, per_group, model, context.run.run_id)
             key_out = summary_key(store, end, model)
             store.write_json(key_out, document)
-            write_latest_pointer(store, latest_key(store, model), key_out, end)
+            write_latest_pointer(store, summary_latest_key(store, model), key_out, end)
         context.add_asset_metadata(_metadata(window, per_group, emitted, run_mode.emit_metrics), partition_key=key)
         context.log.info(f"window ending {key}: {len(per_group)} groups, {emitted} datapoints emitted")
     return dg.MaterializeResult()

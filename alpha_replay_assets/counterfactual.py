@@ -1,5 +1,5 @@
 """`counterfactual_fits`: per agent family, can a depth-3 rule on its inputs reproduce its
-decisions over the trailing window? (domain §3) Reads one index object per window day.
+decisions over the trailing window? (docs/domain.md §3) Reads one index object per window day.
 
 Every LLM family with a decision is fitted on what its module declares (`Family.fit`). Granularity:
 each family always gets one roll-up fit over all its agent ids (`scope = family`: what verdicts
@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import math
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import numpy as np
@@ -26,15 +25,17 @@ from alpha_replay_assets.families import REGISTRY, judged_families
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.paths import fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import MIN_FEATURE_COVERAGE, MIN_SAMPLES, fit_rule, missing_features, rule_stability
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import (
     MAX_WINDOW_DAYS,
+    WindowConfig,
     emit_window_metrics,
     load_windows,
     metric_pair,
+    publish_per_agent,
     window_dependency,
-    write_latest_pointer,
 )
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics, Datapoint
@@ -52,25 +53,13 @@ FIT_COLUMNS = ["agent_id_base", "agent_id", "scope", "status", "reason", "target
 JSON_COLUMNS = ("tree_json", "missing_features", "coverage_by_feature")  # stored as JSON text in the table
 
 
-class FitConfig(dg.Config):
+class FitConfig(WindowConfig):
     window_days: int = Field(default=28, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
     stability_lag_days: int = Field(default=7, ge=1, description="Compare the rule with the window ending "
                                     "this many days earlier.")
     min_rows_per_agent: int = Field(default=MIN_ROWS_PER_AGENT, ge=MIN_SAMPLES,
                                     description="A family with several agent ids also gets a fit per agent id "
                                                 "with at least this many decision rows (the roll-up always runs).")
-
-
-def fits_key(store: ArtifactStore, end: dt.date) -> str:
-    return store.analytics_key("counterfactual_fits", f"dt={end.isoformat()}", "fits.parquet")
-
-
-def agent_key(store: ArtifactStore, agent: str, end: dt.date) -> str:
-    return f"{store.capture_prefix}/_counterfactual/{agent}/{end:%y%m%d}0000.json"
-
-
-def agent_latest_key(store: ArtifactStore, agent: str) -> str:
-    return f"{store.capture_prefix}/_counterfactual/{agent}/latest.json"
 
 
 FEATURE = "feature:"  # prefix of the feature columns of a decision table
@@ -259,15 +248,9 @@ def counterfactual_fits(
                              config.min_rows_per_agent)
         coverage = window.coverage_metadata()
 
-        def publish(result: dict) -> None:
-            key = agent_key(store, result["agent_id"], end)
-            store.write_json(key, result | coverage | {"extractor_version": EXTRACTOR_VERSION,
-                                                       "computed_at": now.isoformat(), "run_id": context.run.run_id})
-            write_latest_pointer(store, agent_latest_key(store, result["agent_id"]), key, end)
-
-        # each agent's document and pointer are its own: written concurrently (3 requests each, ~30 agents)
-        with ThreadPoolExecutor(store.max_workers, thread_name_prefix="publish") as pool:
-            list(pool.map(publish, results))
+        stamp = {"extractor_version": EXTRACTOR_VERSION, "computed_at": now.isoformat(), "run_id": context.run.run_id}
+        publish_per_agent(store, {r["agent_id"]: r | coverage | stamp for r in results}, end, fit_agent_key,
+                          fit_agent_latest_key)
         table = pd.DataFrame(results).reindex(columns=FIT_COLUMNS)
         for column in JSON_COLUMNS:
             table[column] = [json.dumps(v) if isinstance(v, (dict, list)) else None for v in table[column]]

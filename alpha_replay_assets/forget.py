@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key
-from alpha_replay_assets.replay_cache import cache_key, request_hash
+from alpha_replay_assets.paths import ceiling_key, concordance_key, forget_audit_key, index_key, replay_cache_key
+from alpha_replay_assets.replay.cache import request_hash
+from alpha_replay_assets.replay.rows import REPLAYED
 from resources.artifact_store import ArtifactStore
 
 # What `--outcome` selects: rows answered by a cached reply (`structured`, `schema_error`), and the
 # stuck bad replies: `bad_response` rows read from the cache (an entry that is no reply, or carries
 # impossible numbers: every run fails on it until it goes) and `model_mismatch` rows (a reply naming
 # another model than the one asked for).
-CACHED_OUTCOMES = ("structured", "schema_error", "bad_response", "model_mismatch")
+CACHED_OUTCOMES = (*REPLAYED, "bad_response", "model_mismatch")
 
 
 def selected(frame: pd.DataFrame, outcomes: list[str]) -> pd.Series:
@@ -31,7 +30,7 @@ def selected(frame: pd.DataFrame, outcomes: list[str]) -> pd.Series:
     def column(name: str) -> pd.Series:  # absent from files written before it existed
         return frame[name].eq(True).fillna(False) if name in frame else pd.Series(False, index=frame.index)
 
-    mask = frame["outcome"].isin([o for o in outcomes if o in ("structured", "schema_error")])
+    mask = frame["outcome"].isin([o for o in outcomes if o in REPLAYED])
     if "bad_response" in outcomes:
         mask |= frame["outcome"].eq("bad_response") & column("cache_hit")
     if "model_mismatch" in outcomes:
@@ -55,7 +54,8 @@ def _digests(store: ArtifactStore, day: dt.date, rows: pd.DataFrame, model: str,
     known = rows["request_digest"].dropna().tolist() if "request_digest" in rows else []
     missing = rows if "request_digest" not in rows else rows[rows["request_digest"].isna()]
     if len(missing):
-        index = read_day_index(store, day, columns=["key", "system_prompt", "user_prompt"]).set_index("key")
+        columns = ["key", "system_prompt", "user_prompt"]
+        index = store.read_parquet(index_key(store, day), columns=columns).set_index("key")
         known += [request_hash(model, index.loc[r.key, "system_prompt"], index.loc[r.key, "user_prompt"], max_tokens,
                                int(r.sample)) for r in missing.itertuples()]
     return known
@@ -78,20 +78,16 @@ def plan_forget(store: ArtifactStore, start: dt.date, end: dt.date, target: str,
             plan.days_without_results.append(day.isoformat())
             continue
         rows = frame[(frame["target_model"] == target) & selected(frame, outcomes)]
-        keys = sorted({cache_key(store, target, d) for d in _digests(store, day, rows, target, max_tokens)})
+        keys = sorted({replay_cache_key(store, target, d) for d in _digests(store, day, rows, target, max_tokens)})
         plan.cache_keys += keys
         plan.per_day[day.isoformat()] = len(keys)
     plan.cache_keys = sorted(set(plan.cache_keys))
     return plan
 
 
-def audit_key(store: ArtifactStore, now: dt.datetime) -> str:
-    return store.analytics_key("audit", "forgotten_replies", f"{now:%Y%m%dT%H%M%S%fZ}.json")
-
-
 def forget(store: ArtifactStore, plan: ForgetPlan, now: dt.datetime, reason: str) -> str:
     """Write the audit object first (what is about to go, and why), then delete; returns its key."""
-    key = audit_key(store, now)
+    key = forget_audit_key(store, now)
     store.write_json(key, {
         "at": now.isoformat(), "reason": reason, "target_model": plan.target, "outcomes": plan.outcomes,
         "from": plan.days[0].isoformat(), "to": plan.days[-1].isoformat(), "per_day": plan.per_day,

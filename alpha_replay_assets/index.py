@@ -15,9 +15,9 @@ from pydantic import Field
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
-from alpha_replay_assets.keys import day_prefix
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.paths import day_prefix, index_key
+from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent, naming
 from resources.run_mode import RunMode
 
@@ -41,10 +41,6 @@ WRITE_ATTEMPTS = 3
 class IndexConfig(dg.Config):
     force: bool = Field(default=False, description="Rebuild days whose folder listing has not changed "
                         "since their index was written (normally skipped: nothing new to read).")
-
-
-def index_key(store: ArtifactStore, day: dt.date) -> str:
-    return store.analytics_key("artifact_index", f"dt={day.isoformat()}", "index.parquet")
 
 
 def list_day(store: ArtifactStore, day: dt.date) -> list[artifacts.ListedObject]:

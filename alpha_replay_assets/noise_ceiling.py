@@ -8,52 +8,31 @@ The original model is replayed through the route its id takes (`replay_model.pro
 think tank's router slugs through the OpenAI-compatible router, interactively even in a backfill.
 """
 
-import hashlib
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets.concordance import (
-    INDEX_COLUMNS,
-    REPLAY_ASSET,
-    ConcordanceConfig,
-    DayReplay,
-    InFlight,
-    concordance_frame,
-    day_summary,
-    eligible_rows,
-    plan,
-    prefill_with_batches,
-    replaying,
-    require_day_index,
-)
-from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.partitions import day_of
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.paths import ceiling_key
+from alpha_replay_assets.replay.batches import prefill_with_batches
+from alpha_replay_assets.replay.engine import REPLAY_ASSET, DayReplay, ReplayConfig, replaying, require_day_index
+from alpha_replay_assets.replay.planning import PLAN_COLUMNS, plan, sample_rows
+from alpha_replay_assets.replay.rate_card import RateCard
+from alpha_replay_assets.replay.rows import STRUCTURED, day_summary, replay_frame
+from alpha_replay_assets.replay.step import InFlight
+from alpha_replay_assets.stubs import stub_result
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
 
 
-class CeilingConfig(ConcordanceConfig):
+class CeilingConfig(ReplayConfig):
     samples_per_family: int = Field(default=10, ge=1, description="Artifacts per family and day.")
     replays_per_artifact: int = Field(default=2, ge=1, description="k replays of the original model each.")
     # At the original model's price a day's sample (10 per family, k=2) costs ~$4-13 once it holds
     # think-tank theses (tens of KB of filings) or the large news snapshots; $10 stopped mid-day.
     budget_usd: float = Field(default=25.0, ge=0, description="Max new spend per day, this run.")
-
-
-def ceiling_key(store: ArtifactStore, day) -> str:
-    return store.analytics_key("noise_ceiling", f"dt={day}", "ceiling.parquet")
-
-
-def sample_rows(index: pd.DataFrame, per_family: int) -> pd.DataFrame:
-    """A stable sample: per family, the eligible rows with the smallest key hashes (the same
-    artifacts on every re-run, so the cache answers them)."""
-    eligible = eligible_rows(index)
-    ranked = eligible.assign(_rank=[hashlib.sha256(k.encode()).hexdigest() for k in eligible["key"]])
-    return ranked.sort_values("_rank").groupby("agent_id_base").head(per_family).drop(columns="_rank")
 
 
 @dg.asset(
@@ -74,7 +53,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
         unknown until that is configured; the day does not fail, the metadata names the id). Read
         again after a batch prefill."""
         plans, skipped = [], []
-        index = require_day_index(store, key, INDEX_COLUMNS + ["model_name"])
+        index = require_day_index(store, key, PLAN_COLUMNS + ["model_name"])
         for model, group in sample_rows(index, config.samples_per_family).groupby("model_name"):
             if problem := replay_model.route_problem(model):  # first: a price would not make it replayable
                 outcome, error = "skipped_unroutable_model", problem
@@ -101,7 +80,7 @@ def noise_ceiling(context: dg.AssetExecutionContext, config: CeilingConfig, stor
             with replaying(key, model):
                 rows += DayReplay(context, store, replay_model, config, day, model, in_flight, batch,
                                   "noise_ceiling").run(tasks)
-        frame = concordance_frame(rows + skipped, day)
+        frame = replay_frame(rows + skipped, day)
         for line in unpriced_models(frame).values():
             context.log.warning(f"{key}: {line}")
         store.write_parquet(ceiling_key(store, day), frame)
@@ -120,7 +99,7 @@ def unpriced_models(frame: pd.DataFrame) -> dict[str, str]:
 def _metadata(frame: pd.DataFrame) -> dict:
     """One day's ceiling: per family the original model's agreement with itself, plotted by the UI;
     the original models it could not price, named."""
-    scored = frame[frame["outcome"] == "structured"]
+    scored = frame[frame["outcome"] == STRUCTURED]
     summary = day_summary(frame)
     metadata = {
         "dagster/row_count": len(frame),

@@ -1,4 +1,4 @@
-"""Time partitioning shared by every asset: one partition per UTC capture day (domain §1.1)."""
+"""Time partitioning shared by every asset: one partition per UTC capture day (docs/domain.md §1.1)."""
 
 
 import datetime as dt

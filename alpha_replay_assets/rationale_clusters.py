@@ -1,4 +1,4 @@
-"""Rationale template clustering (domain §3b): how much of an agent's prose is one template with
+"""Rationale template clustering (docs/domain.md §3b): how much of an agent's prose is one template with
 the numbers swapped? Pure: no Dagster, no I/O.
 
 Rationales are normalised for structure, not meaning (lower case, every run of digits with its
@@ -43,7 +43,7 @@ def normalise(text: str) -> str:
 
 
 def vectoriser() -> TfidfVectorizer:
-    """The embedding of domain §3b, as scikit-learn spells it (what `tfidf` computes)."""
+    """The embedding of docs/domain.md §3b, as scikit-learn spells it (what `tfidf` computes)."""
     return TfidfVectorizer(analyzer="char", ngram_range=(3, 5), sublinear_tf=True, norm="l2", lowercase=False)
 
 

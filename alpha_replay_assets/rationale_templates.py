@@ -1,5 +1,5 @@
 """`rationale_templates`: per agent family (and agent id), how much of its prose is one template
-with the numbers swapped? (domain §3b, the third signal of the original triple.) Reads the
+with the numbers swapped? (docs/domain.md §3b, the third signal of the original triple.) Reads the
 `rationales` column of one index object per window day, never the raw artifacts and no cap.
 
 The original job kept emitting freshly stamped datapoints over a corpus no producer wrote any
@@ -9,7 +9,6 @@ more. Here a family whose newest artifact is `stale_days` or more before the win
 
 import datetime as dt
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
@@ -19,16 +18,17 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
+from alpha_replay_assets.paths import templates_agent_key, templates_agent_latest_key, templates_key
 from alpha_replay_assets.rationale_clusters import MIN_RATIONALES, TEMPLATED, cluster
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import (
-    MAX_WINDOW_DAYS,
+    WindowConfig,
     concat_days,
     emit_window_metrics,
     load_windows,
     metric_pair,
+    publish_per_agent,
     window_dependency,
-    write_latest_pointer,
 )
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics, Datapoint
@@ -44,26 +44,12 @@ TEMPLATE_COLUMNS = {"agent_id_base": "str", "agent_id": "str", "scope": "str", "
                     "n_clusters": "int64", "top_sizes": "str", "largest_template": "str", "last_seen": "str"}
 
 
-class TemplatesConfig(dg.Config):
-    window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
+class TemplatesConfig(WindowConfig):
     stale_days: int = Field(default=STALE_DAYS, ge=1, description="A family (or agent id) whose newest artifact "
                             "is this many days before the window end is stale: no datapoint.")
     min_rationales_per_agent: int = Field(default=MIN_RATIONALES_PER_AGENT, ge=MIN_RATIONALES,
                                           description="A family with several agent ids also gets a row per agent id "
                                                       "with at least this many rationales (the roll-up always runs).")
-
-
-def templates_key(store: ArtifactStore, end: dt.date) -> str:
-    return store.analytics_key("rationale_templates", f"dt={end.isoformat()}", "templates.parquet")
-
-
-def analysis_key(store: ArtifactStore, agent: str, end: dt.date) -> str:
-    """The per-agent analysis, `_analysis`-style under the analytics prefix (the store writes nowhere else)."""
-    return store.analytics_key("_analysis", "rationale_templates", agent, f"{end:%y%m%d}0000.json")
-
-
-def analysis_latest_key(store: ArtifactStore, agent: str) -> str:
-    return store.analytics_key("_analysis", "rationale_templates", agent, "latest.json")
 
 
 def day_rows(index: pd.DataFrame) -> pd.DataFrame:
@@ -157,15 +143,9 @@ def rationale_templates(
         results = templates_window(window.data, end, config)
         coverage = window.coverage_metadata()
 
-        def publish(result: tuple[dict, dict]) -> None:
-            row, analysis = result
-            out = analysis_key(store, row["agent_id"], end)
-            store.write_json(out, row | analysis | coverage | {"computed_at": now.isoformat(),
-                                                               "run_id": context.run.run_id})
-            write_latest_pointer(store, analysis_latest_key(store, row["agent_id"]), out, end)
-
-        with ThreadPoolExecutor(store.max_workers, thread_name_prefix="publish") as pool:
-            list(pool.map(publish, results))
+        stamp = {"computed_at": now.isoformat(), "run_id": context.run.run_id}
+        publish_per_agent(store, {row["agent_id"]: row | analysis | coverage | stamp for row, analysis in results},
+                          end, templates_agent_key, templates_agent_latest_key)
         rows = [row for row, _ in results]
         table = pd.DataFrame(rows, columns=list(TEMPLATE_COLUMNS)).astype(
             {c: t for c, t in TEMPLATE_COLUMNS.items() if t == "str"})

@@ -11,8 +11,9 @@ import datetime as dt
 
 import pandas as pd
 
-from alpha_replay_assets.concordance import concordance_key, eligible_rows
 from alpha_replay_assets.index import read_day_index
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.planning import eligible_rows
 from alpha_replay_assets.targets import TargetsFor, rows_for_target
 from resources.artifact_store import ArtifactStore
 

@@ -1,4 +1,4 @@
-"""Can a depth-3 decision tree reproduce an agent's decisions? (domain §3) Pure scikit-learn.
+"""Can a depth-3 decision tree reproduce an agent's decisions? (docs/domain.md §3) Pure scikit-learn.
 
 The legacy metric is the in-sample `match_rate`; a 3-deep tree fits noise too, so every fit
 also reports held-out accuracy (stratified k-fold, out-of-fold predictions) with a 95% Wilson

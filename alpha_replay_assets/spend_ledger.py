@@ -22,12 +22,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from alpha_replay_assets.concordance import REPLAYED, concordance, concordance_key, target_slug
-from alpha_replay_assets.costs import PRICES_HELP, Price, RateCard
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy, trailing_days
-from alpha_replay_assets.replay_claims import paid_twice_prefix
-from alpha_replay_assets.run_modes import stub_result
+from alpha_replay_assets.paths import ceiling_key, concordance_key, ledger_key, paid_twice_prefix, target_slug
+from alpha_replay_assets.replay.rate_card import PRICES_HELP, Price, RateCard
+from alpha_replay_assets.replay.rows import REPLAYED
+from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import MAX_WINDOW_DAYS, replay_windows, window_dependency
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -43,10 +44,6 @@ LEDGER_COLUMNS = ["window_start", "window_end", *GROUP, "calls", *TOKENS, *USD, 
 class LedgerConfig(dg.Config):
     window_days: int = Field(default=7, ge=1, le=MAX_WINDOW_DAYS, description="Capture days per ledger.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
-
-
-def ledger_key(store: ArtifactStore, end) -> str:
-    return store.analytics_key("spend_ledger", f"dt={end}", "ledger.parquet")
 
 
 def _costs(row, price: Price) -> dict:

@@ -1,4 +1,4 @@
-"""Which cheap targets judge which family, and whether a target is cheaper at all (domain §1.4).
+"""Which cheap targets judge which family, and whether a target is cheaper at all (docs/domain.md §1.4).
 
 A family is replayed under its own targets (`ReplayModel.targets_for`: the default list unless the
 family has an entry of its own), so each target's files hold only the families that name it. A
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from alpha_replay_assets.costs import RateCard
+from alpha_replay_assets.replay.rate_card import RateCard
 
 TargetsFor = Callable[[str], list[str]]
 # The noise ceiling could not replay these originals: counted rows, named in the family's verdict.

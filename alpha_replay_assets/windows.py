@@ -8,9 +8,10 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
-from alpha_replay_assets.concordance import concordance_frame
 from alpha_replay_assets.partitions import trailing_days
+from alpha_replay_assets.replay.rows import replay_frame
 from resources.artifact_store import ArtifactStore
 from resources.bounded import ordered_map
 from resources.metrics import CloudWatchMetrics, Datapoint
@@ -22,6 +23,12 @@ MAX_WINDOW_DAYS = 56
 READERS = 8
 # CloudWatch accepts datapoints up to two weeks old: older windows (backfills) are stored, not emitted.
 MAX_EMIT_AGE = dt.timedelta(days=14)
+
+
+class WindowConfig(dg.Config):
+    """What every trailing-window asset is configured with."""
+
+    window_days: int = Field(default=56, ge=1, le=MAX_WINDOW_DAYS, description="Trailing days per window.")
 
 
 def window_dependency(asset) -> dg.AssetDep:
@@ -108,20 +115,20 @@ def concat_days(empty: pd.DataFrame) -> Callable[[dict[dt.date, pd.DataFrame]], 
 def replay_windows(store: ArtifactStore, ends: list[dt.date], n_days: int, key_for: Callable[[dt.date], str],
                    columns: list[str] | None = None) -> Iterator[Window]:
     """`load_windows` of replay rows (concordance or noise-ceiling partitions, `key_for(day)`)."""
-    empty = concordance_frame([], "")
+    empty = replay_frame([], "")
     return load_windows(ends, n_days, lambda d: store.read_parquet(key_for(d), columns=columns),
                         concat_days(empty if columns is None else empty[columns]))
 
 
 def window_end_timestamp(end: dt.date) -> dt.datetime:
-    """Datapoints are stamped with the end of the window's last day (domain §2.2)."""
+    """Datapoints are stamped with the end of the window's last day (docs/domain.md §2.2)."""
     return dt.datetime.combine(end, dt.time(23, 59), tzinfo=dt.UTC)
 
 
 def metric_pair(names: tuple[str, str], value: float, n: int, end: dt.date,
                 dimensions: dict[str, str]) -> list[Datapoint]:
     """A window metric and its sample size (`names` = metric, count metric), stamped with the
-    window end (domain §2.2, §3)."""
+    window end (docs/domain.md §2.2, §3)."""
     stamp = window_end_timestamp(end)
     return [Datapoint(names[0], float(value), "None", stamp, dimensions),
             Datapoint(names[1], float(n), "Count", stamp, dimensions)]
@@ -141,3 +148,17 @@ def write_latest_pointer(store: ArtifactStore, pointer_key: str, target_key: str
     current = store.read_json(pointer_key)
     if current is None or current.get("window_end", "") <= end.isoformat():
         store.write_json(pointer_key, {"key": target_key, "window_end": end.isoformat()})
+
+
+def publish_per_agent(store: ArtifactStore, documents: dict[str, dict], end: dt.date,
+                      key_for: Callable[[ArtifactStore, str, dt.date], str],
+                      latest_for: Callable[[ArtifactStore, str], str]) -> None:
+    """Each agent's document of the window ending `end` and its forward-only `latest` pointer. Every
+    agent's pair is its own, so they are written concurrently (3 requests each, ~30 agents)."""
+    def publish(agent: str) -> None:
+        key = key_for(store, agent, end)
+        store.write_json(key, documents[agent])
+        write_latest_pointer(store, latest_for(store, agent), key, end)
+
+    with ThreadPoolExecutor(store.max_workers, thread_name_prefix="publish") as pool:
+        list(pool.map(publish, documents))

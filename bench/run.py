@@ -47,7 +47,9 @@ def attach(args):
     from alpha_replay_assets.sample.local_s3 import LocalS3
     from alpha_replay_assets.sample.seaweedfs import SeaweedS3
 
-    return LocalS3(args.endpoint, None) if args.server == "moto" else SeaweedS3(args.endpoint, args.metrics_url, None, "")
+    if args.server == "moto":
+        return LocalS3(args.endpoint, None)
+    return SeaweedS3(args.endpoint, args.metrics_url, None, "")
 
 
 def latency_model(server, kind: str, latency_ms: float) -> list[str]:
@@ -92,7 +94,8 @@ def seed_corpus(server, bucket: str, days: list[dt.date], per_day: int, sizes: s
                         for o in p.get("Contents", []))
     print(f"seeded {n} artifacts ({len(days)} days x {per_day}, {spec.sizes} sizes) in "
           f"{time.perf_counter() - started:.0f} s: {sum(sizes_seen) / 2**20:.0f} MiB, median "
-          f"{sizes_seen[len(sizes_seen) // 2] / 1024:.1f} KiB, p99 {sizes_seen[int(len(sizes_seen) * 0.99)] / 1024:.0f} KiB, "
+          f"{sizes_seen[len(sizes_seen) // 2] / 1024:.1f} KiB, "
+          f"p99 {sizes_seen[int(len(sizes_seen) * 0.99)] / 1024:.0f} KiB, "
           f"max {sizes_seen[-1] / 1024:.0f} KiB", flush=True)
     return client, sizes_seen
 
@@ -149,7 +152,7 @@ def scenario_baseline(args) -> dict:
     import boto3
 
     from alpha_replay_assets.families import REGISTRY
-    from alpha_replay_assets.keys import agent_id_base, day_prefix
+    from alpha_replay_assets.paths import agent_id_base, day_prefix
     from alpha_replay_assets.rule_fit import fit_rule
 
     client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
@@ -183,15 +186,17 @@ def scenario_baseline(args) -> dict:
 
 
 def scenario_index_and_fit(args, days: list[str]) -> dict:
-    from alpha_replay_assets.counterfactual import counterfactual_fits, fits_key
+    from alpha_replay_assets.counterfactual import counterfactual_fits
     from alpha_replay_assets.index import artifact_index
+    from alpha_replay_assets.paths import fits_key
 
     resources = _resources(args.endpoint, args.bucket)
     server = attach(args)
 
     def run():
         # force: the days are new to this scenario (an earlier one may have indexed the same folders)
-        _materialise([artifact_index], resources, days[0], days[-1], {"ops": {"artifact_index": {"config": {"force": True}}}})
+        _materialise([artifact_index], resources, days[0], days[-1],
+                     {"ops": {"artifact_index": {"config": {"force": True}}}})
         before, bytes_before = server.request_counts(), server.bytes_served()
         _materialise([counterfactual_fits], resources, args.days[-1], args.days[-1],
                      {"ops": {"counterfactual_fits": {"config": {"window_days": len(args.days)}}}})
@@ -206,8 +211,10 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
 
 
 def scenario_concordance(args) -> dict:
-    from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+    from alpha_replay_assets.concordance import concordance
     from alpha_replay_assets.index import artifact_index
+    from alpha_replay_assets.paths import concordance_key
+    from alpha_replay_assets.replay.rows import day_summary
     from alpha_replay_assets.sample.model_server import ModelServer
 
     server = ModelServer()
@@ -340,14 +347,16 @@ def report(results: dict, args, n_days: int, per_day: int, n: int, n_bytes: int)
     ]
     for name, r, ratio in rows:
         lines.append(f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['s3_requests']} | {r['s3_gets']} | "
-                     f"{r['s3_bytes'] / 2**20:.1f} | {r['peak_rss_mib']} | {'—' if ratio is None else f'{ratio:.1f}x'} |")
+                     f"{r['s3_bytes'] / 2**20:.1f} | {r['peak_rss_mib']} | "
+                     f"{'—' if ratio is None else f'{ratio:.1f}x'} |")
     c = results["concordance"]
     index_gets = f"{weekly['fit_step_index_gets']} index GETs, " if "fit_step_index_gets" in weekly else ""
     lines += [
         "",
         f"fit step: a {n_days}-day window read in {index_gets}{weekly['fit_step_gets']} GETs in all (incl. per-agent "
         f"latest pointers), {weekly['fit_step_bytes'] / 2**20:.2f} MiB",
-        f"concordance re-materialisation of a replayed day: {c['rerun_model_calls']} model calls, {c['rerun_wall_s']} s",
+        f"concordance re-materialisation of a replayed day: {c['rerun_model_calls']} model calls, "
+        f"{c['rerun_wall_s']} s",
         f"replay throughput: {c['throughput_replays']} replays in {c['throughput_wall_s']} s = {c['replays_per_s']}/s "
         f"at concurrency {c['concurrency']} with {c['reply_latency_ms']:g} ms per reply",
     ]

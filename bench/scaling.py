@@ -58,7 +58,7 @@ def limit(scenario: dict, latency_ms: float, concurrency: int) -> str:
 def week_indexes_to_older_days(client, store, week: list[dt.date], older: list[dt.date]) -> None:
     """Give the window its older days' indexes: server-side copies of the week's (older day i gets
     week day i mod 7), then delete the week's own, which the weekly scenario builds again."""
-    from alpha_replay_assets.index import index_key
+    from alpha_replay_assets.paths import index_key
 
     for i, day in enumerate(older):
         client.copy_object(Bucket=store.bucket, Key=index_key(store, day),
@@ -69,7 +69,7 @@ def week_indexes_to_older_days(client, store, week: list[dt.date], older: list[d
 def bytes_needed(store, window: list[dt.date], artifact_bytes: int) -> int:
     """The week's artifacts + per window day what the fit's read cannot do without."""
     from alpha_replay_assets.counterfactual import WINDOW_COLUMNS
-    from alpha_replay_assets.index import index_key
+    from alpha_replay_assets.paths import index_key
     from resources.parquet_ranges import least_bytes, open_remote
 
     def needed(day: dt.date) -> int:
@@ -129,7 +129,8 @@ def report(points: list[dict], args) -> str:
         f"{','.join(map(str, args.factors))}; production sizes, {args.latency_ms:g} ms per S3 request "
         "(moto: in the server; SeaweedFS: in each client process)",
         "",
-        "| server | factor | artifacts/day | weekly s | serial 56 d s | weekly ratio | cold s | serial 7 d s | cold ratio "
+        "| server | factor | artifacts/day | weekly s | serial 56 d s | weekly ratio | cold s | serial 7 d s "
+        "| cold ratio "
         "| weekly MiB read | needed | read/needed | peak RSS MiB | serial measured | cold limited by |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]

@@ -36,7 +36,8 @@ BACKFILL = """
 mutation ($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) { __typename ... on LaunchBackfillSuccess { backfillId } }
 }"""
-BACKFILL_STATUS = "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
+BACKFILL_STATUS = ("query ($id: String!) { partitionBackfillOrError(backfillId: $id) "
+                   "{ ... on PartitionBackfill { status } } }")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 

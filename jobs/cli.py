@@ -24,18 +24,22 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
-from alpha_replay_assets.concordance_summary import summary_key
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.counterfactual import fits_key
 from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key
+from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, ledger_key, summary_key, verdicts_key
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
-from alpha_replay_assets.spend_ledger import ledger_key
-from alpha_replay_assets.verdicts import verdicts_key
+from alpha_replay_assets.verdict_rules import RULE_THRESHOLD
 from jobs.cli_errors import AWS_ERRORS, explain
 from jobs.maintenance import add_commands, estimate_frame, print_estimate, verdict_text
 from jobs.schedules import range_tags
+from resources.environment import (
+    ENV_ANTHROPIC_BASE_URL,
+    ENV_BUCKET,
+    ENV_CLOUDWATCH_ENDPOINT,
+    ENV_OPENAI_COMPAT_API_KEY,
+    ENV_OPENAI_COMPAT_BASE_URL,
+    ENV_S3_ENDPOINT,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
@@ -45,9 +49,9 @@ CACHE_PREFIX = "decision_artifacts/_alpha_replay/replay_cache/"
 
 def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
     return {
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
-        "ALPHA_REPLAY_BUCKET": DEMO_BUCKET,
+        ENV_S3_ENDPOINT: s3_endpoint,
+        ENV_CLOUDWATCH_ENDPOINT: s3_endpoint,
+        ENV_BUCKET: DEMO_BUCKET,
         "AWS_ACCESS_KEY_ID": "demo",
         "AWS_SECRET_ACCESS_KEY": "demo",
         "AWS_REGION": "us-east-1",
@@ -110,7 +114,7 @@ def _print_concordance(store, end: dt.date, replay_model) -> None:
             print(f"unsupported (no LLM decision: never replayed): {', '.join(doc['agents_unsupported'])}")
 
 
-def _print_fits(store, end: dt.date, rule_threshold: float = 0.85) -> None:
+def _print_fits(store, end: dt.date, rule_threshold: float = RULE_THRESHOLD) -> None:
     fits = store.read_parquet(fits_key(store, end))
     families = fits[fits["scope"] == "family"]
     print(f"\ncounterfactual rule fits, window ending {end} ({int(fits['window_days'].iloc[0])} days nominal, "
@@ -176,9 +180,9 @@ def _model_endpoint(args: argparse.Namespace) -> ModelServer | None:
         print("--real-model: replays go to the Anthropic API and cost money")
         return None
     model_server = ModelServer()
-    os.environ.update(ALPHA_REPLAY_ANTHROPIC_BASE_URL=model_server.base_url, ANTHROPIC_API_KEY="simulated-loopback-key",
-                      ALPHA_REPLAY_OPENAI_COMPAT_BASE_URL=model_server.router_url,  # router slugs: its chat endpoint
-                      ALPHA_REPLAY_OPENAI_COMPAT_API_KEY="simulated-loopback-key")
+    os.environ.update({ENV_ANTHROPIC_BASE_URL: model_server.base_url, "ANTHROPIC_API_KEY": "simulated-loopback-key",
+                       ENV_OPENAI_COMPAT_BASE_URL: model_server.router_url,  # router slugs: its chat endpoint
+                       ENV_OPENAI_COMPAT_API_KEY: "simulated-loopback-key"})
     print(f"the target model is SIMULATED by the loopback Messages API on {model_server.base_url} (replies follow "
           "the corpus's hidden rules with their own noise; --real-model calls the real API)")
     return model_server
@@ -272,8 +276,8 @@ def demo(args: argparse.Namespace) -> None:
             kept = _keep_answer(resources.store, end, state_dir)
         print(f"\nthe answer: {kept} (a copy of the verdict report; the demo's bucket lives in memory)")
         if args.ui:
-            print(f"read it again while the UI runs: ALPHA_REPLAY_S3_ENDPOINT_URL={server.endpoint_url} "
-                  f"ALPHA_REPLAY_BUCKET={DEMO_BUCKET} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo "
+            print(f"read it again while the UI runs: {ENV_S3_ENDPOINT}={server.endpoint_url} "
+                  f"{ENV_BUCKET}={DEMO_BUCKET} AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo "
                   "alpha-replay verdicts")
             print(f"starting dagster dev on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
             ui = subprocess.Popen(["dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(args.port)],

@@ -12,13 +12,13 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
-from alpha_replay_assets.costs import RateCard
 from alpha_replay_assets.forget import CACHED_OUTCOMES, forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
-from alpha_replay_assets.replay_cache import ReplyCache, request_hash
-from alpha_replay_assets.spend import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
-from alpha_replay_assets.verdicts import verdicts_key
+from alpha_replay_assets.paths import verdicts_key, verdicts_prefix
+from alpha_replay_assets.replay.cache import ReplyCache, request_hash
+from alpha_replay_assets.replay.rate_card import RateCard
+from alpha_replay_assets.replay.spend_plan import ESTIMATE_COLUMNS, estimate_spend, unpriced_lines
 from resources.environment import resources_from_env
 
 
@@ -129,7 +129,7 @@ def verdict_text(table: pd.DataFrame) -> str:
 def verdict_days(store) -> list[dt.date]:
     """Window ends with a verdict table in the bucket, oldest first."""
     found = (re.search(r"/dt=(\d{4}-\d{2}-\d{2})/verdicts\.parquet$", o["Key"])
-             for o in store.list_prefix(store.analytics_key("agent_verdicts") + "/"))
+             for o in store.list_prefix(verdicts_prefix(store)))
     return sorted(dt.date.fromisoformat(m.group(1)) for m in found if m)
 
 
@@ -138,7 +138,7 @@ def verdicts(args: argparse.Namespace) -> None:
         store = resources.store
         days = verdict_days(store)
         if not days:
-            sys.exit(f"no verdicts in {store.uri(store.analytics_key('agent_verdicts'))}: materialise agent_verdicts "
+            sys.exit(f"no verdicts in {store.uri(verdicts_prefix(store))}: materialise agent_verdicts "
                      "(the weekly job does) first")
         day = args.day or days[-1]
         if day not in days:

@@ -5,6 +5,8 @@ import datetime as dt
 import json
 
 import dagster as dg
+
+# Not exported by dagster 1.13: the status of the check records the public instance API returns.
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from alpha_replay_assets.index import indexed_fingerprint, list_day, listing_fingerprint
@@ -81,7 +83,8 @@ def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactSto
                                       run_key=f"index:{day}:{listing[:16]}:{attempts + 1}"))
         cursor[day] = {"indexed": known.get("indexed"), "requested": listing, "attempts": attempts + 1}
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True),
-                           skip_reason=None if requests else dg.SkipReason("; ".join(stuck) or "every index is current"))
+                           skip_reason=None if requests
+                           else dg.SkipReason("; ".join(stuck) or "every index is current"))
 
 
 def _evaluation(record):
@@ -96,8 +99,8 @@ def check_alerts(instance: dg.DagsterInstance, check_keys, cursor: dict, ui_base
         state = cursor.get(key.to_user_string(), {"id": 0, "failing": []})
         failing = set(state["failing"])
         records = instance.event_log_storage.get_asset_check_execution_history(key, limit=200)
-        done = sorted((r for r in records if r.id > state["id"] and r.status != AssetCheckExecutionRecordStatus.PLANNED),
-                      key=lambda r: r.id)
+        planned = AssetCheckExecutionRecordStatus.PLANNED
+        done = sorted((r for r in records if r.id > state["id"] and r.status != planned), key=lambda r: r.id)
         for record in done:
             evaluation = _evaluation(record)
             if evaluation is None or evaluation.metadata.get("stub"):

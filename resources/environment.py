@@ -21,7 +21,7 @@ from resources.run_mode import RunMode
 ENV_S3_ENDPOINT = "ALPHA_REPLAY_S3_ENDPOINT_URL"  # unset = real AWS
 ENV_CLOUDWATCH_ENDPOINT = "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL"  # unset = real AWS
 ENV_BUCKET = "ALPHA_REPLAY_BUCKET"
-DEFAULT_BUCKET = "alpha-engine-research"  # production's (domain §1.1)
+DEFAULT_BUCKET = "alpha-engine-research"  # production's (docs/domain.md §1.1)
 ENV_REGION = "AWS_REGION"
 ENV_ANTHROPIC_BASE_URL = "ALPHA_REPLAY_ANTHROPIC_BASE_URL"  # unset = api.anthropic.com
 # The OpenAI-compatible router that carries `vendor/model` slugs (the think tank's models).

@@ -9,7 +9,8 @@ override changes exactly the fields it names.
 """
 
 import dagster as dg
-from dagster._config import Field, Shape
+
+# No public API rebuilds a resource's config schema field by field: these two internals do (dagster 1.13).
 from dagster._config.pythonic_config.conversion_utils import copy_with_default
 from dagster._core.definitions.definition_config_schema import DefinitionConfigSchema
 
@@ -21,5 +22,5 @@ class FieldwiseResource(dg.ConfigurableResource):
         shape, bound = state.schema.config_type, state.resolved_config_dict
         fields = {name: copy_with_default(field, bound[name]) if name in bound else field
                   for name, field in shape.fields.items()}
-        schema = Field(Shape(fields, description=shape.description), description=state.schema.description)
+        schema = dg.Field(dg.Shape(fields, description=shape.description), description=state.schema.description)
         self._state__internal__ = state._replace(config_schema=DefinitionConfigSchema(schema))

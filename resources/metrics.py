@@ -69,8 +69,8 @@ class CloudWatchMetrics(FieldwiseResource, DryRunGuard):
         reply = self.client.get_metric_data(
             MetricDataQueries=[{
                 "Id": "m0",
-                "MetricStat": {"Metric": {"Namespace": self.namespace, "MetricName": name,
-                                          "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]},
+                "MetricStat": {"Metric": {"Namespace": self.namespace, "MetricName": name, "Dimensions": [
+                                   {"Name": k, "Value": v} for k, v in sorted(dimensions.items())]},
                                "Period": 3600, "Stat": "Maximum"},
                 "ReturnData": True,
             }],

@@ -11,7 +11,6 @@ from pydantic import Field, PrivateAttr
 from resources.fieldwise import FieldwiseResource
 from resources.run_mode import DryRunGuard
 
-
 NO_CHANNEL_HINT = "set ALPHA_REPLAY_ALERT_WEBHOOK_URL or ALPHA_REPLAY_ALERT_SNS_TOPIC_ARN"
 
 

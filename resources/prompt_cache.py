@@ -9,7 +9,7 @@ pays the 1.25x write: so a prefix is marked when it reaches the minimum *and* is
 
 Minimums (Anthropic's prompt-caching docs, as quoted in 2026; checked against several copies):
 Haiku 4.5, Opus 4.5/4.6: 4,096 tokens; Sonnet 4.6: 2,048; Sonnet 4.5, Opus 4.1: 1,024. Tokens are
-estimated as characters / 4 (the same estimate `costs.expected_tokens` uses): a wrong guess only
+estimated as characters / 4 (the same estimate `rate_card.expected_tokens` uses): a wrong guess only
 costs a write that does not happen or a mark that is ignored, never a wrong answer.
 """
 
@@ -23,7 +23,7 @@ MIN_CACHEABLE_TOKENS = {
 }
 # An unlisted model: assume the largest minimum (a prefix long enough for every model).
 DEFAULT_MIN_TOKENS = max(MIN_CACHEABLE_TOKENS.values())
-EPHEMERAL = {"type": "ephemeral"}  # the 5-minute TTL, priced by `costs.Price.CACHE_WRITE`
+EPHEMERAL = {"type": "ephemeral"}  # the 5-minute TTL, priced by `rate_card.Price.CACHE_WRITE`
 
 
 def estimate_tokens(text: str) -> int:

@@ -62,11 +62,11 @@ def is_loopback(host: str | None) -> bool:
     except ValueError:
         return False
 
-# The cheap targets (domain §1.4: cheaper than the family's original, from either provider). The
+# The cheap targets (docs/domain.md §1.4: cheaper than the family's original, from either provider). The
 # default list serves every family without an entry of its own. The think tank's originals are
 # low-cost router models (deepseek-chat-v3.1 at $0.60/$1.70 per MTok, qwen3-235b-a22b at
 # $0.50/$3.00), which Haiku ($1/$5) costs more than: they get a cheaper router model of their own,
-# qwen3-30b-a3b-instruct ($0.08/$0.33, a tenth of either; `alpha_replay_assets.costs.RATE_CARD`).
+# qwen3-30b-a3b-instruct ($0.08/$0.33, a tenth of either; `alpha_replay_assets.replay.rate_card.RATE_CARD`).
 DEFAULT_TARGET_MODELS = ("claude-haiku-4-5",)
 THINK_TANK_TARGET = "qwen/qwen3-30b-a3b-instruct-2507"
 DEFAULT_TARGETS_BY_FAMILY = {"thinktank_thesis": [THINK_TANK_TARGET], "thinktank_theme": [THINK_TANK_TARGET]}

@@ -2,7 +2,7 @@
 
 The think tank calls its models (`deepseek/deepseek-chat-v3.1`, `qwen/qwen3-235b-a22b-instruct`)
 through an OpenAI-compatible router while its artifacts say `provider: anthropic`, so a replay is
-routed by the model id (domain §1.4): a `vendor/model` slug goes through the `openai` SDK to the
+routed by the model id (docs/domain.md §1.4): a `vendor/model` slug goes through the `openai` SDK to the
 router's chat completions, with the same timeouts, retries (429/5xx/timeouts, honouring
 `retry-after`) and rate governor as the Anthropic path. The router has no batch API.
 

@@ -1,4 +1,4 @@
-"""The one run-mode switch every asset honours the same way (domain §4), decided from the run.
+"""The one run-mode switch every asset honours the same way (docs/domain.md §4), decided from the run.
 
 A dry run is a property of the *run*, read from what every launch path stores on it: the run
 config (`resources.run_mode.config.dry_run`), the run tag `alpha_replay/dry_run` (which

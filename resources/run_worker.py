@@ -13,14 +13,13 @@ import multiprocessing
 import threading
 
 import dagster as dg
-from dagster._core.storage.dagster_run import DagsterRunStatus
 
 
 class RunWorkerGone(RuntimeError):
     """The run worker that started this step process is dead."""
 
 
-STOPPING = (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
+STOPPING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
 
 
 class RunWorkerWatch:
@@ -38,8 +37,8 @@ class RunWorkerWatch:
         with self.lock:
             if self.instance is not None and self.run is not None:
                 current = self.instance.get_run_by_id(self.run.run_id)
-                if current is not None and current.status not in (DagsterRunStatus.FAILURE,
-                                                                   DagsterRunStatus.CANCELED):
+                if current is not None and current.status not in (dg.DagsterRunStatus.FAILURE,
+                                                                   dg.DagsterRunStatus.CANCELED):
                     self.instance.report_run_failed(current, message)
         raise RunWorkerGone(message)
 

@@ -1,15 +1,12 @@
 """Real servers for the tests: moto's S3/CloudWatch server over HTTP on loopback (one process
 for the session, a fresh bucket per test) and, for replay tests, the loopback Messages API."""
 
-import datetime as dt
 import getpass
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -26,22 +23,9 @@ os.environ.update(
 )
 
 from alpha_replay_assets.sample import corpus, local_s3  # noqa: E402
+from helpers import DAY, ROOT, SMALL, free_port, server_env  # noqa: E402
 from resources.artifact_store import ArtifactStore  # noqa: E402
 from resources.run_mode import RunMode  # noqa: E402
-
-# The day most tests seed and materialise: recent (CloudWatch takes points up to 14 days old), and
-# always the same weekday as PINNED_DAY, whose random draws it is seeded with (`pinned`): a test's
-# data never depends on the date it runs on.
-PINNED_DAY = dt.date(2026, 7, 8)  # a Wednesday
-DAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
-DAY -= dt.timedelta(days=(DAY - PINNED_DAY).days % 7)
-
-
-def pinned(**fields) -> corpus.CorpusSpec:
-    """A corpus spec whose days draw as the same days relative to PINNED_DAY, whatever today is.
-    Graph-era prompts are rendered unless a test asks for the producers' stubs (`graph_prompts="stub"`,
-    the corpus default): the replay machinery's tests need graph artifacts that are replayed."""
-    return corpus.CorpusSpec(draw_offset_days=(PINNED_DAY - DAY).days, **{"graph_prompts": "rendered"} | fields)
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +61,6 @@ def resources(store):
 
 
 # Small, fast corpora: every kind of artifact, bad ones included.
-SMALL = pinned(per_day=60, bad_fraction=0.12, large_bytes=20_000, oversized_bytes=300_000)
-
-
 @pytest.fixture
 def seeded(s3_client, bucket):
     """Seed `days` (default: DAY) and return their dates."""
@@ -144,9 +125,6 @@ def all_resources(replay_resources, metrics):
     return replay_resources | {"metrics": metrics}
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 @pytest.fixture
 def dagster_home(tmp_path):
     home = tmp_path / "dagster_home"
@@ -155,35 +133,9 @@ def dagster_home(tmp_path):
     return home
 
 
-def server_env(s3_endpoint: str, bucket: str, model_url: str, dagster_home, scratch) -> dict[str, str]:
-    """The environment a user's shell would have: the code location pointed at the loopback
-    servers (S3 + CloudWatch on moto, the Messages API) and a DAGSTER_HOME of its own; every family
-    under the one default target, like `make_replay_model`."""
-    return os.environ | {
-        "ALPHA_REPLAY_S3_ENDPOINT_URL": s3_endpoint,
-        "ALPHA_REPLAY_CLOUDWATCH_ENDPOINT_URL": s3_endpoint,
-        "ALPHA_REPLAY_BUCKET": bucket,
-        "ALPHA_REPLAY_ANTHROPIC_BASE_URL": model_url,
-        "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_CONFIG_DIR": str(Path(scratch) / "anthropic"),
-        "ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY": "{}",
-        "DAGSTER_HOME": str(dagster_home),
-    }
-
-
 @pytest.fixture
 def launch_env(s3_server, bucket, model_server, dagster_home, tmp_path):
     return server_env(s3_server.endpoint_url, bucket, model_server.base_url, dagster_home, tmp_path)
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
-    """Poll `predicate` until it returns something truthy (returned); fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
-    return value
 
 
 @pytest.fixture
@@ -193,13 +145,6 @@ def dg_launch(launch_env):
         return subprocess.run(["dg", "launch", *args], cwd=ROOT, env=env or launch_env, capture_output=True,
                               text=True, timeout=timeout)
     return launch
-
-
-def snapshot(client, bucket) -> dict[str, bytes]:
-    """Every object of a bucket, key -> bytes (to prove what a run did or did not change)."""
-    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for o in page.get("Contents", [])]
-    return {k: client.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
 MATRIX_HEADER = ("| fault | where | outcome | data state | what the user sees |\n"
@@ -232,20 +177,6 @@ def fault_matrix(request):
             head, rest = readme.split(start, 1)
             with open(readme_path, "w") as out:
                 out.write(head + start + "\n" + table + end + rest.split(end, 1)[1])
-
-
-def check_evaluations(instance, run_id) -> list:
-    """Every asset check evaluation a run recorded, from the instance: a blocking check that
-    failed its step logged its evaluations there, not in the in-process result's step events."""
-    from dagster._core.events import DagsterEventType
-
-    return [e.dagster_event.event_specific_data for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from conftest import DAY, ROOT, wait_for
+from helpers import DAY, ROOT, wait_for
 
 UNWATCHED = DAY - dt.timedelta(days=7)
 

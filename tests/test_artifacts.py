@@ -11,7 +11,7 @@ from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.sample import corpus, unregistered
-from conftest import pinned
+from helpers import pinned
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 11, 20, 6, tzinfo=dt.UTC)
@@ -212,7 +212,8 @@ def test_production_sizes_follow_each_familys_declared_range_deterministically()
         if declared:  # within ~3 KB of the declared range (padding comes in 4 KB documents)
             assert declared[0] - 4_000 <= min(sizes) and max(sizes) <= declared[1] + 4_000, family
         else:  # a family without bulk text keeps its own size
-            assert sizes == [len(b) for k, b in small.items() if json.loads(b)["agent_id"].split(":")[0] == family], family
+            mine = [len(b) for b in small.values() if json.loads(b)["agent_id"].split(":")[0] == family]
+            assert sizes == mine, family
     assert sum(map(len, production.values())) > 10 * sum(map(len, small.values()))
 
 
@@ -228,8 +229,8 @@ def _spoiled(change):
     (lambda d: d["model_metadata"].update(cost_usd=-1e6), None, "cost_usd -1000000.0 is not a dollar amount"),
     (lambda d: d["model_metadata"].update(cost_usd=float("nan")), None, "cost_usd nan is not a dollar amount"),
     (lambda d: d["agent_output"].update(ranked_picks=5), None, "agent_output does not have the sector_quant shape"),
-    (lambda d: d.update(schema_version=2), lambda b: b.replace(b'"schema_version": 2', b'"schema_version": ' + b"9" * 5000),
-     "Exceeds the limit"),
+    (lambda d: d.update(schema_version=2),
+     lambda b: b.replace(b'"schema_version": 2', b'"schema_version": ' + b"9" * 5000), "Exceeds the limit"),
     (lambda d: d["input_data_snapshot"].update(deep="DEEP"),
      lambda b: b.replace(b'"DEEP"', b"[" * 600 + b"]" * 600), "nested too deep"),
 ], ids=["lone surrogate", "count over int64", "negative cost", "NaN cost", "wrong family shape",

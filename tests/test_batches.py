@@ -7,12 +7,13 @@ import math
 
 import dagster as dg
 
-from alpha_replay_assets import batches
-from alpha_replay_assets.batches import batch_record_key
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
-from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
-from conftest import DAY
+from alpha_replay_assets.paths import batch_record_key, concordance_key
+from alpha_replay_assets.replay import batches
+from alpha_replay_assets.replay.rate_card import price_for
+from alpha_replay_assets.replay.rows import day_summary
+from helpers import DAY
 from jobs.schedules import range_tags, weekly_range
 from resources.replay_model import ReplayModel
 

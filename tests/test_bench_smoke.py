@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
     done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--days", "7", "--per-day", "40",
-                           "--reply-latency-ms", "200", "--latency-ms", "2", "--sizes", "small", "--out", str(tmp_path)],
+                           "--reply-latency-ms", "200", "--latency-ms", "2", "--sizes", "small",
+                           "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "quick.json").read_text())

@@ -8,13 +8,15 @@ import pandas as pd
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS, silent_families, unregistered_volume, volume_drop
 from alpha_replay_assets.checks.replay import zero_scoring_families
 from alpha_replay_assets.checks.windows import WINDOW_CHECKS, stale_series
-from alpha_replay_assets.concordance import concordance, eligible_rows
-from alpha_replay_assets.concordance_summary import METRIC, concordance_summary, summary_key
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import METRIC, concordance_summary
 from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.paths import summary_key
+from alpha_replay_assets.replay.planning import eligible_rows
 from alpha_replay_assets.sample import corpus, schedule
 from alpha_replay_assets.windows import window_end_timestamp
-from conftest import DAY, SMALL, check_evaluations, pinned
+from helpers import DAY, SMALL, check_evaluations, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from resources.metrics import Datapoint
 
@@ -59,7 +61,8 @@ def test_pure_helpers():
     assert zero_scoring_families(frame, 5) == ["a"]
 
 
-def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volume_drop(all_resources, s3_client, bucket):
+def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volume_drop(all_resources, s3_client,
+                                                                                        bucket):
     days = [DAY - dt.timedelta(days=n) for n in range(4, -1, -1)]
     corpus.seed(s3_client, bucket, days[:-1], SMALL)
     # the last day: a capture outage (10% of the volume) and ic_cio stopped producing
@@ -72,8 +75,8 @@ def test_capture_checks_pass_on_healthy_days_and_catch_a_dead_family_and_a_volum
             healthy = evaluations(run(all_resources, instance, selection, day))
             assert healthy["bad_row_rate_below_bound"].passed is False  # SMALL has 12% bad rows
             assert healthy["volume_vs_trailing_median"].passed
-        sick = run(all_resources, instance, selection, days[-1],
-                   run_config={"ops": {"artifact_index_family_input_freshness": {"config": {"family_freshness_days": 1}}}})
+        freshness = {"artifact_index_family_input_freshness": {"config": {"family_freshness_days": 1}}}
+        sick = run(all_resources, instance, selection, days[-1], run_config={"ops": freshness})
         checks = evaluations(sick)
     assert not checks["volume_vs_trailing_median"].passed
     assert checks["volume_vs_trailing_median"].severity == dg.AssetCheckSeverity.WARN
@@ -226,7 +229,8 @@ def test_a_backfilled_windows_metric_is_judged_against_its_own_end(metrics):
     metrics.put([Datapoint(METRIC, 0.7, "None", window_end_timestamp(end), dims)])
     now, eight_days = dt.datetime.now(dt.UTC), dt.timedelta(days=8)
     assert stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=window_end_timestamp(end)) == {}
-    assert "older than 8 days" in stale_series(metrics, [METRIC], [dims], eight_days, now)[f"{METRIC}{{judged_agent_id=ic_cio,target_model=claude-haiku-4-5}}"]
+    series = f"{METRIC}{{judged_agent_id=ic_cio,target_model=claude-haiku-4-5}}"
+    assert "older than 8 days" in stale_series(metrics, [METRIC], [dims], eight_days, now)[series]
     later = window_end_timestamp(end + dt.timedelta(days=9))  # a window 9 days later with no newer point
     assert stale_series(metrics, [METRIC], [dims], eight_days, now, as_of=later)
     earlier = window_end_timestamp(end - dt.timedelta(days=3))  # a later window's point is not its own

@@ -8,9 +8,8 @@ import subprocess
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.verdicts import verdicts_key
-from conftest import DAY, ROOT, server_env
+from alpha_replay_assets.paths import concordance_key, verdicts_key
+from helpers import DAY, ROOT, server_env
 from jobs.catalog import ALL_ASSETS
 
 
@@ -69,7 +68,8 @@ def test_an_empty_bucket_says_what_to_materialise(env):
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"ALPHA_REPLAY_BUCKET": "alpha-replay-typo"}, "bucket s3://alpha-replay-typo (ALPHA_REPLAY_BUCKET) does not exist"),
+    ({"ALPHA_REPLAY_BUCKET": "alpha-replay-typo"},
+     "bucket s3://alpha-replay-typo (ALPHA_REPLAY_BUCKET) does not exist"),
     ({"ALPHA_REPLAY_BUCKET": ""}, "s3://alpha-engine-research (the default: ALPHA_REPLAY_BUCKET is unset) does not "
                                   "exist"),
     ({"ALPHA_REPLAY_S3_ENDPOINT_URL": "http://127.0.0.1:9"}, "cannot reach the S3 endpoint http://127.0.0.1:9: check "

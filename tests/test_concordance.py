@@ -6,11 +6,13 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.replay_cache import CorruptCacheEntry, ReplyCache, cache_key, request_hash
-from conftest import DAY
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key, concordance_key, replay_cache_key
+from alpha_replay_assets.replay.cache import CorruptCacheEntry, ReplyCache, request_hash
+from alpha_replay_assets.replay.rows import day_summary
+from helpers import DAY
 
 MODEL = "claude-haiku-4-5"
 PARTITION = DAY.isoformat()
@@ -173,7 +175,7 @@ def test_killed_run_resumes_without_repaying(replay_resources, make_replay_model
 def test_a_corrupt_cache_entry_is_named_with_the_way_out(store):
     """Found by an attacker: a truncated cache object failed the step with a bare JSONDecodeError."""
     digest = request_hash("claude-haiku-4-5", "system", "user", 512)
-    store.put_bytes(cache_key(store, "claude-haiku-4-5", digest), b'{"truncated', "application/json")
+    store.put_bytes(replay_cache_key(store, "claude-haiku-4-5", digest), b'{"truncated', "application/json")
     with pytest.raises(CorruptCacheEntry, match=f"{digest}.json is not a stored reply.*delete it"):
         ReplyCache(store, "claude-haiku-4-5").get(digest)
 

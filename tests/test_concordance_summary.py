@@ -6,26 +6,22 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_frame
-from alpha_replay_assets.concordance_summary import (
-    METRIC,
-    METRIC_N,
-    concordance_summary,
-    latest_key,
-    summarise,
-    summary_key,
-)
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import METRIC, METRIC_N, concordance_summary, summarise
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.paths import summary_key, summary_latest_key
+from alpha_replay_assets.replay.rows import replay_frame
 from alpha_replay_assets.unusable_replies import UnusableRepliesConfig
 from alpha_replay_assets.windows import day_ranges
-from conftest import DAY
+from helpers import DAY
 
 MODEL = "claude-haiku-4-5"
 
 
 def materialise(resources, assets, run_config=None, **partition):
     with dg.instance_for_test() as instance:
-        result = dg.materialize(assets, resources=resources, instance=instance, run_config=run_config or {}, **partition)
+        result = dg.materialize(assets, resources=resources, instance=instance, run_config=run_config or {},
+                                **partition)
         assert result.success
         return result
 
@@ -54,7 +50,7 @@ def test_summary_emits_metrics_and_writes_the_legacy_json(all_resources, store, 
     per_agent = {a["agent_id_base"]: a for a in doc["per_agent"]}
     assert "ic_cio" in per_agent and per_agent["ic_cio"]["n"] >= 3
     assert per_agent["ic_cio"]["ci_low"] <= per_agent["ic_cio"]["mean"] <= per_agent["ic_cio"]["ci_high"]
-    assert store.read_json(latest_key(store, MODEL))["key"] == summary_key(store, DAY, MODEL)
+    assert store.read_json(summary_latest_key(store, MODEL))["key"] == summary_key(store, DAY, MODEL)
 
     now = dt.datetime.now(dt.UTC)
     dims = {"judged_agent_id": "ic_cio", "target_model": MODEL}
@@ -63,7 +59,8 @@ def test_summary_emits_metrics_and_writes_the_legacy_json(all_resources, store, 
     assert stamp.date() == DAY
     assert metrics.newest(METRIC_N, dims, dt.timedelta(days=14), now)[1] == per_agent["ic_cio"]["n"]
     for thin in doc["agents_skipped_thin_sample"]:  # thin groups: reported, never emitted
-        assert metrics.newest(METRIC, {"judged_agent_id": thin, "target_model": MODEL}, dt.timedelta(days=14), now) is None
+        dims = {"judged_agent_id": thin, "target_model": MODEL}
+        assert metrics.newest(METRIC, dims, dt.timedelta(days=14), now) is None
     [mat] = result.asset_materializations_for_node("concordance_summary")
     assert mat.metadata["concordance/ic_cio/claude-haiku-4-5/mean"].value == pytest.approx(per_agent["ic_cio"]["mean"])
     assert mat.metadata["days_present"].value == 3
@@ -80,7 +77,7 @@ def test_no_emit_mode_stores_but_sends_nothing(all_resources, store, metrics, re
 def test_latest_pointer_only_moves_forward(all_resources, store, replayed):
     materialise(all_resources, [concordance_summary], partition_key=DAY.isoformat())
     materialise(all_resources, [concordance_summary], partition_key=replayed[0].isoformat())  # a backfill
-    assert store.read_json(latest_key(store, MODEL))["window_end"] == DAY.isoformat()
+    assert store.read_json(summary_latest_key(store, MODEL))["window_end"] == DAY.isoformat()
 
 
 def test_summarise_counts_thin_groups_failures_and_skips():
@@ -104,7 +101,7 @@ def test_summarise_counts_thin_groups_failures_and_skips():
 
 
 def test_an_empty_window_summarises_to_no_input_rows():
-    empty = concordance_frame([], "")
+    empty = replay_frame([], "")
     groups = summarise(empty, ["a", "b"], ["m1", "m2"])
     assert len(groups) == 4 and set(groups["status"]) == {"no_input"} and not groups["mean"].notna().any()
 

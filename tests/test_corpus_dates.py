@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, PINNED_DAY, SMALL
+from helpers import DAY, PINNED_DAY, SMALL
 
 
 def test_day_is_recent_and_has_the_pinned_weekday():
@@ -23,7 +23,9 @@ def _undated(day: dt.date, spec: corpus.CorpusSpec) -> list[tuple[str, bytes]]:
         d = day + dt.timedelta(days=n)
         subs.update({d.isoformat(): f"D{n}", f"{d:%Y%m%d}": f"D{n}", f"{d:%Y/%m/%d}": f"D{n}"})
     pattern = re.compile("|".join(map(re.escape, subs)))
-    return [(pattern.sub(lambda m: subs[m.group()], key), pattern.sub(lambda m: subs[m.group()], body.decode("latin-1")))
+    def relative(text: str) -> str:
+        return pattern.sub(lambda m: subs[m.group()], text)
+    return [(relative(key), relative(body.decode("latin-1")))
             for key, body in corpus.day_objects(day, "decision_artifacts", spec)]
 
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from alpha_replay_assets.sample import corpus
-from conftest import PINNED_DAY
+from helpers import PINNED_DAY
 
 FRIDAY = PINNED_DAY + dt.timedelta(days=2)
 SPECS = {  # name -> (spec, days): every era, both prompt kinds, production sizes, overflow teams, weekend filing

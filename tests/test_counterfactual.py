@@ -9,22 +9,14 @@ import pandas as pd
 import pytest
 
 from alpha_replay_assets import counterfactual
-from alpha_replay_assets.counterfactual import (
-    METRIC,
-    METRIC_N,
-    agent_key,
-    agent_latest_key,
-    counterfactual_fits,
-    fit_window,
-    fits_key,
-)
+from alpha_replay_assets.counterfactual import METRIC, METRIC_N, counterfactual_fits, fit_window
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.families.macro_economist import FEATURES as MACRO_FEATURES
 from alpha_replay_assets.family_spec.fitting import feature_row
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.paths import artifact_key, fit_agent_key, fit_agent_latest_key, fits_key
 from alpha_replay_assets.rule_fit import fit_rule
-from conftest import DAY
+from helpers import DAY
 
 
 def test_known_rule_is_recovered():
@@ -53,7 +45,8 @@ def test_thin_single_class_and_one_sample_class():
     assert fit_rule(["A"] * 5 + ["B"] * 4, [{"x": float(i)} for i in range(9)])["status"] == "thin_sample"
     assert fit_rule(["A"] * 12, [{"x": float(i)} for i in range(12)])["status"] == "single_class"
     lonely = fit_rule(["A"] * 11 + ["B"], [{"x": float(i)} for i in range(12)])
-    assert lonely["status"] == "fitted" and lonely["heldout_accuracy"] is None and "one sample" in lonely["heldout_note"]
+    assert lonely["status"] == "fitted" and lonely["heldout_accuracy"] is None
+    assert "one sample" in lonely["heldout_note"]
 
 
 def _window(rows):
@@ -62,7 +55,8 @@ def _window(rows):
 
 
 def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
-    good = [{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 3} for i in range(20)]
+    good = [{"label": "bull" if i % 2 else "bear", "features": {"vix": float(i)}, "all_default": i < 3}
+            for i in range(20)]
     window = _window([
         {"key": "k1", "agent_id": "macro_economist", "agent_id_base": "macro_economist", "status": "ok",
          "decision_features": json.dumps(good + [{"label": "bull", "error": "vix='high' is not a finite number"}])},
@@ -77,7 +71,8 @@ def test_every_family_gets_a_row_and_bad_rows_are_excluded_with_reasons():
     ])
     results = {r["agent_id"]: r for r in fit_window(window)}
     assert results["macro_economist"]["status"] == "fitted" and results["macro_economist"]["reason"] is None
-    assert results["macro_economist"]["rows_excluded"] == 1 and results["macro_economist"]["excluded_reasons"] == {"vix": 1}
+    macro = results["macro_economist"]
+    assert macro["rows_excluded"] == 1 and macro["excluded_reasons"] == {"vix": 1}
     assert results["macro_economist"]["feature_coverage"] == pytest.approx(1 - 3 / 20)
     assert results["executor"]["status"] == "unsupported" and "deterministic" in results["executor"]["reason"]
     assert results["mystery_agent"]["status"] == "unsupported" and "unregistered" in results["mystery_agent"]["reason"]
@@ -140,7 +135,7 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     """A graph run writes one macro_economist and one ic_cio artifact a day (the producers' reality),
     so the window is long enough for a per-artifact family to reach MIN_SAMPLES: its first day is
     never indexed (missing), DAY-2 is indexed but empty (present)."""
-    from conftest import SMALL
+    from helpers import SMALL
     window_days = 14
     days = seeded(days=[DAY - dt.timedelta(days=n) for n in reversed(range(window_days - 1)) if n != 2],
                   spec=SMALL.__class__(per_day=60, bad_fraction=0.02, mix="legacy"))
@@ -160,7 +155,7 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     assert counts["GET artifact_index"] <= 2 * present + 1
     # plus a latest pointer per result and the previous window's fits
     assert counts["GET"] <= counts["GET artifact_index"] + len(table) + 2
-    committees = [store.read_json(f"{day_prefix(store.capture_prefix, d)}ic_cio/{d.isoformat()}.json") for d in days]
+    committees = [store.read_json(artifact_key(store.capture_prefix, d, "ic_cio", d.isoformat())) for d in days]
     decided = sum(d["decision"] in ("ADVANCE", "REJECT") for c in committees for d in c["agent_output"]["ic_decisions"])
     assert table.loc["ic_cio", "status"] == "fitted"
     assert table.loc["ic_cio", "n_samples"] == decided > 50  # a row per decision, none lost
@@ -173,18 +168,19 @@ def test_asset_fits_the_seeded_window_with_missing_days(all_resources, store, me
     per_sector = table[table["scope"] == "agent"]
     assert len(per_sector) >= 7 and per_sector.index.str.startswith("sector_").all()
     assert (table["days_present"] == present).all()
-    macro = store.read_json(agent_key(store, "macro_economist", DAY))
+    macro = store.read_json(fit_agent_key(store, "macro_economist", DAY))
     assert macro["status"] == "fitted" and macro["n_samples"] == len(days)  # one regime a day
     assert macro["coverage"] == round(present / window_days, 4)
     assert macro["days_missing"] == [(DAY - dt.timedelta(days=window_days - 1)).isoformat()]  # never indexed
     assert set(macro["split_features"]) <= set(MACRO_FEATURES) and "vix" in macro["split_features"]
     assert macro["feature_coverage"] == 1.0  # the fixed mapping reads macro_data: no all-default rows
-    assert store.read_json(agent_latest_key(store, "ic_cio"))["key"] == agent_key(store, "ic_cio", DAY)
+    assert store.read_json(fit_agent_latest_key(store, "ic_cio"))["key"] == fit_agent_key(store, "ic_cio", DAY)
 
     now = dt.datetime.now(dt.UTC)
     _, value = metrics.newest(METRIC, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)
     assert value == pytest.approx(table.loc["ic_cio", "match_rate"])
-    assert metrics.newest(METRIC_N, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)[1] == table.loc["ic_cio", "n_samples"]
+    newest = metrics.newest(METRIC_N, {"judged_agent_id": "ic_cio"}, dt.timedelta(days=14), now)
+    assert newest[1] == table.loc["ic_cio", "n_samples"]
     [mat] = result.asset_materializations_for_node("counterfactual_fits")
     assert mat.metadata["fit/ic_cio/heldout_accuracy"].value == pytest.approx(table.loc["ic_cio", "heldout_accuracy"])
     assert "qual_score" in mat.metadata["fit/ic_cio/rule"].value  # the hidden rule's bar is on quant and qual

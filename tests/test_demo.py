@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from alpha_replay_assets.sample import corpus, rules
-from conftest import DAY
+from helpers import DAY
 from jobs.cli import main
 
 END = DAY.isoformat()  # fixed: a rerun sees the same days, and the same weekdays on any date
@@ -104,7 +104,8 @@ def test_the_seed_command_refuses_what_would_write_nothing(argv, capsys):
 def test_the_installed_command_refuses_in_one_line_without_a_traceback():
     done = subprocess.run(["alpha-replay", "demo", "--days", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].endswith("argument --days: must be 1 or more (at most 1,000,000), got 0")
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.endswith("argument --days: must be 1 or more (at most 1,000,000), got 0")
 
 
 def test_real_model_asks_before_spending_and_stops_when_declined(tmp_path):

@@ -10,10 +10,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from alpha_replay_assets.paths import verdicts_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from alpha_replay_assets.verdicts import verdicts_key
-from conftest import DAY, SMALL, snapshot
+from helpers import DAY, SMALL, snapshot
 from jobs.catalog import ALL_ASSETS
 from resources.artifact_store import ArtifactStore
 

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from conftest import DAY, snapshot
+from helpers import DAY, snapshot
 from jobs.catalog import ALL_ASSETS
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
@@ -74,7 +74,8 @@ def careless(config: Touch, store: ArtifactStore, metrics: CloudWatchMetrics, re
 def test_resources_refuse_the_network_in_a_dry_run_even_when_an_asset_forgets(
         resource, how, all_resources, s3_server, model_server):
     s3_server.reset_counts()
-    run_config = {"ops": {"careless": {"config": {"resource": resource}}}} | {k: v for k, v in how.items() if k != "tags"}
+    run_config = ({"ops": {"careless": {"config": {"resource": resource}}}}
+                  | {k: v for k, v in how.items() if k != "tags"})
     with dg.instance_for_test() as instance:
         result = dg.materialize([careless], resources=all_resources, instance=instance, raise_on_error=False,
                                 run_config=run_config, tags=how.get("tags"))

@@ -15,7 +15,7 @@ import yaml
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import DAY, free_port, pinned, server_env, wait_for
+from helpers import DAY, free_port, pinned, server_env, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = {"repositoryLocationName": "alpha_replay", "repositoryName": "__repository__"}
@@ -37,7 +37,9 @@ query ($key: AssetKeyInput!, $name: String!) {
 """
 LAUNCH_RUN = """
 mutation ($params: ExecutionParams!) {
-  launchRun(executionParams: $params) { __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } }
+  launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  }
 }
 """
 LAUNCH_BACKFILL = """
@@ -202,7 +204,8 @@ def test_preflight_from_the_ui_a_backfill_and_a_schedule_makes_zero_requests(ui)
                   timestamp=saturday.timestamp())["scheduleDryRun"]
     [request] = tick["evaluationResult"]["runRequests"]
     tags = {t["key"]: t["value"] for t in request["tags"]}
-    runs.append(ui.finished(ui.launch("preflight_job", tags, run_config=yaml.safe_load(request["runConfigYaml"]) or {})))
+    run_config = yaml.safe_load(request["runConfigYaml"]) or {}
+    runs.append(ui.finished(ui.launch("preflight_job", tags, run_config=run_config)))
 
     # the backfill is one range run (the assets' single-run backfill policy)
     assert len(runs) == 3 and all({"key": "alpha_replay/dry_run", "value": "true"} in r["tags"] for r in runs)

@@ -17,9 +17,9 @@ from alpha_replay_assets.families import REGISTRY, judge_for, judged_families, l
 from alpha_replay_assets.family_spec.fields import SchemaError
 from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.sample import corpus, rules, schedule, unregistered
-from conftest import DAY, PINNED_DAY, pinned
+from helpers import DAY, PINNED_DAY, pinned
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "alpha_replay_assets" / "families" / "README.md"  # beside the code
 JUDGED = judged_families()
 SYNTHETIC = [name for name in REGISTRY if REGISTRY[name].rule]  # the families the corpus and model can make
 JUDGED_SYNTHETIC = [name for name in JUDGED if name in SYNTHETIC]
@@ -74,13 +74,13 @@ def test_a_reply_without_the_decision_fields_is_a_schema_error(name):
 def test_a_noisier_reply_scores_lower_and_stays_in_range(name):
     """Lower, unless the scorer is blind to what the noise changes by design: sector_qual's compares
     the assessed ticker sets, and the producer assesses exactly the quant top 5 it is given, so every
-    schema-valid reply agrees (1.0), noisy or not (README says so)."""
+    schema-valid reply agrees (1.0), noisy or not (families/README.md says so)."""
     rule, family = rules.RULES[name], REGISTRY[name]
     scores = {0.0: [], 0.5: []}
     for seed in range(40):
         snapshot = rule.snapshot(random.Random(seed), DAY, None)
-        original = rule.post_process(rule.decide(snapshot, random.Random(seed + 1), 0.0), snapshot, Run(DAY, DAY, 0.001),
-                                     random.Random(seed))
+        decided = rule.decide(snapshot, random.Random(seed + 1), 0.0)
+        original = rule.post_process(decided, snapshot, Run(DAY, DAY, 0.001), random.Random(seed))
         for noise in scores:
             scores[noise].append(family.score(original, rule.decide(snapshot, random.Random(seed + 2), noise)).score)
     assert all(0.0 <= s <= 1.0 for s in scores[0.0] + scores[0.5])
@@ -144,7 +144,7 @@ def test_who_judges_what():
 
 
 def test_readme_family_table_rows_are_generated_from_the_declarations():
-    """Every row README's family table shows is the generated one (`families.table()`); a family
+    """Every row the families README's table shows is the generated one (`families.table()`); a family
     README does not show yet is not a failure (the table is regenerated, never hand-edited)."""
     generated = families.table().splitlines()
     after = README.read_text().split(generated[0] + "\n", 1)[1].splitlines()
@@ -153,7 +153,7 @@ def test_readme_family_table_rows_are_generated_from_the_declarations():
 
 
 def test_readme_example_module_is_a_family(tmp_path, monkeypatch):
-    """README's example module, put on the package's path, is registered, scored and fitted (that a
+    """The families README's example module, put on the package's path, is registered, scored and fitted (that a
     new module is all a family needs, end to end, is tests/test_family_copy.py's business)."""
     example = re.search(r"```python\n(# alpha_replay_assets/families/news_desk\.py.*?)```", README.read_text(), re.S)
     (tmp_path / "news_desk.py").write_text(example.group(1))

@@ -18,12 +18,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.families import REGISTRY, judged_families
 from alpha_replay_assets.index import read_day_index
+from alpha_replay_assets.paths import concordance_key, verdicts_key
 from alpha_replay_assets.sample import schedule
-from alpha_replay_assets.verdicts import verdicts_key
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 
 # its own scheduling unit under `--dist loadgroup`; under the default `--dist loadfile` this file is one

@@ -15,16 +15,16 @@ import pandas as pd
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from alpha_replay_assets.concordance import concordance_key, day_summary
-from alpha_replay_assets.concordance_summary import summarise, summary_key
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.concordance_summary import summarise
 from alpha_replay_assets.families import judged_families
+from alpha_replay_assets.paths import artifact_key, concordance_key, ledger_key, summary_key, verdicts_key
+from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
-from alpha_replay_assets.spend_ledger import ledger_key
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
-from alpha_replay_assets.verdicts import VerdictConfig, decide, verdicts_key
-from conftest import DAY, check_evaluations, pinned
+from alpha_replay_assets.verdict_rules import VerdictConfig, decide
+from helpers import DAY, check_evaluations, pinned
 
 MODEL = "claude-haiku-4-5"
 NEWBIE = "newbie_agent"
@@ -49,7 +49,7 @@ def newbie_artifact(day: dt.date, i: int) -> tuple[str, bytes]:
         "agent_output": {"newbie_hedge_ratio": 0.3 + i / 100, "newbie_rationale": "trim the gross book"},
         "code_sha": None, "data_snapshot_id": None,
     }
-    return f"{day_prefix('decision_artifacts', day)}{NEWBIE}/{doc['run_id']}.json", json.dumps(doc).encode()
+    return artifact_key("decision_artifacts", day, NEWBIE, doc["run_id"]), json.dumps(doc).encode()
 
 
 def seed_with_newbie(s3_client, bucket) -> None:

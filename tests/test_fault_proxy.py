@@ -35,7 +35,8 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config as BotoConfig
 
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "claude-haiku-4-5"
@@ -214,7 +215,8 @@ def test_hold_forwards_after_its_timeout(s3_proxy, s3_client, bucket):
 # -- Anthropic: the SDK against the loopback Messages API -----------------------------------
 
 
-@pytest.mark.parametrize("kind, error", [("http_429", anthropic.RateLimitError), ("http_529", anthropic.OverloadedError),
+@pytest.mark.parametrize("kind, error", [("http_429", anthropic.RateLimitError),
+                                         ("http_529", anthropic.OverloadedError),
                                          ("http_500", anthropic.InternalServerError)])
 def test_sdk_retries_status_errors(model_proxy, model_server, kind, error):
     model_proxy.set_rules([FaultRule(kind, 1.0, max_count=1)])

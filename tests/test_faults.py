@@ -13,11 +13,15 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from alpha_replay_assets.checks.replay import replay_failure_rate
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary, eligible_rows
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.planning import eligible_rows
+from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.fault_proxy import FaultProxy, FaultRule
-from conftest import DAY, check_evaluations, pinned
+from alpha_replay_assets.sample.fault_proxy import FaultProxy
+from alpha_replay_assets.sample.fault_rules import FaultRule
+from helpers import DAY, check_evaluations, pinned
 from resources.artifact_store import ArtifactStore
 
 SPEC = pinned(per_day=40, bad_fraction=0, large_bytes=20_000)
@@ -70,7 +74,8 @@ S3_SCENARIOS = [
              FaultRule("hang", 1.0, "GET", CAPTURE_GET, max_count=2)),
     Scenario("503 SlowDown", "S3 listing of the day folder", FaultRule("http_503_slowdown", 1.0, "GET", r"list-type",
                                                                        max_count=2)),
-    Scenario("500 InternalError", "S3 PUT of the index", FaultRule("http_500", 1.0, "PUT", r"artifact_index", max_count=2)),
+    Scenario("500 InternalError", "S3 PUT of the index", FaultRule("http_500", 1.0, "PUT", r"artifact_index",
+                                                                   max_count=2)),
 ]
 
 
@@ -128,8 +133,9 @@ MODEL_SCENARIOS += [
 
 @pytest.mark.parametrize("scenario", MODEL_SCENARIOS,
                          ids=[s.name + ("@router" if s.model == ROUTER_MODEL else "") for s in MODEL_SCENARIOS])
-def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store, replay_resources,
-                                                             make_replay_model, model_server, fault_matrix):
+def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server, bucket, s3_client, store,
+                                                             replay_resources, make_replay_model, model_server,
+                                                             fault_matrix):
     resources = replay_resources
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index], resources)[0].success
@@ -151,7 +157,8 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
             "outcome": "step fails loudly after the retries (provider failures above `max_failure_rate`), "
                        "no step retry",
             "data": f"no concordance partition written; {cached} replies received before were cached",
-            "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; run-failure alert",
+            "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; "
+                         "run-failure alert",
         })
         return
     assert result.asset_materializations_for_node("concordance"), _failure(result)  # the step itself succeeded
@@ -189,7 +196,9 @@ def test_a_day_that_keeps_failing_fails_the_range_and_keeps_the_other_days(s3_se
     days = [DAY - dt.timedelta(days=n) for n in (2, 1, 0)]
     corpus.seed(s3_client, bucket, days, SPEC)
     broken = days[1]
-    rule = FaultRule("http_500", 1.0, "GET", rf"prefix=decision_artifacts(/|%2F){broken:%Y}(/|%2F){broken:%m}(/|%2F){broken:%d}")
+    slash = "(/|%2F)"
+    rule = FaultRule("http_500", 1.0, "GET",
+                     rf"prefix=decision_artifacts{slash}{broken:%Y}{slash}{broken:%m}{slash}{broken:%d}")
     with FaultProxy(s3_server.endpoint_url, [rule], seed=1, max_faults=1000) as proxy:
         with dg.instance_for_test() as instance:
             store = _store(proxy.url, bucket, max_attempts=1)  # one botocore retry per request: a quick test
@@ -298,21 +307,21 @@ def test_a_stuck_bad_cached_reply_is_a_row_and_can_be_forgotten(bucket, s3_clien
     """A cache entry with impossible numbers (written by hand, or before replies were checked) failed
     every run of its day; now it is a `bad_response` row that `replays forget --outcome bad_response` clears."""
     from alpha_replay_assets.forget import forget, plan_forget
-    from alpha_replay_assets.replay_cache import cache_key
+    from alpha_replay_assets.paths import replay_cache_key
 
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index, concordance], replay_resources)[0].success
     frame = store.read_parquet(concordance_key(store, DAY, MODEL))
     digest = frame.loc[frame["outcome"] == "structured", "request_digest"].iloc[0]
-    entry = json.loads(store.get_bytes(cache_key(store, MODEL, digest))) | {"output_tokens": 10**30}
-    store.write_json(cache_key(store, MODEL, digest), entry)
+    entry = json.loads(store.get_bytes(replay_cache_key(store, MODEL, digest))) | {"output_tokens": 10**30}
+    store.write_json(replay_cache_key(store, MODEL, digest), entry)
     result, _ = _run([concordance], replay_resources, selection=[concordance])
     assert result.success, _failure(result)
     frame = store.read_parquet(concordance_key(store, DAY, MODEL))
     [stuck] = frame[frame["outcome"] == "bad_response"].itertuples()
     assert stuck.request_digest == digest and stuck.cache_hit and "replays forget" in stuck.error
     plan = plan_forget(store, DAY, DAY, MODEL, ["bad_response"], 4096)
-    assert plan.cache_keys == [cache_key(store, MODEL, digest)]
+    assert plan.cache_keys == [replay_cache_key(store, MODEL, digest)]
     forget(store, plan, dt.datetime.now(dt.UTC), "test")
     calls = model_server.counts()["messages"]
     assert _run([concordance], replay_resources, selection=[concordance])[0].success
@@ -330,13 +339,13 @@ def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_clie
                                                                  make_replay_model, model_server, fault_matrix):
     """Found by an attacker: `demo --real-model` after a simulated demo with the same state reported the
     loopback's replies as the real model's (one cache address for both)."""
-    from alpha_replay_assets.replay_cache import cache_key
+    from alpha_replay_assets.paths import replay_cache_key
 
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     assert _run([artifact_index, concordance], replay_resources)[0].success  # the loopback: simulated
     simulated = store.read_parquet(concordance_key(store, DAY, MODEL))
     replayed = day_summary(simulated)["replayed"]
-    entry = json.loads(store.get_bytes(cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
+    entry = json.loads(store.get_bytes(replay_cache_key(store, MODEL, simulated["request_digest"].dropna().iloc[0])))
     assert entry["simulated"] is True and entry["route"] == "anthropic"
     assert entry["endpoint"] == model_server.base_url.removeprefix("http://")
 
@@ -350,7 +359,8 @@ def test_a_real_run_never_uses_a_simulated_reply_nor_the_reverse(bucket, s3_clie
 
     calls = model_server.counts()["messages"]
     for replay_model in (real, make_replay_model()):  # each answered from its own replies
-        assert _run([concordance], replay_resources | {"replay_model": replay_model}, selection=[concordance])[0].success
+        resources = replay_resources | {"replay_model": replay_model}
+        assert _run([concordance], resources, selection=[concordance])[0].success
     assert model_server.counts()["messages"] == calls
     fault_matrix.append({
         "fault": "a real-model run after a simulated one with the same replay cache", "where": "replay cache",
@@ -367,8 +377,8 @@ def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucke
     second run waits for the first's reply."""
     import subprocess
 
-    from alpha_replay_assets.noise_ceiling import ceiling_key
-    from conftest import ROOT
+    from alpha_replay_assets.paths import ceiling_key
+    from helpers import ROOT
 
     days = [DAY - dt.timedelta(days=1), DAY]
     corpus.seed(s3_client, bucket, days, SPEC)
@@ -384,7 +394,8 @@ def test_two_simultaneous_backfills_of_the_same_days_pay_each_request_once(bucke
     assert [run.returncode for run in runs] == [0, 0], [err[-1500:] for _, err in outputs]
     requests = set()
     for day in days:
-        for frame in (store.read_parquet(concordance_key(store, day, MODEL)), store.read_parquet(ceiling_key(store, day))):
+        for key in (concordance_key(store, day, MODEL), ceiling_key(store, day)):
+            frame = store.read_parquet(key)
             replied = frame[frame["outcome"].isin(["structured", "schema_error"])]
             requests |= set(zip(replied["target_model"], replied["request_digest"]))
     calls = model_server.counts()["messages"]
@@ -488,7 +499,8 @@ def test_late_weekend_runs_are_reported_missing_until_replayed(bucket, s3_client
     from test_checks import run_checks
 
     from alpha_replay_assets.checks.replay import replay_complete
-    from alpha_replay_assets.concordance_summary import concordance_summary, summary_key
+    from alpha_replay_assets.concordance_summary import concordance_summary
+    from alpha_replay_assets.paths import summary_key
 
     corpus.seed(s3_client, bucket, [DAY], SPEC)
     with dg.instance_for_test() as instance:

@@ -7,10 +7,12 @@ import subprocess
 
 import dagster as dg
 
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.forget import ForgetPlan, relaunch_commands
 from alpha_replay_assets.index import artifact_index
-from conftest import DAY, ROOT
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.rows import day_summary
+from helpers import DAY, ROOT
 
 MODEL = "claude-haiku-4-5"
 

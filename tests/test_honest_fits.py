@@ -9,11 +9,12 @@ import random
 import dagster as dg
 import pandas as pd
 
-from alpha_replay_assets.concordance import concordance, concordance_key
-from alpha_replay_assets.counterfactual import agent_key, counterfactual_fits, fits_key
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
-from conftest import DAY
+from alpha_replay_assets.paths import concordance_key, fit_agent_key, fits_key, verdicts_key
+from alpha_replay_assets.verdicts import agent_verdicts
+from helpers import DAY
 from jobs.maintenance import estimate_frame
 
 DAYS = [DAY - dt.timedelta(days=1), DAY]
@@ -151,7 +152,7 @@ def test_stub_prompts_and_absent_features_never_become_evidence(all_resources, s
     # absent features: the macro fit is no_features, naming them; the ic_cio fit on its real keys is fitted
     fits = store.read_parquet(fits_key(store, DAY)).set_index("agent_id")
     assert fits.loc["macro_economist", "status"] == "no_features" and pd.isna(fits.loc["macro_economist", "match_rate"])
-    doc = store.read_json(agent_key(store, "macro_economist", DAY))
+    doc = store.read_json(fit_agent_key(store, "macro_economist", DAY))
     assert doc["n_samples"] == 16 and doc["coverage_by_feature"]["vix"] == 1.0
     assert "vix" not in doc["missing_features"] and len(doc["missing_features"]) * 2 > len(doc["coverage_by_feature"])
     assert all(name in doc["reason"] for name in doc["missing_features"])

@@ -2,9 +2,10 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets import artifacts
-from alpha_replay_assets.index import artifact_index, index_key, read_day_index
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, SMALL
+from helpers import DAY, SMALL
 from resources.artifact_store import ArtifactStore
 
 
@@ -88,7 +89,8 @@ def test_an_index_built_under_a_per_run_size_bound_is_rebuilt_by_the_next_normal
     (the next run saw an unchanged listing and skipped the day)."""
     seeded()
     _materialize(resources, partition_key=DAY.isoformat(), run_config={
-        "resources": {"store": {"config": {"max_object_bytes": 2048}}}, "ops": {"artifact_index": {"config": {"force": True}}}})
+        "resources": {"store": {"config": {"max_object_bytes": 2048}}},
+        "ops": {"artifact_index": {"config": {"force": True}}}})
     assert (read_day_index(store, DAY)["status"] == "oversized").sum() > n_objects(DAY) // 2
     [mat] = _materialize(resources, partition_key=DAY.isoformat())
     assert mat.metadata["rebuilt"].value is True

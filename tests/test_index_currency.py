@@ -6,17 +6,11 @@ from dagster._core.instance.ref import InstanceRef
 from test_checks import run_checks
 
 from alpha_replay_assets.checks.listing import index_matches_listing
-from alpha_replay_assets.index import (
-    FINGERPRINT_META,
-    artifact_index,
-    index_key,
-    list_day,
-    listing_fingerprint,
-    read_day_index,
-)
+from alpha_replay_assets.index import FINGERPRINT_META, artifact_index, list_day, listing_fingerprint, read_day_index
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 
 # a think-tank thesis (a new key per run and version); a graph artifact of the day would overwrite the
 # seeded one (its run id is the date): a changed object, not one that arrived
@@ -35,7 +29,7 @@ def test_a_stale_index_run_cannot_overwrite_a_fresher_one(s3_server, s3_client, 
     Both runs are real `dg launch` processes; A's PUT is held at a proxy until B is done."""
     import subprocess
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     seeded()
     listed = len(list_day(store, DAY))
@@ -90,7 +84,8 @@ def test_an_unchanged_folder_is_not_read_again(resources, store, seeded, s3_serv
     with dg.instance_for_test() as instance:
         def index(**config):
             result = dg.materialize([artifact_index], resources=resources, instance=instance,
-                                    partition_key=DAY.isoformat(), run_config={"ops": {"artifact_index": {"config": config}}})
+                                    partition_key=DAY.isoformat(),
+                                    run_config={"ops": {"artifact_index": {"config": config}}})
             return result.asset_materializations_for_node("artifact_index")[0].metadata
 
         first = index()

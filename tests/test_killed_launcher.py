@@ -11,7 +11,7 @@ import time
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from conftest import DAY, ROOT, wait_for
+from helpers import DAY, ROOT, wait_for
 
 REPLY_LATENCY_MS = 1500
 

@@ -8,11 +8,12 @@ from test_checks import run_checks
 from test_orchestration import definitions
 
 from alpha_replay_assets.checks.replay import replay_complete
-from alpha_replay_assets.concordance import concordance, concordance_key
-from alpha_replay_assets.concordance_summary import concordance_summary, summary_key
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import concordance_summary
 from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.paths import concordance_key, summary_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from jobs.sensors import new_artifacts_sensor
 
 MODEL = "claude-haiku-4-5"

@@ -12,7 +12,7 @@ from dagster._core.instance.ref import InstanceRef
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.layout import loose_day
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, check_evaluations, pinned
+from helpers import DAY, check_evaluations, pinned
 
 CAPTURE = "decision_artifacts"
 

@@ -12,9 +12,10 @@ import pytest
 
 from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS, expected_partition
 from alpha_replay_assets.concordance import concordance
-from alpha_replay_assets.index import artifact_index, index_key
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from jobs.asset_jobs import ALL_JOBS
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from jobs.schedules import weekly_schedule
@@ -57,7 +58,8 @@ def test_sensor_advances_a_day_only_once_an_index_of_its_current_listing_landed(
     defs = definitions(all_resources)
     with dg.instance_for_test() as instance:
         def tick(cursor):
-            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store, "replay_model": all_resources["replay_model"]},
+            resources = {"store": store, "replay_model": all_resources["replay_model"]}
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
                                          definitions=defs) as context:
                 result = new_artifacts_sensor.evaluate_tick(context)
             return {r.partition_key: r for r in result.run_requests}, result.cursor
@@ -92,7 +94,8 @@ def test_sensor_stops_asking_after_repeated_failures_and_says_why(all_resources,
     defs = definitions(all_resources)
     with dg.instance_for_test() as instance:
         def tick(cursor):
-            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store, "replay_model": all_resources["replay_model"]},
+            resources = {"store": store, "replay_model": all_resources["replay_model"]}
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
                                          definitions=defs) as context:
                 return new_artifacts_sensor.evaluate_tick(context)
 
@@ -227,7 +230,8 @@ def test_cli_range_backfill_with_dg_launch(s3_server, s3_client, bucket, store, 
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     for day in days:
-        assert len(store.read_parquet(index_key(store, day))) == sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))
+        seeded_objects = sum(1 for _ in corpus.day_objects(day, "decision_artifacts", spec))
+        assert len(store.read_parquet(index_key(store, day))) == seeded_objects
 
 
 def test_an_alert_with_no_channel_goes_to_the_log_with_a_warning(caplog):

@@ -18,7 +18,7 @@ import requests
 
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
-from conftest import ROOT, free_port, pinned, server_env, wait_for
+from helpers import ROOT, free_port, pinned, server_env, wait_for
 
 DEPLOY = Path(ROOT) / "deploy"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"
@@ -73,8 +73,9 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
             processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(logs[name], "w"),
                                                stderr=subprocess.STDOUT, start_new_session=True)
             if name == "code-server":
-                _wait(lambda: subprocess.run(["dagster", "api", "grpc-health-check", "-p", str(grpc_port)],
-                                             capture_output=True).returncode == 0, 180, "the code server", list(logs.values()))
+                health = ["dagster", "api", "grpc-health-check", "-p", str(grpc_port)]
+                _wait(lambda: subprocess.run(health, capture_output=True).returncode == 0, 180, "the code server",
+                      list(logs.values()))
 
         def web_up():
             try:
@@ -121,7 +122,8 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
                 cursor = states[0].instigator_data.cursor if states and states[0].instigator_data else None
                 entry = json.loads(cursor).get(key.to_user_string(), {}) if cursor else {}
                 return entry.get("id", 0) >= newest
-            _wait(alert_cursor_past_the_run, 300, "the alert sensor to read the run's check results", list(logs.values()))
+            _wait(alert_cursor_past_the_run, 300, "the alert sensor to read the run's check results",
+                  list(logs.values()))
     finally:
         for process in processes.values():
             os.killpg(process.pid, signal.SIGKILL)

@@ -12,13 +12,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_key, shared_prefixes
-from alpha_replay_assets.costs import price_for
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index, read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.replay_cache import REQUEST_SCHEMA_VERSION
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key, concordance_key
+from alpha_replay_assets.replay.cache import REQUEST_SCHEMA_VERSION
+from alpha_replay_assets.replay.planning import shared_prefixes
+from alpha_replay_assets.replay.rate_card import price_for
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from resources.prompt_cache import min_cacheable_tokens, reaches_minimum
 
 MODEL = "claude-haiku-4-5"

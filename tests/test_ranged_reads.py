@@ -10,10 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from alpha_replay_assets.counterfactual import WINDOW_COLUMNS, counterfactual_fits
-from alpha_replay_assets.index import artifact_index, index_day, index_key, read_day_index
+from alpha_replay_assets.index import artifact_index, index_day, read_day_index
 from alpha_replay_assets.partitions import trailing_days
+from alpha_replay_assets.paths import index_key
 from alpha_replay_assets.sample import corpus
-from conftest import DAY, pinned
+from helpers import DAY, pinned
 from resources import parquet_ranges
 from resources.artifact_store import ArtifactStore, ObjectChanged
 from resources.run_mode import RunMode

@@ -13,7 +13,11 @@ from test_artifacts import good, row
 
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.checks.prices import unpriced_model_seen
-from alpha_replay_assets.costs import (
+from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key
+from alpha_replay_assets.replay.rate_card import (
     ANTHROPIC,
     ROUTER,
     Price,
@@ -26,13 +30,10 @@ from alpha_replay_assets.costs import (
     route_of,
     today,
 )
-from alpha_replay_assets.families import REGISTRY
-from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
-from alpha_replay_assets.spend import estimate_spend
-from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, dollars
-from conftest import DAY
+from alpha_replay_assets.replay.spend_plan import estimate_spend
+from alpha_replay_assets.sample.model_state import ROUTER_USD_PER_MTOK
+from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts, dollars
+from helpers import DAY
 from jobs.maintenance import price_overrides, print_estimate
 
 DEEPSEEK, QWEN = "deepseek/deepseek-chat-v3.1", "qwen/qwen3-235b-a22b-instruct"

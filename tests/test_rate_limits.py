@@ -11,9 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
-from conftest import DAY
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.rows import day_summary
+from helpers import DAY
 from resources.rate_governor import Governor, read_limits, retry_after_s
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""Rationale template concentration (domain §3b): the clusters are greedy single linkage's, the
+"""Rationale template concentration (docs/domain.md §3b): the clusters are greedy single linkage's, the
 index carries each family's rationales, templated agents are found and named, and a family whose
 producer stopped gets no datapoint and a failing check (the original metric's last failure)."""
 
@@ -16,18 +16,12 @@ from alpha_replay_assets.checks.rationales import RATIONALE_CHECKS
 from alpha_replay_assets.family_spec.family import strings_at
 from alpha_replay_assets.family_spec.synthetic import FILLER, TICKERS
 from alpha_replay_assets.index import artifact_index
+from alpha_replay_assets.paths import templates_agent_key, templates_agent_latest_key, templates_key
 from alpha_replay_assets.rationale_clusters import close_pairs, cluster, normalise, tfidf, vectoriser
-from alpha_replay_assets.rationale_templates import (
-    METRIC,
-    METRIC_N,
-    analysis_key,
-    analysis_latest_key,
-    rationale_templates,
-    templates_key,
-)
+from alpha_replay_assets.rationale_templates import METRIC, METRIC_N, rationale_templates
 from alpha_replay_assets.sample.corpus import day_objects
-from alpha_replay_assets.verdicts import VerdictConfig, decide
-from conftest import DAY, pinned
+from alpha_replay_assets.verdict_rules import VerdictConfig, decide
+from helpers import DAY, pinned
 
 # a vocabulary of real size: most character 5-grams are rare, as in production prose
 WORDS = [*FILLER, *(t.lower() for t in TICKERS), *(f"{a}{b}" for a in ("re", "de", "pre", "over") for b in FILLER)]
@@ -160,11 +154,11 @@ def test_templated_agents_are_measured_emitted_and_named(all_resources, store, m
     assert (table.loc[table["scope"] == "agent"].index.str.startswith("sector_")).any()
     assert (table["days_present"] == 3).all()
 
-    quant = store.read_json(analysis_key(store, "sector_quant", DAY))
+    quant = store.read_json(templates_agent_key(store, "sector_quant", DAY))
     assert sum(quant["cluster_sizes"]) == quant["n_rationales"] == table.loc["sector_quant", "n_rationales"]
     assert quant["clusters"][0]["representatives"][0].startswith("Technical score")
-    latest = store.read_json(analysis_latest_key(store, "sector_quant"))
-    assert latest["key"] == analysis_key(store, "sector_quant", DAY)
+    latest = store.read_json(templates_agent_latest_key(store, "sector_quant"))
+    assert latest["key"] == templates_agent_key(store, "sector_quant", DAY)
 
     now = dt.datetime.now(dt.UTC)
     _, value = metrics.newest(METRIC, {"judged_agent_id": "sector_quant"}, dt.timedelta(days=14), now)

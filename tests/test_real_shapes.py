@@ -12,11 +12,11 @@ import re
 import pytest
 
 from alpha_replay_assets import artifacts
-from alpha_replay_assets.concordance import outcome_for_reply
 from alpha_replay_assets.families import REGISTRY
+from alpha_replay_assets.replay.engine import outcome_for_reply
 from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.sample.model_server import ModelServerState
-from conftest import pinned
+from alpha_replay_assets.sample.model_state import ModelServerState
+from helpers import pinned
 
 P = "decision_artifacts"
 TS = dt.datetime(2026, 7, 10, 10, tzinfo=dt.UTC)
@@ -55,8 +55,9 @@ THESIS_REPLY = {"business_summary": "Tower leasing with long contracts", "moat":
                 "rating": 83, "rating_rationale": "contracted cash flows"}
 THESIS_SNAPSHOT = {"ticker": "AMT", "update_reason": "event", "event_context": "contract win",
                    "board_row": {"ticker": "AMT", "sector": "Real Estate", "industry": "Real Estate / large cap",
-                                 "metrics": {"pe_fwd": 22.4, "ev_ebitda": 15.3, "rev_growth_yoy": 0.038, "vol_60d": 0.41,
-                                             "mkt_cap_bn": 155.1}, "tradeability": {"adv_usd_m": 1528.7, "spread_bps": 2.5}},
+                                 "metrics": {"pe_fwd": 22.4, "ev_ebitda": 15.3, "rev_growth_yoy": 0.038,
+                                             "vol_60d": 0.41, "mkt_cap_bn": 155.1},
+                                 "tradeability": {"adv_usd_m": 1528.7, "spread_bps": 2.5}},
                    "weekly_signal": {"stance": "HOLD", "score": 85.2, "return_4w": 0.05, "sector": "Real Estate"},
                    "news_aggregate": {"ticker": "AMT", "aggregate_date": "2026-07-08", "n_articles": 15,
                                       "lm_sentiment_mean": 0.017, "lm_sentiment_trusted_mean": 0.015, "event_count": 1,
@@ -102,11 +103,12 @@ CASES = {
     "thinktank_theme": (envelope("thinktank_theme", "303989df892d-macro-macro-v1",
                                  {"kind": "macro", "key": "macro", "update_reason": "seed", "market_regime": "neutral",
                                   "weekly_anchor_date": "2026-07-03", "prior_theme": None},
-                                 {"schema_version": 2, "kind": "macro", "key": "macro", "version": 1, "theme": THEME_REPLY,
-                                  "stale_inputs": [], "divergence_from_weekly": None},
+                                 {"schema_version": 2, "kind": "macro", "key": "macro", "version": 1,
+                                  "theme": THEME_REPLY, "stale_inputs": [], "divergence_from_weekly": None},
                                  "qwen/qwen3-235b-a22b-instruct", graph=False, system="You are a strategist.",
                                  user="Theme update: macro"),
-                        THEME_REPLY | {"stance": "risk-on"}, THEME_REPLY | {"stance": "cautious", "material_change": False}),
+                        THEME_REPLY | {"stance": "risk-on"},
+                        THEME_REPLY | {"stance": "cautious", "material_change": False}),
     "sector_quant": (envelope("sector_quant:consumer", "2026-07-10",
                               {"team_id": "consumer", "technical_scores_team": {"NFLX": {"technical_score": 82.3},
                                                                                 "COST": {"technical_score": 41.5}}},
@@ -114,15 +116,18 @@ CASES = {
                                                  "key_metrics": {"rsi_14": 84.3}}]}),
                      {"ranked_picks": [{"ticker": "NFLX", "quant_score": 82.3, "rationale": "r", "key_metrics": {}}]},
                      {"ranked_picks": [{"ticker": "COST", "quant_score": 41.5}]}),
-    "sector_qual": (envelope("sector_qual:consumer", "2026-07-08", {"quant_top5": [{"ticker": "AMZN", "quant_score": 88.6}],
-                                                                   "news_data_for_top5": {"AMZN": {"sentiment": 0.3}}},
+    "sector_qual": (envelope("sector_qual:consumer", "2026-07-08",
+                             {"quant_top5": [{"ticker": "AMZN", "quant_score": 88.6}],
+                              "news_data_for_top5": {"AMZN": {"sentiment": 0.3}}},
                              QUAL_REPLY),  # additional_candidate null: a real variant
                     QUAL_REPLY, {"assessments": [{"ticker": "PEP"}], "additional_candidate": None}),
     "sector_peer_review": (envelope("sector_peer_review:financials", "2026-07-08",
-                                    {"quant_top5": [{"ticker": "BLK", "quant_score": 60.2}, {"ticker": "MS", "quant_score": 51.5}],
+                                    {"quant_top5": [{"ticker": "BLK", "quant_score": 60.2},
+                                                    {"ticker": "MS", "quant_score": 51.5}],
                                      "qual_assessments": [{"ticker": "BLK", "qual_score": 83.0, "conviction": 57}],
                                      "qual_additional_candidate": None},
-                                    {"team_id": "financials", "recommendations": [{"ticker": "BLK", "quant_score": 60.2}],
+                                    {"team_id": "financials",
+                                     "recommendations": [{"ticker": "BLK", "quant_score": 60.2}],
                                      "additional_accepted": True, "peer_review_rationale": "r"}),
                            {"selected_tickers": ["BLK"], "team_rationale": "r"},
                            {"selected_tickers": ["MS"], "team_rationale": "r"}),
@@ -133,13 +138,15 @@ CASES = {
                                PRIOR | UPDATE_REPLY | {"last_updated": "2026-07-08", "triggers": ["earnings_surprise"],
                                                        "stale_days": 0}),
                       UPDATE_REPLY, UPDATE_REPLY | {"conviction": 85, "thesis_summary": "MCD rerated on momentum"}),
-    "macro_economist": (envelope("macro_economist", "2026-07-10", {"macro_data": {"vix": 15.6, "sp500_30d_return": 2.8}},
+    "macro_economist": (envelope("macro_economist", "2026-07-10",
+                                 {"macro_data": {"vix": 15.6, "sp500_30d_return": 2.8}},
                                  {"macro_report": "Neutral tape", "sector_modifiers": MACRO_REPLY["sector_modifiers"],
                                   "sector_ratings": {}, "market_regime": "neutral"}, "claude-sonnet-4-6",
                                  user="Macro review for 2026-07-10\n### macro_data\n{}"),
                         MACRO_REPLY, MACRO_REPLY | {"market_regime": "bull"}),
-    "ic_cio": (envelope("ic_cio", "2026-07-10", {"candidates": [{"ticker": "NFLX", "quant_score": 72.4, "qual_score": None,
-                                                                  "conviction": None}]},
+    "ic_cio": (envelope("ic_cio", "2026-07-10",
+                        {"candidates": [{"ticker": "NFLX", "quant_score": 72.4, "qual_score": None,
+                                         "conviction": None}]},
                         IC_STORED, "claude-sonnet-4-6"),
                IC_REPLY, {"decisions": [d | {"decision": "REJECT"} for d in IC_REPLY["decisions"]]}),
 }
@@ -191,7 +198,8 @@ def test_stored_only_variants_keep_their_numbers():
     """The decision after post-processing is what is judged: a forced advance or an escalated regime
     differs from a reply repeating the model's own raw decision."""
     ic, macro = REGISTRY["ic_cio"], REGISTRY["macro_economist"]
-    forced = change(IC_STORED, ("ic_decisions", 1, "decision"), "ADVANCE_FORCED") | {"advanced_tickers": ["NFLX", "AVGO"]}
+    forced = (change(IC_STORED, ("ic_decisions", 1, "decision"), "ADVANCE_FORCED")
+              | {"advanced_tickers": ["NFLX", "AVGO"]})
     assert ic.score(forced, IC_REPLY).score == pytest.approx(0.7 * 1 / 2 + 0.3 * 2 / 3)
     stored = CASES["macro_economist"][0]["agent_output"] | {"market_regime": "bear"}
     assert macro.score(stored, MACRO_REPLY).score == pytest.approx(0.4)

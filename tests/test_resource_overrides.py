@@ -7,7 +7,7 @@ import json
 import dagster as dg
 import pytest
 
-from conftest import DAY
+from helpers import DAY
 from resources.environment import resources_from_env
 
 # Every resource setting the README documents as per-run, with a value different from its default.
@@ -55,7 +55,8 @@ def bound(monkeypatch):
 def test_a_per_run_setting_applied_alone_changes_only_itself(bound, resource, field, value):
     with dg.build_resources({resource: bound[resource]}) as built:
         before = _settings(getattr(built, resource))
-    with dg.build_resources({resource: bound[resource]}, resource_config={resource: {"config": {field: value}}}) as built:
+    override = {resource: {"config": {field: value}}}
+    with dg.build_resources({resource: bound[resource]}, resource_config=override) as built:
         after = _settings(getattr(built, resource))
     assert after[field] == value != before[field]
     assert {k: v for k, v in after.items() if k != field} == {k: v for k, v in before.items() if k != field}

@@ -11,12 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.replay_cache import request_hash
-from alpha_replay_assets.sample.model_server import ROUTER_USD_PER_MTOK
-from conftest import DAY
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key, concordance_key
+from alpha_replay_assets.replay.cache import request_hash
+from alpha_replay_assets.replay.rows import day_summary
+from alpha_replay_assets.sample.model_state import ROUTER_USD_PER_MTOK
+from helpers import DAY
 from jobs.schedules import range_tags
 from resources.environment import resources_from_env
 from resources.rate_governor import read_limits

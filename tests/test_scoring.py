@@ -13,7 +13,8 @@ from alpha_replay_assets.family_spec.fields import SchemaError, extract_json
 def test_both_empty_is_agreement():
     assert jaccard(set(), set()) == 1.0
     assert REGISTRY["sector_qual"].score({"assessments": []}, {"assessments": []}).score == 1.0
-    assert REGISTRY["ic_cio"].score({"ic_decisions": [], "advanced_tickers": []}, {"decisions": []}).score == pytest.approx(0.7)
+    empty_ic = REGISTRY["ic_cio"].score({"ic_decisions": [], "advanced_tickers": []}, {"decisions": []})
+    assert empty_ic.score == pytest.approx(0.7)
     assert REGISTRY["sector_peer_review"].score({"recommendations": [], "additional_accepted": False},
                                                 {"selected_tickers": [], "team_rationale": ""}).score == 1.0
 

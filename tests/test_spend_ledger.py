@@ -7,11 +7,13 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from alpha_replay_assets.concordance import concordance, concordance_frame, concordance_key
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index
-from alpha_replay_assets.noise_ceiling import ceiling_key, noise_ceiling
-from alpha_replay_assets.spend_ledger import LEDGER_COLUMNS, ledger_key, ledger_table, spend_ledger
-from conftest import DAY
+from alpha_replay_assets.noise_ceiling import noise_ceiling
+from alpha_replay_assets.paths import ceiling_key, concordance_key, ledger_key
+from alpha_replay_assets.replay.rows import replay_frame
+from alpha_replay_assets.spend_ledger import LEDGER_COLUMNS, ledger_table, spend_ledger
+from helpers import DAY
 
 HAIKU = "claude-haiku-4-5"
 
@@ -23,7 +25,7 @@ def _row(family, digest, outcome="structured", fresh=100, read=0, written=0, out
 
 
 def test_ledger_prices_each_request_once_and_splits_standard_batch_and_cached_input():
-    rows = concordance_frame([
+    rows = replay_frame([
         _row("ic_cio", "a", written=4000),  # the prefix's first call writes the cache
         _row("ic_cio", "b", read=4000),  # the others read it
         _row("ic_cio", "b", read=4000),  # the same request again (a duplicate artifact): paid once
@@ -43,12 +45,12 @@ def test_ledger_prices_each_request_once_and_splits_standard_batch_and_cached_in
     assert ic["usd_saving"] == pytest.approx(ic["usd_list"] - ic["usd_paid"]) and ic["usd_saving"] > 0
     quant = table.loc["sector_quant"]
     assert quant["calls"] == 1 and quant["usd_saving"] == 0.0 and quant["usd_paid"] == pytest.approx(350 / 1e6)
-    assert ledger_table(concordance_frame([], DAY).assign(purpose="concordance"), {}).empty
+    assert ledger_table(replay_frame([], DAY).assign(purpose="concordance"), {}).empty
 
 
 def test_each_replay_is_priced_at_the_rate_in_force_on_the_day_it_was_made():
     prices = {f"{HAIKU}@2026-07-01": [2.0, 10.0]}  # the price doubles on July 1st
-    rows = concordance_frame([
+    rows = replay_frame([
         _row("ic_cio", "a") | {"priced_on": "2026-06-30"},
         _row("ic_cio", "b") | {"priced_on": "2026-07-01"},
         _row("sector_quant", "c"),  # written before rows said when they were priced: the capture day
@@ -71,7 +73,7 @@ def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_s
     assert set(ledger["purpose"]) == {"concordance", "noise_ceiling"}
     assert ledger["window_start"].eq((tuesday - dt.timedelta(days=6)).isoformat()).all()
     # what was paid is what the replay rows cost, one row per request
-    replays = [store.read_parquet(concordance_key(store, tuesday, HAIKU)), store.read_parquet(ceiling_key(store, tuesday))]
+    replays = [store.read_parquet(key) for key in (concordance_key(store, tuesday, HAIKU), ceiling_key(store, tuesday))]
     paid = sum(f[f["outcome"].isin(["structured", "schema_error"])].drop_duplicates("request_digest")["cost_usd"].sum()
                for f in replays)
     assert ledger["usd_paid"].sum() == pytest.approx(paid)
@@ -92,11 +94,11 @@ def test_spend_ledger_asset_over_a_replayed_day(replay_resources, store, model_s
 def test_a_second_payment_is_counted_and_named_never_hidden(store):
     """Two runs that both paid one request (a stale claim taken over): the journalled second payment is
     a call more in the ledger, its dollars in `usd_paid`, and its journal named."""
-    from alpha_replay_assets.replay_claims import Claims
+    from alpha_replay_assets.replay.claims import Claims
     from alpha_replay_assets.spend_ledger import second_payments, with_second_payments
     from resources.replies import Reply
 
-    table = ledger_table(concordance_frame([_row("ic_cio", "a"), _row("ic_cio", "b")], DAY).assign(
+    table = ledger_table(replay_frame([_row("ic_cio", "a"), _row("ic_cio", "b")], DAY).assign(
         purpose="concordance"), {})
     reply = Reply("{}", HAIKU, 100, 50, 0, 0, False, 1.0, "msg_2")
     row = {"purpose": "concordance", "agent_id_base": "ic_cio", "request_digest": "a" * 64}

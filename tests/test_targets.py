@@ -1,4 +1,4 @@
-"""Cheap targets per family (domain §1.4): each family is replayed and judged under its own targets,
+"""Cheap targets per family (docs/domain.md §1.4): each family is replayed and judged under its own targets,
 a target no cheaper than the family's original is flagged instead of judged a saving, and the
 noise ceiling replays every LLM family's original through the provider serving it (a model no
 provider serves is a counted, named skip the verdict mentions)."""
@@ -9,14 +9,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from alpha_replay_assets.concordance import concordance_key
-from alpha_replay_assets.concordance_summary import summary_key
-from alpha_replay_assets.costs import RateCard
-from alpha_replay_assets.noise_ceiling import ceiling_key
+from alpha_replay_assets.paths import ceiling_key, concordance_key, summary_key, verdicts_key
+from alpha_replay_assets.replay.rate_card import RateCard
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.targets import ceiling_skip_note, target_cost_ratio
-from alpha_replay_assets.verdicts import VerdictConfig, decide, verdicts_key
-from conftest import DAY, pinned
+from alpha_replay_assets.verdict_rules import VerdictConfig, decide
+from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS, PARTITION_CHECKS
 from jobs.schedules import range_tags
 from resources.replay_model import DEFAULT_TARGETS_BY_FAMILY, THINK_TANK_TARGET, ReplayModel

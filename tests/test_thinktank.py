@@ -59,7 +59,8 @@ def test_theme_stance_free_text_is_read_as_a_side(stance, side):
 
 
 def test_theme_scores_stance_side_material_change_and_drivers():
-    theme = {"stance": "risk-on", "material_change": True, "drivers": ["earnings revisions turning up", "easing credit"],
+    theme = {"stance": "risk-on", "material_change": True,
+             "drivers": ["earnings revisions turning up", "easing credit"],
              "narrative": "broad rally", "watch_items": [], "change_summary": ""}
     reply = theme | {"stance": "constructive", "drivers": ["earnings revisions turning up"]}
     result = THEME.score({"theme": theme, "kind": "macro"}, THEME.validate(reply))

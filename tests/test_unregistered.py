@@ -5,12 +5,9 @@ import json
 
 import dagster as dg
 
-from alpha_replay_assets.concordance import concordance_key
 from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.noise_ceiling import ceiling_key
-from alpha_replay_assets.sample import corpus
-from alpha_replay_assets.verdicts import verdicts_key
-from conftest import DAY, pinned
+from alpha_replay_assets.paths import ceiling_key, concordance_key, verdicts_key
+from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, PARTITION_CHECKS
 
 MODEL = "claude-haiku-4-5"
@@ -51,5 +48,6 @@ def test_unregistered_family_is_indexed_replayed_scored_and_judged(all_resources
     assert "**mystery_agent**" in report and "structural" in report
 
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert not checks["unregistered_family_seen"].passed and "mystery_agent" in checks["unregistered_family_seen"].description
+    seen = checks["unregistered_family_seen"]
+    assert not seen.passed and "mystery_agent" in seen.description
     assert checks["every_family_has_a_row"].passed and checks["scorer_fields_readable"].passed

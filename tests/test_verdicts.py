@@ -9,10 +9,11 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from alpha_replay_assets.checks.verdicts import flips
+from alpha_replay_assets.paths import verdicts_key
 from alpha_replay_assets.rule_fit import fit_rule, rule_stability
 from alpha_replay_assets.stats import cohen_kappa
-from alpha_replay_assets.verdicts import VerdictConfig, build_verdicts, decide, verdicts_key
-from conftest import DAY as END_DAY
+from alpha_replay_assets.verdict_rules import VerdictConfig, build_verdicts, decide
+from helpers import DAY as END_DAY
 from jobs.catalog import ALL_ASSETS
 
 END = dt.date(2026, 11, 27)
@@ -73,8 +74,8 @@ def _replays(family, scores, model, prefix="k"):
 
 
 def _index(families_days):
-    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05, "is_placeholder": False,
-             "day": d}
+    rows = [{"key": f"k{i}", "agent_id_base": f, "status": "ok", "is_llm": True, "cost_usd": 0.05,
+             "is_placeholder": False, "day": d}
             for f, days in families_days.items() for i, d in enumerate(days)]
     return pd.DataFrame(rows)
 
@@ -92,7 +93,8 @@ def test_crafted_window_yields_demote_keep_insufficient_stale_and_no_input():
         _replays("sector_qual", [s - 0.3 for s in noise], MODEL),  # clearly below
         _replays("thesis_update", noise[:3], MODEL),  # thin
     ])
-    ceiling = pd.concat([_replays(f, noise, "claude-opus-4-1") for f in ("sector_quant", "sector_qual", "thesis_update")])
+    ceiling = pd.concat([_replays(f, noise, "claude-opus-4-1")
+                         for f in ("sector_quant", "sector_qual", "thesis_update")])
     table = build_verdicts(index, cheap, ceiling, None, END, MODEL, CONFIG, {}).set_index("agent_id_base")
     assert table.loc["sector_quant", "status"] == "demote_candidate"
     assert table.loc["sector_qual", "status"] == "keep"
@@ -180,7 +182,8 @@ def test_asset_gives_every_family_a_verdict_and_writes_the_report(all_resources,
     assert thesis["status"] == "no_cheaper_target" or thesis["reason"].startswith("its rationales are one template")
     assert table.loc["thinktank_thesis", "target_cost_ratio"] > 1 and table.loc["ic_cio", "target_cost_ratio"] < 1
     assert table.loc["executor", "status"] == "unsupported" and "deterministic" in table.loc["executor", "reason"]
-    assert table.loc["mystery_agent", "scorer"] == "structural" and "structural scorer" in table.loc["mystery_agent", "reason"]
+    mystery = table.loc["mystery_agent"]
+    assert mystery["scorer"] == "structural" and "structural scorer" in mystery["reason"]
     assert table.loc["mystery_agent", "status"] in ("keep", "demote_candidate", "insufficient_evidence")
     assert table.loc["ic_cio", "scorer"] == "ic_cio"
     assert table["reason"].str.len().gt(10).all()

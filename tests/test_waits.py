@@ -12,7 +12,7 @@ import time
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from conftest import DAY, ROOT, wait_for
+from helpers import DAY, ROOT, wait_for
 from resources.replay_model import TAG_RATE_LIMITED_UNTIL
 from resources.waits import SLICE_S, Stopped, Waits
 

@@ -1,1 +1,1 @@
-"""Asset checks: each one a question whose failure must be loud (domain §5)."""
+"""Asset checks: each one a question whose failure must be loud (docs/domain.md §5)."""

@@ -73,7 +73,8 @@ def bad_row_rate_below_bound(context: dg.AssetCheckExecutionContext, config: Cap
         if frame is None:
             return {key: "no index for this day"}, {}
         rate = bad_row_rate(frame)
-        problems = {key: f"{rate:.1%} bad rows > {config.max_bad_row_rate:.0%}"} if rate > config.max_bad_row_rate else {}
+        too_many = rate > config.max_bad_row_rate
+        problems = {key: f"{rate:.1%} bad rows > {config.max_bad_row_rate:.0%}"} if too_many else {}
         return problems, {"bad_row_rate": rate, "rows": len(frame)}
     evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 

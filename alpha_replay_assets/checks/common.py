@@ -4,11 +4,13 @@ answer, and the instance look-ups that ignore stubs."""
 from collections.abc import Callable
 
 import dagster as dg
+
+# Not exported by dagster 1.13, yet the only way to tie a check evaluation to the materialisation it judged.
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
-from alpha_replay_assets.run_modes import is_stub
+from alpha_replay_assets.stubs import is_stub
 from resources.run_mode import RunMode
 
 # A partition's judgement: problems (what -> why; none = passed) and metadata for the UI.

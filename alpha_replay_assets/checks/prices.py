@@ -9,9 +9,9 @@ from pydantic import Field
 
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
-from alpha_replay_assets.costs import PRICES_HELP, RateCard, unpriced_ids
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.replay.rate_card import PRICES_HELP, RateCard, unpriced_ids
 from resources.artifact_store import ArtifactStore
 from resources.run_mode import RunMode
 

@@ -6,8 +6,9 @@ from pydantic import Field
 
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.paths import templates_key
 from alpha_replay_assets.rationale_clusters import TEMPLATED
-from alpha_replay_assets.rationale_templates import rationale_templates, templates_key
+from alpha_replay_assets.rationale_templates import rationale_templates
 from resources.artifact_store import ArtifactStore
 from resources.run_mode import RunMode
 

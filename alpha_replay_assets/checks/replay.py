@@ -6,8 +6,10 @@ import pandas as pd
 from pydantic import Field
 
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
-from alpha_replay_assets.concordance import concordance, concordance_key, day_summary, mismatched_models
+from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.partitions import DAILY, day_of
+from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.rows import STRUCTURED, day_summary, mismatched_models
 from alpha_replay_assets.replay_currency import unreplayed_on
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
 from resources.artifact_store import ArtifactStore
@@ -45,7 +47,7 @@ def _summaries(store: ArtifactStore, replay_model: ReplayModel, key: str, proble
 
 
 def zero_scoring_families(frame: pd.DataFrame, min_n: int) -> list[str]:
-    scored = frame[frame["outcome"] == "structured"].groupby("agent_id_base")["agreement_score"].agg(["mean", "size"])
+    scored = frame[frame["outcome"] == STRUCTURED].groupby("agent_id_base")["agreement_score"].agg(["mean", "size"])
     return sorted(scored[(scored["mean"] == 0) & (scored["size"] >= min_n)].index)
 
 

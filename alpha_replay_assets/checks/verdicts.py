@@ -8,7 +8,8 @@ import pandas as pd
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, day_of
-from alpha_replay_assets.verdicts import agent_verdicts, verdicts_key
+from alpha_replay_assets.paths import verdicts_key
+from alpha_replay_assets.verdicts import agent_verdicts
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
 from resources.run_mode import RunMode
@@ -22,7 +23,8 @@ def flips(current: pd.DataFrame, previous: pd.DataFrame) -> dict[str, str]:
     decisive = {"keep", "demote_candidate"}
     merged = current.merge(previous, on=["agent_id_base", "target_model"], suffixes=("", "_previous"))
     return {
-        f"{r.agent_id_base}/{r.target_model}": f"{r.status_previous} -> {r.status}; was: {r.reason_previous}; now: {r.reason}"
+        f"{r.agent_id_base}/{r.target_model}":
+            f"{r.status_previous} -> {r.status}; was: {r.reason_previous}; now: {r.reason}"
         for r in merged.itertuples()
         if {r.status, r.status_previous} == decisive
     }

@@ -1,5 +1,5 @@
 """Checks on the window assets: are the published metrics fresh, is the window covered, and
-were the results computed after their newest inputs? (domain §5: items 2, 4 and 6)"""
+were the results computed after their newest inputs? (docs/domain.md §5: items 2, 4 and 6)"""
 
 import datetime as dt
 from collections.abc import Callable
@@ -10,6 +10,7 @@ from pydantic import Field
 
 from alpha_replay_assets import concordance_summary as summary_module
 from alpha_replay_assets import counterfactual as fits_module
+from alpha_replay_assets import paths
 from alpha_replay_assets import rationale_templates as templates_module
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions, latest_real_materialization
 from alpha_replay_assets.concordance import concordance
@@ -41,19 +42,19 @@ class WindowAsset:
 
 
 def _summary_coverage(store, replay_model, end):
-    docs = [store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.all_targets]
+    docs = [store.read_json(paths.summary_key(store, end, m)) for m in replay_model.all_targets]
     return [None if d is None else (d["days_present"], d["days_present"] + len(d["days_missing"])) for d in docs]
 
 
 def _summary_series(store, replay_model, end):
-    docs = {m: store.read_json(summary_module.summary_key(store, end, m)) for m in replay_model.all_targets}
+    docs = {m: store.read_json(paths.summary_key(store, end, m)) for m in replay_model.all_targets}
     if any(d is None for d in docs.values()):
         return None
     return [{"judged_agent_id": a["agent_id_base"], "target_model": m} for m, d in docs.items() for a in d["per_agent"]]
 
 
 def _fits_series(store, replay_model, end):
-    table = store.read_parquet(fits_module.fits_key(store, end), columns=["agent_id_base", "agent_id", "status"])
+    table = store.read_parquet(paths.fits_key(store, end), columns=["agent_id_base", "agent_id", "status"])
     if table is None:
         return None
     agents = table["agent_id"] if "agent_id" in table else table["agent_id_base"]
@@ -61,19 +62,19 @@ def _fits_series(store, replay_model, end):
 
 
 def _fits_coverage(store, replay_model, end):
-    table = store.read_parquet(fits_module.fits_key(store, end), columns=["days_present", "window_days"])
+    table = store.read_parquet(paths.fits_key(store, end), columns=["days_present", "window_days"])
     return [None if table is None else (int(table["days_present"].iloc[0]), int(table["window_days"].iloc[0]))]
 
 
 def _templates_series(store, replay_model, end):
-    table = store.read_parquet(templates_module.templates_key(store, end), columns=["agent_id", "status"])
+    table = store.read_parquet(paths.templates_key(store, end), columns=["agent_id", "status"])
     if table is None:
         return None
     return [{"judged_agent_id": a} for a, status in zip(table["agent_id"], table["status"]) if status == "ok"]
 
 
 def _templates_coverage(store, replay_model, end):
-    table = store.read_parquet(templates_module.templates_key(store, end), columns=["days_present", "window_days"])
+    table = store.read_parquet(paths.templates_key(store, end), columns=["days_present", "window_days"])
     return [None if table is None else (int(table["days_present"].iloc[0]), int(table["window_days"].iloc[0]))]
 
 

@@ -11,7 +11,7 @@ import pkgutil
 
 from alpha_replay_assets.family_spec.family import Family
 from alpha_replay_assets.family_spec.structural import STRUCTURAL, Structural
-from alpha_replay_assets.keys import agent_id_base
+from alpha_replay_assets.paths import agent_id_base
 
 
 def discover() -> dict[str, Family]:

@@ -9,7 +9,7 @@ analyst's extra name (`QuantAcceptanceVerdict`: `accept` bool, `reason`). Stored
 `additional_accepted` (a bool: that verdict), `peer_review_rationale`, `team_id`.
 Scored: Jaccard(selected tickers vs recommendation tickers) and, for a verdict reply,
 [additional_accepted same] (weights over the parts present). `additional_accepted` is a bool, so
-domain §2.1's "string items of additional_accepted" are none.
+docs/domain.md §2.1's "string items of additional_accepted" are none.
 Fitted: selected vs not, per quant-top-5 candidate, from its quant score, its qual score and
 conviction (from qual_assessments) and its technical score.
 """

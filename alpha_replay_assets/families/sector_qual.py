@@ -4,7 +4,7 @@ A research-graph family: run id = the run date, `claude-haiku-4-5-20251001`, stu
 unrendered `qual_analyst_user` template. Raw reply (`QualAnalystOutput`) and stored output are the
 same: `assessments[{ticker, qual_score 0–100|null, conviction 0–100|null, bull_case, bear_case,
 catalysts[], risks[]}]` for the quant top 5, and `additional_candidate` (same shape + rationale,
-or null). Scored: Jaccard of the assessed ticker sets (domain §2.1).
+or null). Scored: Jaccard of the assessed ticker sets (docs/domain.md §2.1).
 Fitted: what the analyst decides is a qualitative score per quant-top-5 candidate (the set itself
 is given), so the label is the qual score's bucket (low < 50 ≤ mid < 70 ≤ high), per assessment,
 from the candidate's quant score and RSI, its news sentiment, its last earnings surprise and, for a

@@ -7,7 +7,7 @@ unrendered `sector_team_thesis_update` template. Raw reply (`HeldThesisUpdateLLM
 thesis overwritten by the reply's non-empty fields, plus `last_updated`, `triggers`, `stale_days`;
 `final_score`, the scores and `rating` are *copied from the prior thesis* (the reply has no
 score), and a null reply conviction leaves the prior's string (`rising|stable|declining`).
-Scored (domain §2.1): 0.6·mean closeness(final_score, conviction) + 0.4·mean word similarity of
+Scored (docs/domain.md §2.1): 0.6·mean closeness(final_score, conviction) + 0.4·mean word similarity of
 bull_case, conviction_rationale, thesis_summary, each part over what both sides have: a reply
 carries no final_score, so the closeness is the conviction's.
 Fitted: the agent's own decision, its conviction bucketed (low < 45 ≤ mid < 60 ≤ high), from its

@@ -170,7 +170,7 @@ FAMILY = Family(
     rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEMS[s["kind"]], template=TEMPLATE,
                     rendered=True, run_suffix=lambda out: f"-{out['kind']}-{out['key']}-v{out['version']}",
                     trading_day_filing=True,
-                    # measured: 12 themes in 7 days (domain §1.4), in the think tank's runs after its theses
+                    # measured: 12 themes in 7 days (docs/domain.md §1.4), in the think tank's runs after its theses
                     volume=(Volume("today", order=1, weekly=(2, 2, 2, 2, 1, 2, 1), producer="thinktank",
                                    at=(83_000, 3)),)),
 )

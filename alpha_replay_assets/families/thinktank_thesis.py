@@ -266,7 +266,7 @@ FAMILY = Family(
                 "severity), prior thesis (stance, rating)", fit_rows),
     rule=HiddenRule(snapshot, decide, post_process, MODEL, system=lambda s: SYSTEM, template=TEMPLATE, rendered=True,
                     run_suffix=lambda out: f"-{out['ticker']}-v{out['version']}", trading_day_filing=True,
-                    # measured: 71 theses in 7 days (domain §1.4), runs per weekday Mon..Sun
+                    # measured: 71 theses in 7 days (docs/domain.md §1.4), runs per weekday Mon..Sun
                     volume=(Volume("today", order=0, weekly=(10, 10, 10, 10, 11, 10, 10), producer="thinktank",
                                    at=(83_000, 3)),)),
 )

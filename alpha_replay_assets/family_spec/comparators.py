@@ -1,4 +1,4 @@
-"""Typed pieces a family's agreement scorer is composed of (domain §2.1), and the composition.
+"""Typed pieces a family's agreement scorer is composed of (docs/domain.md §2.1), and the composition.
 
 Each comparator reads one field of the *normalised* original and reply and returns a value in
 [0, 1], or None when it cannot say (a field missing or of the wrong type); the `Scorer` weighs
@@ -230,7 +230,10 @@ class Scorer:
         return score, values
 
     def __str__(self) -> str:
-        terms = " + ".join(f"{p.weight:g}·{p.compare}" for p in self.parts) if len(self.parts) > 1 else str(self.parts[0].compare)
+        if len(self.parts) > 1:
+            terms = " + ".join(f"{p.weight:g}·{p.compare}" for p in self.parts)
+        else:
+            terms = str(self.parts[0].compare)
         if self.missing == "renormalise" and len(self.parts) > 1:
             terms += " (weights over the parts present)"
         return terms

@@ -89,7 +89,7 @@ class Family:
     # agent_output field with the artifact's total cost (all its calls); used when it is at least
     # model_metadata.cost_usd (a total includes that call). None: model_metadata's cost is all.
     total_cost_field: str | None = TOTAL_COST_FIELD
-    # Where its prose rationales live in agent_output (domain §3b): dotted paths, `[]` for every
+    # Where its prose rationales live in agent_output (docs/domain.md §3b): dotted paths, `[]` for every
     # item of a list (`ranked_picks[].rationale`). Indexed per artifact, clustered for templates.
     rationales: tuple[str, ...] = ()
 

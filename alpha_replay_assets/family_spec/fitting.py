@@ -1,4 +1,4 @@
-"""Feature rows for the counterfactual rule fit (domain §3): the pieces a family's `FitSpec.rows`
+"""Feature rows for the counterfactual rule fit (docs/domain.md §3): the pieces a family's `FitSpec.rows`
 is built from. Pure functions of one artifact.
 
 A row is ``{"label", "features", "all_default"}`` plus ``"defaulted"`` (the names of the features

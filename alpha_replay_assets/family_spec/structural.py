@@ -1,4 +1,4 @@
-"""The structural scorer: agreement of two JSON values of a family nobody declared (domain §1.4).
+"""The structural scorer: agreement of two JSON values of a family nobody declared (docs/domain.md §1.4).
 
 Recursive over the JSON, every leaf carries a weight (its share of its parent) and a score:
 
@@ -132,7 +132,8 @@ class Structural:
         if not isinstance(reply, dict) or not reply:
             raise SchemaError("reply is not a non-empty JSON object")
         if original and not set(reply) & set(original):
-            raise SchemaError(f"reply shares no top-level field with the original ({', '.join(sorted(original))[:120]})")
+            fields = ", ".join(sorted(original))[:120]
+            raise SchemaError(f"reply shares no top-level field with the original ({fields})")
         return reply
 
     def score(self, original: dict, reply: dict) -> Agreement:

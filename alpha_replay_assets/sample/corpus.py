@@ -38,7 +38,7 @@ from alpha_replay_assets.cli_args import check_window, partition_day, positive_i
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.family_spec.synthetic import CODE_SHA, filler, iso
-from alpha_replay_assets.keys import day_prefix
+from alpha_replay_assets.paths import day_prefix
 from alpha_replay_assets.sample import rules, schedule, unregistered
 from alpha_replay_assets.sample.schedule import Slot
 from resources.bounded import ordered_map
@@ -151,7 +151,8 @@ def _pad(snapshot: dict, rng: random.Random, artifact_bytes: int, copies: int) -
     captured user prompt embeds all of it), so that share of the missing bytes goes into it."""
     missing = artifact_bytes - copies * len(json.dumps(snapshot)) - 3000  # ~3 KB of metadata, prompts and output
     whole, rest = divmod(max(0, missing // copies), DOCUMENT_BYTES)
-    snapshot["context_documents"] = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)] + ([filler(rng, rest)] if rest else [])
+    documents = [filler(rng, DOCUMENT_BYTES) for _ in range(whole)]
+    snapshot["context_documents"] = documents + ([filler(rng, rest)] if rest else [])
 
 
 def _object(prefix: str, doc: dict) -> tuple[str, bytes]:

@@ -19,71 +19,20 @@ import argparse
 import http.client
 import json
 import random
-import re
 import socket
 import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-FAULT_KINDS = ("http_500", "http_503_slowdown", "http_429", "http_529", "reset", "truncate", "hang",
-               "non_json_200", "wrong_shape_200")
+from alpha_replay_assets.sample.fault_rules import CANNED, FAULT_KINDS, FaultRule, parse_fault, request_matches
 
 # Not forwarded in either direction: they describe one connection, not the message. Content-Length
 # is recomputed from the body actually sent.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "transfer-encoding", "upgrade", "expect", "content-length"})
-
-
-def _anthropic_error(kind: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": kind, "message": "injected by fault_proxy"}}).encode()
-
-
-def _s3_error(code: str, message: str) -> bytes:
-    return f"<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
-
-
-# kind -> (status, content type, body) for the faults that are a canned response instead of the upstream's
-CANNED = {
-    "http_500": (500, "application/xml", _s3_error("InternalError", "We encountered an internal error. Please try again.")),
-    "http_503_slowdown": (503, "application/xml", _s3_error("SlowDown", "Please reduce your request rate.")),
-    "http_429": (429, "application/json", _anthropic_error("rate_limit_error")),
-    "http_529": (529, "application/json", _anthropic_error("overloaded_error")),
-    "non_json_200": (200, "application/json", b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n"
-                     b"<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"),
-    "wrong_shape_200": (200, "application/json", b'{"unexpected": true}'),
-}
-
-
-@dataclass(frozen=True)
-class FaultRule:
-    """Inject `kind` into a matching request with probability `rate`, at most `max_count` times.
-
-    `method` matches exactly (None = any); `path` is a regex searched in the path and query.
-    """
-
-    kind: str
-    rate: float
-    method: str | None = None
-    path: str | None = None
-    max_count: int | None = None
-
-    def __post_init__(self):
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be in [0, 1], got {self.rate}")
-
-    def matches(self, method: str, target: str) -> bool:
-        return _matches(self.method, self.path, method, target)
-
-
-def _matches(want_method: str | None, path: str | None, method: str, target: str) -> bool:
-    return ((want_method is None or want_method.upper() == method)
-            and (path is None or re.search(path, target) is not None))
 
 
 class _Hold:
@@ -193,7 +142,7 @@ class FaultProxy:
     def _take_hold(self, method: str, target: str) -> _Hold | None:
         with self._lock:
             hold = self._hold
-            if hold is None or hold.taken or not _matches(hold.method, hold.path, method, target):
+            if hold is None or hold.taken or not request_matches(hold.method, hold.path, method, target):
                 return None
             hold.taken = True
             self._counts["held"] += 1
@@ -313,15 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def _fault(text: str) -> FaultRule:
-    kind, _, rate = text.partition("=")
-    return FaultRule(kind, float(rate or 1.0))
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--upstream", required=True, help="http://host:port of the real server")
-    parser.add_argument("--fault", type=_fault, action="append", default=[], metavar="KIND=RATE",
+    parser.add_argument("--fault", type=parse_fault, action="append", default=[], metavar="KIND=RATE",
                         help=f"repeatable; KIND is one of {', '.join(FAULT_KINDS)}")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-faults", type=int, default=100)

@@ -22,7 +22,8 @@ from alpha_replay_assets.family_spec.rule import HiddenRule
 from alpha_replay_assets.family_spec.synthetic import read_sections, render, stub_system
 from alpha_replay_assets.sample import unregistered
 
-RULES: dict[str, HiddenRule] = {name: f.rule for name, f in REGISTRY.items() if f.rule} | {unregistered.NAME: unregistered.RULE}
+RULES: dict[str, HiddenRule] = ({name: f.rule for name, f in REGISTRY.items() if f.rule}
+                                | {unregistered.NAME: unregistered.RULE})
 GRAPH_PROMPTS = ("stub", "rendered")  # the producers' reality (default), or replayable graph prompts
 
 

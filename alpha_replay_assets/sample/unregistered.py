@@ -32,7 +32,8 @@ def decide(snapshot: dict, rng: random.Random, noise: float) -> dict:
                            "risk_contribution": round(risk, 4)})
     level = "high" if snapshot["vix"] > 30 else "elevated" if snapshot["vix"] > 20 or len(alerts) > 2 else "normal"
     return {"risk_level": level, "alerts": alerts,
-            "summary": f"Risk is {level} with {len(alerts)} alerts; {pick_words(rng, 'trim', 'hedge', 'hold', 'concentration', 'volatility', 'liquidity')}."}
+            "summary": f"Risk is {level} with {len(alerts)} alerts; "
+                       f"{pick_words(rng, 'trim', 'hedge', 'hold', 'concentration', 'volatility', 'liquidity')}."}
 
 
 def post_process(raw: dict, snapshot: dict, run: Run, rng: random.Random) -> dict:

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 
 import anthropic
 
-from alpha_replay_assets.replay_cache import ReplyCache, target_slug
+from alpha_replay_assets.paths import batch_record_key
+from alpha_replay_assets.replay.cache import ReplyCache
+from alpha_replay_assets.replay.engine import ReplayConfig
+from alpha_replay_assets.replay.planning import admit_within, shared_prefixes
+from alpha_replay_assets.replay.rate_card import price_for
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import BatchRequest, ReplayModel
 from resources.replies import Reply
@@ -28,10 +32,6 @@ MAX_REQUESTS = 100_000
 # The API takes 256 MB per batch; prompts grow by their JSON escaping and the request around them.
 MAX_PROMPT_BYTES = 200 * 2**20
 DIGEST = re.compile(r"[0-9a-f]{64}")  # custom_id = the request's content address
-
-
-def batch_record_key(store: ArtifactStore, day: dt.date, model: str) -> str:
-    return store.analytics_key("replay_batches", target_slug(model), f"dt={day}.json")
 
 
 @dataclass
@@ -110,7 +110,8 @@ class RangeBatch:
         for batch_id in batch_ids:
             try:
                 self.model_res.wait_for_batch(batch_id)
-                replies = [(custom_id, result) for custom_id, result in self.model_res.batch_results(batch_id, self.model)
+                results = self.model_res.batch_results(batch_id, self.model)
+                replies = [(custom_id, result) for custom_id, result in results
                            if isinstance(result, Reply) and DIGEST.fullmatch(custom_id)]
             except anthropic.NotFoundError:  # gone (results expire after 29 days): asked again
                 self.log.warning(f"{self.model}: batch {batch_id} not found; its requests are asked again")
@@ -118,3 +119,28 @@ class RangeBatch:
             with ThreadPoolExecutor(self.store.max_workers, thread_name_prefix="batch-collect") as pool:
                 list(pool.map(lambda reply: self.cache.put(*reply), replies))
             self.collected.add(batch_id)
+
+
+def prefill_with_batches(context, store: ArtifactStore, model_res: ReplayModel, config: ReplayConfig,
+                         plans) -> tuple[int, list[str]]:
+    """Batch mode: the admitted, uncached tasks of every (day, model, tasks) in `plans` go to
+    Message Batches first, one set per model for the whole range (`batches.RangeBatch`), so the
+    day replays that follow find them cached. A model whose route has no batch API (a router
+    slug) stays interactive, logged. Returns how many requests were batched and those models."""
+    ranges: dict[str, RangeBatch] = {}
+    interactive: list[str] = []
+    for day, model, tasks in plans:
+        if not model_res.has_batches(model):
+            if model not in interactive:
+                interactive.append(model)
+                context.log.info(f"{model}: the router has no batch API; this backfill replays it interactively "
+                                 "at standard price")
+            continue
+        admitted, _ = admit_within(tasks, price_for(model, config.prices), config.budget_usd, batch=True)
+        shared = shared_prefixes(admitted, model) if model_res.caches_prompts(model) else set()
+        if model not in ranges:
+            ranges[model] = RangeBatch(context.log, store, model_res, model)
+        ranges[model].add(day, admitted, shared)
+    for batch in ranges.values():
+        batch.finish()
+    return sum(batch.requests for batch in ranges.values()), interactive

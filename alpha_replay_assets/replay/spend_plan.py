@@ -1,7 +1,7 @@
 """What replaying a stretch of the corpus will cost, estimated from the index before any call.
 
 Each eligible artifact is replayed once under each of its family's cheap targets, and the noise-ceiling sample k times
-under its original model, each at `costs.expected_tokens` and the rate in force today (replays
+under its original model, each at `rate_card.expected_tokens` and the rate in force today (replays
 happen now). A reply already in the replay cache costs nothing and is counted apart (`cached`).
 A model with no card is a row of its own (nothing estimated), named in one line.
 """
@@ -10,9 +10,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from alpha_replay_assets.concordance import eligible_rows
-from alpha_replay_assets.costs import RateCard, expected_tokens, route_of, today
-from alpha_replay_assets.noise_ceiling import sample_rows
+from alpha_replay_assets.replay.planning import eligible_rows, sample_rows
+from alpha_replay_assets.replay.rate_card import RateCard, expected_tokens, route_of, today
 from alpha_replay_assets.targets import TargetsFor, rows_for_target
 
 ESTIMATE_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",

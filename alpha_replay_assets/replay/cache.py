@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import json
 
+from alpha_replay_assets.paths import replay_cache_key
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ANTHROPIC
 from resources.replies import BadResponse, Reply, checked
@@ -17,11 +18,6 @@ from resources.replies import BadResponse, Reply, checked
 # of the address: it changes what a call is billed, never what the model answers, so a reply
 # asked with or without it (or before caching existed) is the same reply and stays reusable.
 REQUEST_SCHEMA_VERSION = 1
-
-
-def target_slug(model: str) -> str:
-    """`:` and `/` in a model id are not safe in keys (domain §2.2)."""
-    return model.replace(":", "-").replace("/", "-")
 
 
 def request_hash(model: str, system: str, user: str, max_tokens: int, sample: int = 0,
@@ -36,10 +32,6 @@ def request_hash(model: str, system: str, user: str, max_tokens: int, sample: in
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
-def cache_key(store: ArtifactStore, model: str, digest: str) -> str:
-    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
-
-
 class CorruptCacheEntry(Exception):
     pass
 
@@ -51,10 +43,10 @@ class ReplyCache:
         self.store, self.model, self.simulated = store, model, simulated
 
     def has(self, digest: str) -> bool:
-        return self.store.head(cache_key(self.store, self.model, digest)) is not None
+        return self.store.head(replay_cache_key(self.store, self.model, digest)) is not None
 
     def get(self, digest: str) -> Reply | None:
-        key = cache_key(self.store, self.model, digest)
+        key = replay_cache_key(self.store, self.model, digest)
         try:
             entry = self.store.read_json(key)
             reply = None if entry is None else checked(Reply(**entry))
@@ -69,4 +61,5 @@ class ReplyCache:
 
     def put(self, digest: str, reply: Reply, if_absent: bool = False) -> None:
         """Store `reply`; `if_absent`: never over another run's reply (`WriteConflict`: it paid first)."""
-        self.store.write_json(cache_key(self.store, self.model, digest), dataclasses.asdict(reply), if_absent=if_absent)
+        self.store.write_json(replay_cache_key(self.store, self.model, digest), dataclasses.asdict(reply),
+                              if_absent=if_absent)

@@ -18,21 +18,12 @@ import dataclasses
 import datetime as dt
 import time
 
-from alpha_replay_assets.replay_cache import target_slug
+from alpha_replay_assets.paths import claim_key, paid_twice_key
 from resources.artifact_store import ArtifactStore, WriteConflict
 from resources.replies import Reply
 
 CLAIMED_BY, CLAIMED_AT = "claimed-by", "claimed-at"  # S3 user metadata of a claim (HEAD reads it)
 POLL_S = 0.25
-
-
-def claim_key(store: ArtifactStore, model: str, digest: str) -> str:
-    return store.analytics_key("replay_claims", target_slug(model), digest[:2], f"{digest}.json")
-
-
-def paid_twice_prefix(store: ArtifactStore, day: dt.date) -> str:
-    """Where a day's second payments are journalled (every target: one listing per day)."""
-    return store.analytics_key("paid_twice", f"dt={day}") + "/"
 
 
 class Claims:
@@ -92,7 +83,7 @@ class Claims:
     def journal_second_payment(self, day: dt.date, row: dict, reply: Reply, cost_usd: float) -> str:
         """Record a payment for a request whose reply another run had already cached (`row`: the
         replay's purpose, family and digest); returns the key."""
-        key = paid_twice_prefix(self.store, day) + f"{target_slug(self.model)}/{row['request_digest']}.json"
+        key = paid_twice_key(self.store, day, self.model, row["request_digest"])
         self.store.write_json(key, dataclasses.asdict(reply) | row | {
             "run_id": self.run_id, "cost_usd": cost_usd, "target_model": self.model})
         return key

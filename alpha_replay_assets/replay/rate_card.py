@@ -1,5 +1,5 @@
 """What a call costs: a rate card per (model, route) with dated entries, and what an artifact's
-calls cost (domain §1.4, §2.2).
+calls cost (docs/domain.md §1.4, §2.2).
 
 Model ids as producers write them resolve to a card: a dated Anthropic snapshot id
 (`claude-haiku-4-5-20251001`) is priced by its model's card (`claude-haiku-4-5`): a trailing

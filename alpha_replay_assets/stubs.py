@@ -1,4 +1,4 @@
-"""How a dry run materialises: a stub that says so, and touches nothing (domain §4)."""
+"""Stub materialisations: how a dry run materialises, a stub that says so and touches nothing (docs/domain.md §4)."""
 
 
 import dagster as dg
