@@ -8,17 +8,17 @@ Pure: no S3, no Dagster. Every input yields exactly one row; anything wrong with
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from alpha_replay_assets import families
+from alpha_replay_assets import artifact_json, families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.layout import timestamp_flag
 from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.stub_prompts import is_placeholder
 
 OK = "ok"
 # Bad-row statuses, most fundamental first. A valid artifact of a family nobody registered is
@@ -32,17 +32,6 @@ BAD_STATUSES = (
     "wrong_type",
     "key_mismatch",
 )
-# Stub prompts (docs/domain.md §1.2, shapes.md §4): fixed strings producers write where the real prompt was
-# never captured. A replay of one cannot reproduce the decision, so it is never sent (nor priced).
-PLACEHOLDER_MARKER = "not yet wired through track_llm_cost"  # the capture helper's fallback
-STUB_SYSTEM_PREFIX, STUB_SYSTEM_MARKER = "<system prompt for agent_id='", "not yet plumbed"  # the cost tracker's
-STUB_USER_PREFIX, STUB_USER_SUFFIX = "<user prompt for ", "not provided>"  # the cost tracker's, no user prompt
-# A `str.format` replacement field, `{identifier}`, not an escaped `{{identifier}}`.
-FORMAT_FIELD = re.compile(r"(?<!\{)\{[A-Za-z_]\w*\}(?!\})")
-# Rendered data: a JSON (or Python repr) object opening with a quoted key. `{{"key": ...}}` is an
-# escaped brace of an unrendered template (valid JSON never has `{{`), so it does not count.
-DATA_OBJECT = re.compile(r"""(?<!\{)\{\s*["'][^"'\n]*["']\s*:""")
-
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
 PARSER_VERSION = 6  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
 # ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
@@ -151,45 +140,6 @@ def _total_cost(output: dict, name: str | None, cost: float | None) -> float | N
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_COST_USD:
         return None
     return float(value) if cost is None or value >= cost else None
-
-
-# A JSON escape of a lone UTF-16 surrogate (\ud800-\udfff) parses into a string no UTF-8 writer accepts.
-SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(text: str, doc: Any) -> bool:
-    if not SURROGATE_ESCAPE.search(text):
-        return False
-    try:
-        json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False  # only valid surrogate pairs
-
-
-def is_unrendered_template(prompt: str) -> bool:
-    """A `str.format` template that was never filled: it has a `{identifier}` field and no data
-    object. A rendered prompt embeds its data (the think tank's snapshot as JSON): any
-    `{"key": ...}` object in it means it was rendered, whatever braces its text also carries. A
-    rendered prompt without data objects that still shows a bare `{field}` (text data, a template
-    that escaped the field) is taken for a template: that errs toward not paying for a replay,
-    and is counted."""
-    return FORMAT_FIELD.search(prompt) is not None and DATA_OBJECT.search(prompt) is None
-
-
-def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
-    """Stub prompts (docs/domain.md §1.2, shapes.md §4): both blank, the old capture marker in either, the
-    cost tracker's placeholder system prompt or missing-user-prompt text, or an unrendered user
-    template. Any one makes the pair unreplayable: a prompt without the data the agent saw
-    cannot reproduce its decision."""
-    system, user = system_prompt.strip(), user_prompt.strip()
-    return (
-        (not system and not user)
-        or PLACEHOLDER_MARKER in system or PLACEHOLDER_MARKER in user
-        or (system.startswith(STUB_SYSTEM_PREFIX) and STUB_SYSTEM_MARKER in system)
-        or (user.startswith(STUB_USER_PREFIX) and user.endswith(STUB_USER_SUFFIX))
-        or is_unrendered_template(user)
-    )
 
 
 def has_truncation_marker(value: Any) -> bool:
@@ -304,11 +254,9 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
     except UnicodeDecodeError as exc:
         return row | {"status": "not_utf8", "error": f"not UTF-8 at byte {exc.start}"}
     try:
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, and ints past Python's 4,300 digits
-        return row | {"status": "malformed_json", "error": f"malformed JSON: {exc}"[:200]}
-    if _has_lone_surrogate(text, doc):
-        return row | {"status": "malformed_json", "error": "a \\u escape of a lone UTF-16 surrogate (not text)"}
+        doc = artifact_json.loads(body, text)
+    except artifact_json.Malformed as exc:
+        return row | {"status": "malformed_json", "error": str(exc)}
     try:
         row.update(_parse_document(doc, parsed_key.agent_id))
     except Invalid as exc:

@@ -15,6 +15,7 @@ from pydantic import Field
 from alpha_replay_assets import artifacts
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.index_groups import GroupBuilder
 from alpha_replay_assets.partitions import DAILY, DAILY_DEADLINE, OWNERS, day_of, freshness_policy
 from alpha_replay_assets.paths import day_prefix, index_key
 from alpha_replay_assets.stubs import stub_result
@@ -22,12 +23,6 @@ from resources.artifact_store import ArtifactStore, WriteConflict, is_permanent,
 from resources.run_mode import RunMode
 
 DAYS_IN_FLIGHT = 3
-# A day's index is written in row groups of about this many artifact bytes, each parsed as its
-# bodies arrive: a day of production-sized artifacts (16x volume: ~650 MB) is never in memory
-# whole, only its compressed index. Larger groups mean fewer ranges per window read (one per
-# group: ~20 a day at 16x) but more memory: three days in flight at 4x peaked at 880 MiB with
-# 64 MB groups, 670 MiB with 32 MB.
-ROW_GROUP_BYTES = 32 * 1024 * 1024
 PREVIEW_COLUMNS = ["agent_id", "run_id", "status", "model_name", "is_placeholder", "is_truncated"]
 # What an index was built from, stored as S3 user metadata on the index object (HEAD reads it).
 FINGERPRINT_META, OBJECTS_META, VERSION_META = "listing-fingerprint", "listed-objects", "index-version"
@@ -41,6 +36,10 @@ WRITE_ATTEMPTS = 3
 class IndexConfig(dg.Config):
     force: bool = Field(default=False, description="Rebuild days whose folder listing has not changed "
                         "since their index was written (normally skipped: nothing new to read).")
+    # 1 by default: on a 2-core machine two workers were slower than one process and doubled peak RSS
+    # (bench/results/noisy/scaling-1x-workers{1,2}.json); raise it where cores are free (bench --index-workers).
+    workers: int = Field(default=1, ge=1, le=64, description="Processes that fetch and parse artifacts; "
+                         "1 = all in the step's own process (the default, see bench/results).")
 
 
 def list_day(store: ArtifactStore, day: dt.date) -> list[artifacts.ListedObject]:
@@ -82,6 +81,7 @@ class IndexedDay:
     conflicts: int  # writes lost to a concurrent indexer of the same day (then listed again)
     rows: int = 0
     bytes_read: int = 0
+    read_retries: int = 0  # in worker processes (the step's own store counts its own)
     families: Counter = field(default_factory=Counter)
     bad_reasons: Counter = field(default_factory=Counter)
     stub_prompts: Counter = field(default_factory=Counter)  # per family: never replayed
@@ -98,41 +98,26 @@ class IndexedDay:
         return frame
 
 
-def row_groups(store: ArtifactStore, listed: list[artifacts.ListedObject],
-               indexed: IndexedDay) -> Iterator[pd.DataFrame]:
-    """The day's index rows in key order, in frames of about ROW_GROUP_BYTES of artifacts, each
-    artifact parsed by the thread that fetched it, counted into `indexed`."""
-    listed = sorted(listed, key=lambda o: o.key)
-    by_key = {o.key: o for o in listed}
-
-    def row(obj: artifacts.ListedObject, body: bytes | None) -> tuple[int, dict]:
-        return len(body or b""), artifacts.index_row(obj, body, store.capture_prefix, store.max_object_bytes)
-
-    wanted = [artifacts.needs_body(o, store.capture_prefix, store.max_object_bytes) for o in listed]
-    fetched = store.fetch_many((o.key for o, fetch in zip(listed, wanted) if fetch),
-                               then=lambda key, body: row(by_key[key], body))
-    rows, held = [], 0
-    for obj, fetch in zip(listed, wanted):
-        size, parsed = next(fetched)[1] if fetch else row(obj, None)
-        rows.append(parsed)
-        indexed.bytes_read += size
-        held += size
-        if held >= ROW_GROUP_BYTES:
-            yield indexed.count(artifacts.to_frame(rows))
-            rows, held = [], 0
-    if rows or not indexed.rows:  # the last group; an empty day still gets the schema
-        yield indexed.count(artifacts.to_frame(rows))
+def row_groups(builder: GroupBuilder, listed: list[artifacts.ListedObject], indexed: IndexedDay
+               ) -> Iterator[pd.DataFrame]:
+    """The day's index rows in key order, a frame per group built by `builder`, counted into `indexed`."""
+    for group in builder.groups(listed):
+        indexed.bytes_read += group.bytes_read
+        indexed.read_retries += group.read_retries
+        yield indexed.count(group.frame)
 
 
-def index_day(store: ArtifactStore, day: dt.date, force: bool = False) -> IndexedDay:
+def index_day(store: ArtifactStore, day: dt.date, force: bool = False,
+              builder: GroupBuilder | None = None) -> IndexedDay:
     """Build one day's index and write it as one object, never over a newer one.
 
     The write is a compare-and-swap on the index version read *before* listing: if another run
     wrote the index in between (its listing may be newer than ours), our PUT fails with a
     conflict and we list again. So a landed index was always built from a listing at least as
     new as the one it replaced. A folder whose listing equals the one the index was built from
-    is not read again.
+    is not read again. `builder` (default: in this process) builds the row groups.
     """
+    builder = builder or GroupBuilder(store)
     key = index_key(store, day)
     for conflicts in range(WRITE_ATTEMPTS):
         current = store.head(key)
@@ -146,7 +131,8 @@ def index_day(store: ArtifactStore, day: dt.date, force: bool = False) -> Indexe
         indexed = IndexedDay(day, store.uri(key), fingerprint, rebuilt=True, conflicts=conflicts)
         metadata = {FINGERPRINT_META: fingerprint, OBJECTS_META: str(len(listed)), VERSION_META: index_version(store)}
         try:
-            store.write_parquet_groups(key, row_groups(store, listed, indexed), if_match=current[0] if current else None,
+            store.write_parquet_groups(key, row_groups(builder, listed, indexed),
+                                       if_match=current[0] if current else None,
                                        if_absent=current is None, metadata=metadata)
         except WriteConflict:
             continue
@@ -187,7 +173,7 @@ def _run_metadata(days: list[IndexedDay], read_retries: int) -> dict:
         "days_rebuilt": sum(d.rebuilt for d in days),
         "days_unchanged": sum(not d.rebuilt for d in days),
         "write_conflicts": sum(d.conflicts for d in days),
-        "read_retries": read_retries,
+        "read_retries": read_retries + sum(d.read_retries for d in days),
     }
 
 
@@ -220,7 +206,7 @@ def artifact_index(
     def index(key: str) -> IndexedDay:
         try:
             with naming(f"indexing day {key}"):
-                return index_day(store, day_of(key), config.force)
+                return index_day(store, day_of(key), config.force, builder)
         except Exception as exc:
             if is_permanent(exc):  # no retry will make a missing bucket appear
                 raise dg.Failure(f"S3 refused indexing day {key} of s3://{store.bucket}/{store.capture_prefix}/ "
@@ -228,7 +214,8 @@ def artifact_index(
                                  allow_retries=False) from exc
             raise
 
-    with ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
+    with GroupBuilder(store, config.workers) as builder, \
+            ThreadPoolExecutor(max_workers=DAYS_IN_FLIGHT, thread_name_prefix="index-day") as pool:
         days = []
         for indexed in pool.map(index, context.partition_keys):
             state = "rebuilt" if indexed.rebuilt else "unchanged since its index, not read again"

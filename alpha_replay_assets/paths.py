@@ -109,8 +109,13 @@ def ceiling_key(store: ArtifactStore, day) -> str:
     return store.analytics_key("noise_ceiling", f"dt={day}", "ceiling.parquet")
 
 
+def replay_cache_prefix(store: ArtifactStore) -> str:
+    """Every cached reply (the demo keeps them between runs)."""
+    return store.analytics_key("replay_cache") + "/"
+
+
 def replay_cache_key(store: ArtifactStore, model: str, digest: str) -> str:
-    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
+    return f"{replay_cache_prefix(store)}{target_slug(model)}/{digest[:2]}/{digest}.json"
 
 
 def claim_key(store: ArtifactStore, model: str, digest: str) -> str:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FITTED = ("ic_cio", "macro_economist")
+RESCAN_THREADS = 32
+QUIET_LOAD = 1.5  # a scenario started at a 1-minute load average at or above this is noisy (2 cores)
 SERVERS = ("moto", "seaweedfs")
 
 
@@ -52,13 +54,26 @@ def attach(args):
     return SeaweedS3(args.endpoint, args.metrics_url, None, "")
 
 
+LATENCY_ENV = "ALPHA_REPLAY_BENCH_CLIENT_LATENCY_MS"
+# holds a sitecustomize.py: every Python process a scenario starts (its indexing workers too) adds the latency
+LATENCY_SITE = Path(__file__).resolve().parent / "latency_site"
+
+
 def latency_model(server, kind: str, latency_ms: float) -> list[str]:
     """`latency_ms` on every S3 request of every client: in moto's server, or (SeaweedFS has no
-    latency model) in every scenario process; returns the scenario arguments that carry it."""
+    latency model) in every process of a scenario; returns the scenario arguments that carry it."""
     if kind == "moto":
         server.set_latency(latency_ms)
         return []
     return ["--client-latency-ms", str(latency_ms)]
+
+
+def scenario_env(args: list[str]) -> dict[str, str]:
+    """A scenario process's environment: with client latency, set for it and every process it starts."""
+    if "--client-latency-ms" not in args:
+        return dict(os.environ)
+    path = os.pathsep.join(filter(None, [str(LATENCY_SITE), str(RESULTS.parent.parent), os.environ.get("PYTHONPATH")]))
+    return os.environ | {LATENCY_ENV: args[args.index("--client-latency-ms") + 1], "PYTHONPATH": path}
 
 
 def add_client_latency(latency_ms: float) -> None:
@@ -110,11 +125,75 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+class TreeSampler:
+    """Samples this process's descendants (the indexing workers and their forkserver, which are not
+    all this process's children, so `RUSAGE_CHILDREN` misses them) every `interval` s: the peak of
+    the whole tree's proportional set size (shared pages counted once) and each descendant's CPU."""
+
+    def __init__(self, interval: float = 0.5):
+        import threading
+
+        self.interval, self.peak_kib, self.cpu = interval, 0, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TreeSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        tree, frontier = [], [os.getpid()]
+        while frontier:
+            frontier = [child for pid in frontier for child in _children(pid)]
+            tree += frontier
+        total = _pss_kib(os.getpid())
+        for pid in tree:
+            try:
+                total += _pss_kib(pid)
+                self.cpu[pid] = process_cpu_s(pid)
+            except OSError:  # it ended between the listing and the read
+                continue
+        self.peak_kib = max(self.peak_kib, total)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _stat(pid: str) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _pss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
 def _measure(fn) -> dict:
+    """Wall, CPU (this process; its descendants: the indexing workers) and peak memory: this
+    process's own peak RSS, and the peak of the whole tree's PSS (sampled; the larger one is `peak_rss_mib`)."""
     wall, cpu = time.perf_counter(), time.process_time()
-    extra = fn() or {}
+    with TreeSampler() as tree:
+        extra = fn() or {}
+    own, whole = peak_rss_mib(), round(tree.peak_kib / 1024, 1)
     return {"wall_s": round(time.perf_counter() - wall, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "peak_rss_mib": peak_rss_mib(), **extra}
+            "workers_cpu_s": round(sum(tree.cpu.values()), 2), "peak_rss_mib": max(own, whole),
+            "own_peak_rss_mib": own, "tree_peak_pss_mib": whole, **extra}
 
 
 def _resources(endpoint: str, bucket: str, model_url: str | None = None, concurrency: int = 8):
@@ -146,42 +225,56 @@ def _materialise(assets, resources, first: str, last: str, run_config=None) -> N
     assert result.success
 
 
-def scenario_baseline(args) -> dict:
-    """The system we replace: one serial GET per artifact of the window (every `sample_every`-th
-    of each day folder's listing), then the same fits; listing, scan and fit timed apart."""
+def scenario_baseline(args, threads: int = 1) -> dict:
+    """The system we replace (threads = 1): one serial GET per artifact of the window (every
+    `sample_every`-th of each day folder's listing), then the same fits; listing, scan and fit
+    timed apart. threads = RESCAN_THREADS: the same team's later fix, the window re-scanned by a
+    thread pool (list, fetch, parse, fit), with the same code."""
     import boto3
+    from botocore.config import Config
 
     from alpha_replay_assets.families import REGISTRY
     from alpha_replay_assets.paths import agent_id_base, day_prefix
     from alpha_replay_assets.rule_fit import fit_rule
 
     client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
-    rows = {family: [] for family in FITTED}
+                          aws_access_key_id="bench", aws_secret_access_key="bench",
+                          config=Config(max_pool_connections=max(10, threads)))
 
-    def run():
-        started, listed = time.perf_counter(), []
-        for day in args.days:
-            listed += [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(
+    def listing(day: str) -> list[str]:
+        return [obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(
                 Bucket=args.bucket, Prefix=day_prefix("decision_artifacts", dt.date.fromisoformat(day)))
                 for obj in page.get("Contents", [])]
-        list_s, scanned = time.perf_counter() - started, listed[::args.sample_every]
-        for key in scanned:
-            body = client.get_object(Bucket=args.bucket, Key=key)["Body"].read()
-            try:
-                doc = json.loads(body)
-                family = agent_id_base(doc["agent_id"])
-                if family in rows:
-                    rows[family] += [r for r in REGISTRY[family].fit.rows(doc["input_data_snapshot"],
-                                                                          doc["agent_output"]) if "error" not in r]
-            except (ValueError, KeyError, TypeError):
-                continue
+
+    def feature_rows(key: str) -> tuple[str | None, list]:
+        body = client.get_object(Bucket=args.bucket, Key=key)["Body"].read()
+        try:
+            doc = json.loads(body)
+            family = agent_id_base(doc["agent_id"])
+            if family in FITTED:
+                return family, [r for r in REGISTRY[family].fit.rows(doc["input_data_snapshot"], doc["agent_output"])
+                                if "error" not in r]
+        except (ValueError, KeyError, TypeError):
+            pass
+        return None, []
+
+    def run():
+        from concurrent.futures import ThreadPoolExecutor
+
+        rows = {family: [] for family in FITTED}
+        with ThreadPoolExecutor(threads) as pool:
+            started = time.perf_counter()
+            listed = [key for keys in pool.map(listing, args.days) for key in keys]
+            list_s, scanned = time.perf_counter() - started, listed[::args.sample_every]
+            for family, found in pool.map(feature_rows, scanned):
+                if family:
+                    rows[family] += found
         scan_s = time.perf_counter() - started - list_s
         fits = {f: fit_rule([r["label"] for r in rs], [r["features"] for r in rs]).get("match_rate")
                 for f, rs in rows.items()}
-        return {"artifacts_listed": len(listed), "artifacts_read": len(scanned), "list_s": round(list_s, 3),
-                "scan_s": round(scan_s, 3), "fit_s": round(time.perf_counter() - started - list_s - scan_s, 3),
-                "match_rate": fits}
+        return {"threads": threads, "artifacts_listed": len(listed), "artifacts_read": len(scanned),
+                "list_s": round(list_s, 3), "scan_s": round(scan_s, 3),
+                "fit_s": round(time.perf_counter() - started - list_s - scan_s, 3), "match_rate": fits}
     return _measure(run)
 
 
@@ -192,11 +285,12 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
 
     resources = _resources(args.endpoint, args.bucket)
     server = attach(args)
+    workers = args.index_workers or os.cpu_count() or 1
 
     def run():
         # force: the days are new to this scenario (an earlier one may have indexed the same folders)
         _materialise([artifact_index], resources, days[0], days[-1],
-                     {"ops": {"artifact_index": {"config": {"force": True}}}})
+                     {"ops": {"artifact_index": {"config": {"force": True, "workers": workers}}}})
         before, bytes_before = server.request_counts(), server.bytes_served()
         _materialise([counterfactual_fits], resources, args.days[-1], args.days[-1],
                      {"ops": {"counterfactual_fits": {"config": {"window_days": len(args.days)}}}})
@@ -204,7 +298,8 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
         fits = resources["store"].read_parquet(fits_key(resources["store"], dt.date.fromisoformat(args.days[-1])))
         fits = fits[fits["scope"] == "family"]  # the roll-ups: what the baseline computed
         step = {name: after.get(name, 0) - before.get(name, 0) for name in ("GET", "GET artifact_index")}
-        return {"fit_step_gets": step["GET"], "fit_step_bytes": bytes_after["total"] - bytes_before.get("total", 0),
+        return {"workers": workers, "fit_step_gets": step["GET"],
+                "fit_step_bytes": bytes_after["total"] - bytes_before.get("total", 0),
                 **({"fit_step_index_gets": step["GET artifact_index"]} if args.server == "moto" else {}),
                 "match_rate": dict(zip(fits["agent_id_base"], fits["match_rate"].round(4)))}
     return _measure(run)
@@ -238,14 +333,22 @@ def scenario_concordance(args) -> dict:
 
 def process_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(str(pid))
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_scenario(name: str, common: list[str], server) -> dict:
+def wait_quiet(minutes: float) -> None:
+    """Wait up to `minutes` for the machine's 1-minute load average to fall below QUIET_LOAD."""
+    deadline = time.monotonic() + minutes * 60
+    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def run_scenario(name: str, common: list[str], server, quiet_minutes: float = 0) -> dict:
+    wait_quiet(quiet_minutes)
     server.reset_counts()
-    server_cpu = process_cpu_s(server.process.pid)
-    done = subprocess.run([sys.executable, "-m", "bench.run", "--scenario", name, *common],
+    server_cpu, load_start = process_cpu_s(server.process.pid), os.getloadavg()[0]
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--scenario", name, *common], env=scenario_env(common),
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
         raise RuntimeError(f"scenario {name} failed:\n{done.stderr[-4000:]}")
@@ -254,14 +357,16 @@ def run_scenario(name: str, common: list[str], server) -> dict:
     return result | {"s3_requests": counts.get("total", 0), "s3_gets": counts.get("GET", 0),
                      "s3_bytes": server.bytes_served().get("total", 0),
                      "server_cpu_s": round(process_cpu_s(server.process.pid) - server_cpu, 2),
-                     "load_avg_5m": round(os.getloadavg()[1], 2)}  # the machine may be shared: CPU-bound numbers say so
+                     # the machine may be shared: a scenario started at load >= QUIET_LOAD is not quoted
+                     "load_avg_start": round(load_start, 2), "load_avg_end": round(os.getloadavg()[0], 2)}
 
 
-def scenario_args(server, kind: str, bucket: str, days: list[dt.date], latency_ms: float) -> list[str]:
-    """What every scenario process is told: where the corpus is and the latency model."""
+def scenario_args(server, kind: str, bucket: str, days: list[dt.date], latency_ms: float,
+                  index_workers: int = 0) -> list[str]:
+    """What every scenario process is told: where the corpus is, the latency model, the indexing workers."""
     return ["--server", kind, "--endpoint", server.endpoint_url, "--metrics-url", getattr(server, "metrics_url", ""),
-            "--bucket", bucket, "--day-list", ",".join(d.isoformat() for d in days),
-            *latency_model(server, kind, latency_ms)]
+            "--bucket", bucket, "--day-list", ",".join(d.isoformat() for d in days), "--index-workers",
+            str(index_workers), *latency_model(server, kind, latency_ms)]
 
 
 def main(argv=None) -> None:
@@ -276,21 +381,25 @@ def main(argv=None) -> None:
     parser.add_argument("--reply-latency-ms", type=float, default=2000.0)
     parser.add_argument("--replay-concurrency", type=int, default=32)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .json go")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
+                        help=f"before each scenario, wait up to MINUTES for a load average < {QUIET_LOAD}")
+    parser.add_argument("--index-workers", type=int, default=0,
+                        help="artifact_index's `workers` in the cold and weekly runs (default: its own, the cores)")
     parser.add_argument("--scenario", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--metrics-url", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)
     parser.add_argument("--day-list", help=argparse.SUPPRESS)
+    # carried to every process of the scenario by `scenario_env` (the latency_site sitecustomize)
     parser.add_argument("--client-latency-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--sample-every", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     if args.scenario:  # a child process: run one scenario, print its JSON
         args.days = args.day_list.split(",")
-        if args.client_latency_ms:
-            add_client_latency(args.client_latency_ms)
         scenario = {
             "baseline": lambda: scenario_baseline(args),
+            "rescan": lambda: scenario_baseline(args, RESCAN_THREADS),
             "cold": lambda: scenario_index_and_fit(args, args.days),
             "weekly": lambda: scenario_index_and_fit(args, args.days[-7:]),
             "concordance": lambda: scenario_concordance(args),
@@ -312,12 +421,12 @@ def run_all(args) -> None:
         bucket = "alpha-replay-bench"
         days = corpus.window(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1), n_days)
         _, sizes = seed_corpus(server, bucket, days, per_day, args.sizes)
-        common = scenario_args(server, args.server, bucket, days, args.latency_ms) + [
+        common = scenario_args(server, args.server, bucket, days, args.latency_ms, args.index_workers) + [
             "--reply-latency-ms", str(args.reply_latency_ms), "--replay-concurrency", str(args.replay_concurrency)]
         results = {}
-        for name in ("baseline", "cold", "weekly", "concordance"):
+        for name in ("baseline", "rescan", "cold", "weekly", "concordance"):
             print(f"running {name} ...", flush=True)
-            results[name] = run_scenario(name, common, server)
+            results[name] = run_scenario(name, common, server, args.wait_quiet)
             print(f"  {json.dumps(results[name])}", flush=True)
     finally:
         server.stop()
@@ -325,11 +434,14 @@ def run_all(args) -> None:
 
 
 def report(results: dict, args, n_days: int, per_day: int, n: int, n_bytes: int) -> None:
-    base = results["baseline"]["wall_s"]
+    base, rescan = results["baseline"]["wall_s"], results["rescan"]["wall_s"]
     rows = [
-        ("baseline: serial scan + fit", results["baseline"], None),
-        (f"cold: index {n_days} days + fit", results["cold"], base / results["cold"]["wall_s"]),
-        ("weekly: index 7 days + fit", results["weekly"], base / results["weekly"]["wall_s"]),
+        ("baseline: serial scan + fit", results["baseline"], None, base / rescan),
+        (f"rescan: {RESCAN_THREADS} threads + fit", results["rescan"], base / rescan, None),
+        (f"cold: index {n_days} days + fit", results["cold"], base / results["cold"]["wall_s"],
+         rescan / results["cold"]["wall_s"]),
+        ("weekly: index 7 days + fit", results["weekly"], base / results["weekly"]["wall_s"],
+         rescan / results["weekly"]["wall_s"]),
     ]
     where = "in the server" if args.server == "moto" else "in each client process"
     flags = (" --quick" if args.quick else "") + (f" --server {args.server}" if args.server != "moto" else "") + (
@@ -342,13 +454,14 @@ def report(results: dict, args, n_days: int, per_day: int, n: int, n_bytes: int)
         f"server {args.server}; {args.latency_ms:g} ms per S3 request for every client ({where})",
         f"command: python -m bench.run{flags}",
         "",
-        "| scenario | wall s | CPU s | S3 requests | GETs | MiB read | peak RSS MiB | baseline / this |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scenario | wall s | CPU s (+ workers) | S3 requests | GETs | MiB read | peak RSS MiB | baseline / this "
+        "| rescan / this | load start → end |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r, ratio in rows:
-        lines.append(f"| {name} | {r['wall_s']} | {r['cpu_s']} | {r['s3_requests']} | {r['s3_gets']} | "
-                     f"{r['s3_bytes'] / 2**20:.1f} | {r['peak_rss_mib']} | "
-                     f"{'—' if ratio is None else f'{ratio:.1f}x'} |")
+    for name, r, ratio, vs_rescan in rows:
+        lines.append(f"| {name} | {r['wall_s']} | {r['cpu_s']} + {r['workers_cpu_s']} | {r['s3_requests']} | "
+                     f"{r['s3_gets']} | {r['s3_bytes'] / 2**20:.1f} | {r['peak_rss_mib']} | {_ratio(ratio)} | "
+                     f"{_ratio(vs_rescan)} | {r['load_avg_start']} → {r['load_avg_end']} |")
     c = results["concordance"]
     index_gets = f"{weekly['fit_step_index_gets']} index GETs, " if "fit_step_index_gets" in weekly else ""
     lines += [
@@ -365,8 +478,14 @@ def report(results: dict, args, n_days: int, per_day: int, n: int, n_bytes: int)
     args.out.mkdir(parents=True, exist_ok=True)
     name = ("quick" if args.quick else "full") + ("" if args.server == "moto" else f"-{args.server}")
     (args.out / f"{name}.md").write_text(table + "\n")
-    ratios = {"cold": rows[1][2], "weekly": rows[2][2]}
-    (args.out / f"{name}.json").write_text(json.dumps({"results": results, "ratios": ratios}, indent=2) + "\n")
+    ratios = {"cold": rows[2][2], "weekly": rows[3][2], "cold_vs_rescan": rows[2][3], "weekly_vs_rescan": rows[3][3]}
+    noisy = any(r["load_avg_start"] >= QUIET_LOAD for r in results.values())
+    (args.out / f"{name}.json").write_text(json.dumps({"results": results, "ratios": ratios, "noisy": noisy},
+                                                      indent=2) + "\n")
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}x"
 
 
 if __name__ == "__main__":

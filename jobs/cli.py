@@ -25,7 +25,15 @@ import pandas as pd
 
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, ledger_key, summary_key, verdicts_key
+from alpha_replay_assets.paths import (
+    ceiling_key,
+    concordance_key,
+    fits_key,
+    ledger_key,
+    replay_cache_prefix,
+    summary_key,
+    verdicts_key,
+)
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.verdict_rules import RULE_THRESHOLD
@@ -39,12 +47,12 @@ from resources.environment import (
     ENV_OPENAI_COMPAT_API_KEY,
     ENV_OPENAI_COMPAT_BASE_URL,
     ENV_S3_ENDPOINT,
+    resources_from_env,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-CACHE_PREFIX = "decision_artifacts/_alpha_replay/replay_cache/"
 
 
 def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
@@ -60,18 +68,18 @@ def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
     }
 
 
-def _restore_cache(client, state_dir: Path) -> int:
+def _restore_cache(client, state_dir: Path, prefix: str) -> int:
     files = [p for p in state_dir.rglob("*.json")]
     for path in files:
-        client.put_object(Bucket=DEMO_BUCKET, Key=CACHE_PREFIX + path.relative_to(state_dir).as_posix(),
+        client.put_object(Bucket=DEMO_BUCKET, Key=prefix + path.relative_to(state_dir).as_posix(),
                           Body=path.read_bytes())
     return len(files)
 
 
-def _save_cache(client, state_dir: Path) -> None:
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=DEMO_BUCKET, Prefix=CACHE_PREFIX):
+def _save_cache(client, state_dir: Path, prefix: str) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=DEMO_BUCKET, Prefix=prefix):
         for obj in page.get("Contents", []):
-            target = state_dir / obj["Key"][len(CACHE_PREFIX):]
+            target = state_dir / obj["Key"][len(prefix):]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(client.get_object(Bucket=DEMO_BUCKET, Key=obj["Key"])["Body"].read())
 
@@ -250,7 +258,8 @@ def demo(args: argparse.Namespace) -> None:
                                                                      sizes=args.sizes))
         print(f"seeded {n} artifacts ({args.mix} mix, {args.sizes} sizes): {args.days} days, ending {end}")
         state_dir = Path(args.state_dir).expanduser()
-        print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir)} replies")
+        cache_prefix = replay_cache_prefix(resources_from_env()["store"])  # the store the runs below use
+        print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir, cache_prefix)} replies")
 
         from jobs.definitions import defs  # after the environment above: resources read it
 
@@ -259,7 +268,7 @@ def demo(args: argparse.Namespace) -> None:
             _confirm_spend(defs, days, args.real_model, args.yes)
         result = _run(defs, "weekly_job", days) if indexed.success else indexed
         print(f"materialised weekly_job for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
-        _save_cache(client, state_dir)
+        _save_cache(client, state_dir, cache_prefix)
         if model_server is not None:
             counts = model_server.counts()
             print(f"model calls this run: {counts['messages'] + counts['chat_completions']} interactive "

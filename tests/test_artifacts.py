@@ -7,10 +7,10 @@ import random
 import pytest
 
 from alpha_replay_assets import artifacts
-from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
 from alpha_replay_assets.sample import corpus, unregistered
+from alpha_replay_assets.stub_prompts import PLACEHOLDER_MARKER
 from helpers import pinned
 
 P = "decision_artifacts"

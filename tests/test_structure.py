@@ -9,7 +9,7 @@ PACKAGE = ROOT / "alpha_replay_assets"
 MAX_LINES = 300
 # Over the bound on main while its owner splits it on the speed branch; the entry must go once the
 # module fits (the test fails while a listed module is already short enough).
-SPLIT_PENDING = {"artifacts.py"}
+SPLIT_PENDING: set[str] = set()
 
 
 def _modules() -> dict[str, pathlib.Path]:

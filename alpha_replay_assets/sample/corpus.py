@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config as BotoConfig
 
-from alpha_replay_assets.artifacts import PLACEHOLDER_MARKER
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.rule import Run
@@ -41,6 +40,7 @@ from alpha_replay_assets.family_spec.synthetic import CODE_SHA, filler, iso
 from alpha_replay_assets.paths import day_prefix
 from alpha_replay_assets.sample import rules, schedule, unregistered
 from alpha_replay_assets.sample.schedule import Slot
+from alpha_replay_assets.stub_prompts import PLACEHOLDER_MARKER
 from resources.bounded import ordered_map
 
 MIXES = ("legacy", "today", "both")
