@@ -17,6 +17,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
 from alpha_replay_assets.replay.rows import FAILED, REPLAYED, STRUCTURED, replay_frame
+from alpha_replay_assets.replay_currency import NOT_REPLAYED, pending_rows
 from alpha_replay_assets.segment_verdicts import SPLIT_COLUMNS, segment_scores
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.stubs import stub_result
@@ -125,6 +126,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "complete": not window.missing and len(candidate) == len(replayed),
         "n_artifacts_candidate": len(candidate),
         "n_artifacts_replayed": len(replayed),
+        "n_artifacts_not_replayed_yet": int((rows["outcome"] == NOT_REPLAYED).sum()),
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
         "agents_skipped_thin_sample": groups.loc[groups["status"] == "thin_sample", "agent_id_base"].tolist(),
         "agents_not_replayed": groups.loc[groups["status"] == "no_input", "agent_id_base"].tolist(),
@@ -162,10 +164,13 @@ def concordance_summary(
 
     targets = replay_model.all_targets
 
-    def read_day(day):
+    def read_day(day):  # with a row per artifact indexed after the day's replays ran (`replay_currency`)
         frames = [f for m in targets
                   if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
-        return pd.concat(frames, ignore_index=True) if frames else None
+        if not frames:
+            return None
+        pending = pending_rows(store, day, targets, replay_model.targets_for)
+        return pd.concat(frames + ([pending.reindex(columns=READ_COLUMNS)] if len(pending) else []), ignore_index=True)
 
     ends = [day_of(k) for k in context.partition_keys]
     windows = load_windows(ends, config.window_days, read_day, concat_days(replay_frame([], "")[READ_COLUMNS]))

@@ -3,7 +3,9 @@ so no reader imports a writer's asset module to learn where its output lives.
 
 Inputs: decision artifacts (docs/domain.md §1.1), parsed without trusting the key. Keys come from a
 bucket other systems write to: a key is only ever *parsed* here, never used to build a local
-path, and anything off-layout is reported with a reason instead of guessed at.
+path, and anything off-layout is reported with a reason instead of guessed at: a bad key inside a
+day folder is a `bad_key` index row; an object outside every day folder is counted and named by
+the `capture_layout` check (`alpha_replay_assets.layout`).
 
 Outputs: under the store's analytics prefix, except the two legacy documents the dashboards read
 under the capture prefix (`_replay_summary`, `_counterfactual`; `ArtifactStore` allows those two).
