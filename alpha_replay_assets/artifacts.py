@@ -16,7 +16,9 @@ import pandas as pd
 from alpha_replay_assets import artifact_json, families
 from alpha_replay_assets.family_spec.family import TOTAL_COST_FIELD
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
+from alpha_replay_assets.layout import timestamp_flag
 from alpha_replay_assets.paths import BadKey, agent_id_base, parse_key
+from alpha_replay_assets.segments import prompt_version
 from alpha_replay_assets.stub_prompts import is_placeholder
 
 OK = "ok"
@@ -32,10 +34,12 @@ BAD_STATUSES = (
     "key_mismatch",
 )
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 5  # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are bad rows;
-# ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
+PARSER_VERSION = 7
+# 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are
+# bad rows; ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
-# 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b)
+# 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b); 6: `prompt_version`
+# and `input_hash` (versions are series boundaries, docs/domain.md §3c); 7: `timestamp_flag`
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only
@@ -52,8 +56,11 @@ INDEX_COLUMNS = {
     "last_modified": "datetime64[us, UTC]",
     "run_id": "str",
     "timestamp": "str",
+    "timestamp_flag": "str",  # `layout.timestamp_flag`: future, far_from_day, or None (kept, flagged)
     "schema_version": "Int64",
     "model_name": "str",
+    "prompt_version": "str",  # the producer's template hash, else its declared version, else `unknown`
+    "input_hash": "str",  # sha256 of the input snapshot: the same inputs under two prompt versions pair up
     "input_tokens": "Int64",
     "output_tokens": "Int64",
     "cache_read_tokens": "Int64",
@@ -188,6 +195,8 @@ def _parse_document(doc: Any, key_agent_id: str) -> dict:
         "is_llm": metadata is not None,
         "is_truncated": truncated_at is not None or has_truncation_marker(snapshot),
         "agent_output": json.dumps(output, sort_keys=True),
+        "prompt_version": prompt_version(metadata, prompt_context, output),
+        "input_hash": hashlib.sha256(json.dumps(snapshot, sort_keys=True).encode()).hexdigest(),
     }
     if metadata is not None:
         where = "model_metadata."
@@ -261,7 +270,7 @@ def index_row(listed: ListedObject, body: bytes | None, capture_prefix: str, max
         return row | {"status": exc.status, "error": str(exc)[:200]}
     except RecursionError:  # JSON nested deeper than the document walks can follow
         return row | {"status": "malformed_json", "error": "nested too deep to read"}
-    return row
+    return row | {"timestamp_flag": timestamp_flag(row["timestamp"], parsed_key.day, dt.datetime.now(dt.UTC))}
 
 
 def to_frame(rows: list[dict]) -> pd.DataFrame:

@@ -5,6 +5,7 @@ A family whose replies do not fit its schema is a row of its own (`replies_unusa
 a mean over only the replies that fit would flatter it); every other family is published."""
 
 import datetime as dt
+import json
 import statistics
 
 import dagster as dg
@@ -12,9 +13,12 @@ import pandas as pd
 
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.families import judged_families
+from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
 from alpha_replay_assets.replay.rows import FAILED, REPLAYED, STRUCTURED, replay_frame
+from alpha_replay_assets.replay_currency import NOT_REPLAYED, pending_rows
+from alpha_replay_assets.segment_verdicts import SPLIT_COLUMNS, segment_scores
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.targets import TargetsFor
@@ -122,6 +126,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
         "complete": not window.missing and len(candidate) == len(replayed),
         "n_artifacts_candidate": len(candidate),
         "n_artifacts_replayed": len(replayed),
+        "n_artifacts_not_replayed_yet": int((rows["outcome"] == NOT_REPLAYED).sum()),
         "per_agent": ok[["agent_id_base", "n", "mean", "min", "max", "stdev", "ci_low", "ci_high"]].to_dict("records"),
         "agents_skipped_thin_sample": groups.loc[groups["status"] == "thin_sample", "agent_id_base"].tolist(),
         "agents_not_replayed": groups.loc[groups["status"] == "no_input", "agent_id_base"].tolist(),
@@ -141,7 +146,7 @@ def summary_document(window, per_group: pd.DataFrame, model: str, run_id: str) -
 @dg.asset(
     partitions_def=DAILY,
     freshness_policy=freshness_policy(WEEKLY_DEADLINE),
-    deps=[window_dependency(concordance)],
+    deps=[window_dependency(concordance), window_dependency(artifact_index)],
     group_name="concordance",
     owners=OWNERS,
     kinds={"s3", "cloudwatch"},
@@ -159,16 +164,22 @@ def concordance_summary(
 
     targets = replay_model.all_targets
 
-    def read_day(day):
+    def read_day(day):  # with a row per artifact indexed after the day's replays ran (`replay_currency`)
         frames = [f for m in targets
                   if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
-        return pd.concat(frames, ignore_index=True) if frames else None
+        if not frames:
+            return None
+        pending = pending_rows(store, day, targets, replay_model.targets_for)
+        return pd.concat(frames + ([pending.reindex(columns=READ_COLUMNS)] if len(pending) else []), ignore_index=True)
 
-    windows = load_windows([day_of(k) for k in context.partition_keys], config.window_days, read_day,
-                           concat_days(replay_frame([], "")[READ_COLUMNS]))
-    for key, window in zip(context.partition_keys, windows):
+    ends = [day_of(k) for k in context.partition_keys]
+    windows = load_windows(ends, config.window_days, read_day, concat_days(replay_frame([], "")[READ_COLUMNS]))
+    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=SPLIT_COLUMNS),
+                           concat_days(pd.DataFrame(columns=SPLIT_COLUMNS)))
+    for key, window, index in zip(context.partition_keys, windows, indexes):
         end = window.end
         per_group = summarise(window.data, judged_families(), targets, config, replay_model.targets_for)
+        per_segment = segment_scores(window.data, index.data)
         datapoints = [
             dp for row in per_group[per_group["status"] == "ok"].itertuples()
             for dp in metric_pair((METRIC, METRIC_N), row.mean, row.n, end,
@@ -176,11 +187,13 @@ def concordance_summary(
         ]
         emitted = emit_window_metrics(metrics, run_mode, datapoints, end, now)
         for model in targets:
-            document = summary_document(window, per_group, model, context.run.run_id)
+            document = summary_document(window, per_group, model, context.run.run_id) | {
+                "per_segment": json.loads(per_segment[per_segment["target_model"] == model].to_json(orient="records"))}
             key_out = summary_key(store, end, model)
             store.write_json(key_out, document)
             write_latest_pointer(store, summary_latest_key(store, model), key_out, end)
-        context.add_asset_metadata(_metadata(window, per_group, emitted, run_mode.emit_metrics), partition_key=key)
+        context.add_asset_metadata(_metadata(window, per_group, emitted, run_mode.emit_metrics)
+                                   | _segment_metadata(per_segment), partition_key=key)
         context.log.info(f"window ending {key}: {len(per_group)} groups, {emitted} datapoints emitted")
     return dg.MaterializeResult()
 
@@ -203,4 +216,16 @@ def _metadata(window, per_group: pd.DataFrame, emitted: int, emit_metrics: bool)
         metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}
         if pd.notna(row.ci_low):
             metadata |= {f"{series}/ci_low": float(row.ci_low), f"{series}/ci_high": float(row.ci_high)}
+    return metadata
+
+
+def _segment_metadata(per_segment: pd.DataFrame) -> dict:
+    """A family whose window holds several prompt versions / models (docs/domain.md §3c): its agreement per
+    segment, each segment a series of its own (a version change starts a new line), and the table."""
+    if not len(per_segment):
+        return {}
+    metadata = {"segments": dg.MetadataValue.md(per_segment.round(4).to_markdown(index=False))}
+    for row in per_segment.itertuples():
+        series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}/{row.prompt_version[:12]}"
+        metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}
     return metadata

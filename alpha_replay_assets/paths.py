@@ -3,7 +3,9 @@ so no reader imports a writer's asset module to learn where its output lives.
 
 Inputs: decision artifacts (docs/domain.md §1.1), parsed without trusting the key. Keys come from a
 bucket other systems write to: a key is only ever *parsed* here, never used to build a local
-path, and anything off-layout is reported with a reason instead of guessed at.
+path, and anything off-layout is reported with a reason instead of guessed at: a bad key inside a
+day folder is a `bad_key` index row; an object outside every day folder is counted and named by
+the `capture_layout` check (`alpha_replay_assets.layout`).
 
 Outputs: under the store's analytics prefix, except the two legacy documents the dashboards read
 under the capture prefix (`_replay_summary`, `_counterfactual`; `ArtifactStore` allows those two).
@@ -107,8 +109,13 @@ def ceiling_key(store: ArtifactStore, day) -> str:
     return store.analytics_key("noise_ceiling", f"dt={day}", "ceiling.parquet")
 
 
+def replay_cache_prefix(store: ArtifactStore) -> str:
+    """Every cached reply (the demo keeps them between runs)."""
+    return store.analytics_key("replay_cache") + "/"
+
+
 def replay_cache_key(store: ArtifactStore, model: str, digest: str) -> str:
-    return store.analytics_key("replay_cache", target_slug(model), digest[:2], f"{digest}.json")
+    return f"{replay_cache_prefix(store)}{target_slug(model)}/{digest[:2]}/{digest}.json"
 
 
 def claim_key(store: ArtifactStore, model: str, digest: str) -> str:
@@ -169,6 +176,11 @@ def verdicts_prefix(store: ArtifactStore) -> str:
 def verdicts_key(store: ArtifactStore, end: dt.date, name: str = "verdicts.parquet") -> str:
     """The verdict table of a window (`name="report.md"`: its report beside it)."""
     return store.analytics_key("agent_verdicts", f"dt={end.isoformat()}", name)
+
+
+def version_shifts_key(store: ArtifactStore, end: dt.date) -> str:
+    """Beside a window's verdicts: its families' consecutive prompt-version segments compared (docs/domain.md §3c)."""
+    return verdicts_key(store, end, "version_shifts.parquet")
 
 
 def ledger_key(store: ArtifactStore, end) -> str:

@@ -20,6 +20,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import templates_agent_key, templates_agent_latest_key, templates_key
 from alpha_replay_assets.rationale_clusters import MIN_RATIONALES, TEMPLATED, cluster
+from alpha_replay_assets.segments import split
 from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.windows import (
     WindowConfig,
@@ -38,10 +39,14 @@ METRIC = "agent_rationale_template_concentration"
 METRIC_N = "agent_rationale_template_concentration_n_rationales"
 STALE_DAYS = 3
 MIN_RATIONALES_PER_AGENT = 50
-WINDOW_COLUMNS = ["agent_id", "agent_id_base", "status", "rationales"]  # what a window reads of a day
+# what a window reads of a day: the prose, and what splits a family at its versions (docs/domain.md §3c)
+WINDOW_COLUMNS = ["agent_id", "agent_id_base", "status", "rationales", "key", "is_llm", "prompt_version", "model_name",
+                  "timestamp"]
+VERSION_COLUMNS = ["key", "is_llm", "prompt_version", "model_name", "timestamp"]
 TEMPLATE_COLUMNS = {"agent_id_base": "str", "agent_id": "str", "scope": "str", "status": "str", "reason": "str",
                     "n_artifacts": "int64", "n_rationales": "int64", "concentration": "float64",
-                    "n_clusters": "int64", "top_sizes": "str", "largest_template": "str", "last_seen": "str"}
+                    "n_clusters": "int64", "top_sizes": "str", "largest_template": "str", "last_seen": "str",
+                    "prompt_version": "str", "original_model": "str", "segment_start": "str", "segment_end": "str"}
 
 
 class TemplatesConfig(WindowConfig):
@@ -57,11 +62,13 @@ def day_rows(index: pd.DataFrame) -> pd.DataFrame:
     ok = index[index["status"] == OK].dropna(subset=["agent_id_base"])
     cells = ok["rationales"] if "rationales" in ok else pd.Series(index=ok.index, dtype="str")
     return pd.DataFrame({"agent_id": ok["agent_id"].astype(str), "agent_id_base": ok["agent_id_base"].astype(str),
-                         "rationales": [json.loads(c) if isinstance(c, str) else [] for c in cells]})
+                         "rationales": [json.loads(c) if isinstance(c, str) else [] for c in cells],
+                         **{c: ok[c].to_numpy() for c in VERSION_COLUMNS if c in ok}})
 
 
 EMPTY = pd.DataFrame({"agent_id": pd.Series(dtype="str"), "agent_id_base": pd.Series(dtype="str"),
-                      "rationales": pd.Series(dtype="object")})
+                      "rationales": pd.Series(dtype="object"),
+                      **{c: pd.Series(dtype="object") for c in VERSION_COLUMNS}})
 
 
 def judge(agent_id_base: str, agent_id: str, scope: str, rows: pd.DataFrame, end: dt.date,
@@ -104,6 +111,7 @@ def templates_window(frame: pd.DataFrame, end: dt.date, config: TemplatesConfig)
                               "reason": why, "n_artifacts": len(rows), "n_rationales": 0}, {}))
             continue
         results.append(judge(family, family, "family", rows, end, config))
+        results += segment_results(family, rows, end, config)
         if rows["agent_id"].nunique() > 1:
             for agent, mine in rows.groupby("agent_id", sort=True):
                 if sum(map(len, mine["rationales"])) >= config.min_rationales_per_agent:
@@ -111,8 +119,25 @@ def templates_window(frame: pd.DataFrame, end: dt.date, config: TemplatesConfig)
     return results
 
 
+def segment_results(family: str, rows: pd.DataFrame, end: dt.date, config: TemplatesConfig) -> list[tuple[dict, dict]]:
+    """A family whose window holds several prompt versions / models: one result per segment
+    (`scope = segment`, agent id `family@version`), an older one judged as of its own last day."""
+    if "prompt_version" not in rows:
+        return []
+    segments = split(rows[rows["is_llm"].fillna(False).astype(bool)])
+    results = []
+    for s in segments if len(segments) > 1 else ():
+        day = end if s is segments[-1] else dt.date.fromisoformat(s.end)
+        row, analysis = judge(family, f"{family}@{s.prompt_version[:12]}", "segment", rows[rows["key"].isin(s.keys)],
+                              day, config)
+        results.append((row | {"prompt_version": s.prompt_version, "original_model": s.original_model,
+                               "segment_start": s.start, "segment_end": s.end}, analysis))
+    return results
+
+
 def _datapoints(rows: list[dict], end: dt.date) -> list[Datapoint]:
-    return [dp for r in rows if r["status"] == "ok"
+    """The contract's series: one per family and agent id (a segment's numbers are metadata only)."""
+    return [dp for r in rows if r["status"] == "ok" and r["scope"] != "segment"
             for dp in metric_pair((METRIC, METRIC_N), r["concentration"], r["n_rationales"], end,
                                   {"judged_agent_id": r["agent_id"]})]
 

@@ -13,6 +13,7 @@ from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import REGISTRY, judged_families, scorer_name
 from alpha_replay_assets.replay.rate_card import PRICES_HELP, RateCard, artifact_costs, unpriced_ids
 from alpha_replay_assets.replay.rows import REPLAYED, STRUCTURED
+from alpha_replay_assets.segments import MIN_SEGMENT_ARTIFACTS
 from alpha_replay_assets.stats import cohen_kappa, paired_bootstrap_diff
 from alpha_replay_assets.targets import TargetsFor, ceiling_skip_note, target_cost_ratio
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, ReplyFit, UnusableRepliesConfig, reply_fit
@@ -46,6 +47,8 @@ class VerdictConfig(UnusableRepliesConfig):
     min_rationales: int = Field(default=20, description="Rationales in the template window needed for that evidence.")
     stale_days: int = Field(default=3, description="A family silent this long before the window end is stale.")
     prices: dict[str, list[float]] = Field(default={}, description=PRICES_HELP)
+    min_segment_artifacts: int = Field(default=MIN_SEGMENT_ARTIFACTS, ge=1, description="LLM artifacts a prompt "
+                                       "version / model segment needs to be judged or compared (docs/domain.md §3c).")
 
 
 def concordance_evidence(cheap: pd.DataFrame, ceiling: pd.DataFrame) -> dict:
@@ -182,15 +185,17 @@ def template_evidence(templates: pd.DataFrame | None, family: str) -> dict:
 
 def build_verdicts(index: pd.DataFrame, cheap: pd.DataFrame, ceiling: pd.DataFrame, fits: pd.DataFrame | None,
                    end: dt.date, model: str, config: VerdictConfig, prices: dict,
-                   templates: pd.DataFrame | None = None, targets_for: TargetsFor | None = None) -> pd.DataFrame:
-    """Rows under target `model` for the families judged under it (`targets_for`; default: every family)."""
+                   templates: pd.DataFrame | None = None, targets_for: TargetsFor | None = None,
+                   only: str | None = None) -> pd.DataFrame:
+    """Rows under target `model` for the families judged under it (`targets_for`; default: every
+    family), or for the one family `only` (a version segment: `segment_verdicts`)."""
     ok = index[index["status"] == OK]
     week_start = (end - dt.timedelta(days=6)).isoformat()
     if fits is not None and "scope" in fits:  # the family roll-ups, not the per-agent fits
         fits = fits[fits["scope"] == "family"]
     fits = fits.set_index("agent_id_base") if fits is not None else pd.DataFrame()
     rows = []
-    for family in sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
+    for family in [only] if only else sorted(set(judged_families()) | set(ok["agent_id_base"].dropna())):
         if targets_for is not None and model not in targets_for(family):
             continue
         mine = ok[ok["agent_id_base"] == family]

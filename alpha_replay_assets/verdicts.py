@@ -7,6 +7,8 @@ fit's held-out accuracy and its stability across windows; and what the family co
 now versus under the cheap model; and how templated its rationales are (`rationale_templates`).
 """
 
+from functools import partial
+
 import dagster as dg
 import pandas as pd
 
@@ -15,9 +17,23 @@ from alpha_replay_assets.counterfactual import counterfactual_fits
 from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.noise_ceiling import noise_ceiling
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
-from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, target_slug, templates_key, verdicts_key
+from alpha_replay_assets.paths import (
+    ceiling_key,
+    concordance_key,
+    fits_key,
+    target_slug,
+    templates_key,
+    verdicts_key,
+    version_shifts_key,
+)
 from alpha_replay_assets.rationale_templates import rationale_templates
 from alpha_replay_assets.replay.rate_card import COST_COLUMNS
+from alpha_replay_assets.segment_verdicts import (
+    SEGMENT_INDEX_COLUMNS,
+    segmented_verdicts,
+    segments_metadata,
+    shifts_frame,
+)
 from alpha_replay_assets.stubs import stub_result
 from alpha_replay_assets.verdict_rules import STATUSES, VerdictConfig, build_verdicts, report_markdown
 from alpha_replay_assets.windows import concat_days, load_windows, replay_windows, window_dependency
@@ -51,8 +67,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
     if run_mode.dry:
         return stub_result(context)
     ends, models = [day_of(k) for k in context.partition_keys], replay_model.all_targets
-    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=INDEX_WINDOW_COLUMNS),
-                           concat_days(pd.DataFrame(columns=INDEX_WINDOW_COLUMNS)))
+    index_columns = INDEX_WINDOW_COLUMNS + SEGMENT_INDEX_COLUMNS
+    indexes = load_windows(ends, config.window_days, lambda d: read_day_index(store, d, columns=index_columns),
+                           concat_days(pd.DataFrame(columns=index_columns)))
     n_days, columns = config.window_days, REPLAY_WINDOW_COLUMNS
     ceilings = replay_windows(store, ends, n_days, lambda d: ceiling_key(store, d), columns)
     cheap = [replay_windows(store, ends, n_days, lambda d, m=m: concordance_key(store, d, m), columns) for m in models]
@@ -60,14 +77,19 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
         end = index.end
         fits = store.read_parquet(fits_key(store, end), columns=FIT_COLUMNS)
         templates = store.read_parquet(templates_key(store, end), columns=TEMPLATE_COLUMNS)
-        tables = [build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config, config.prices,
-                                 templates, replay_model.targets_for) for model, replays in zip(models, per_model)]
-        table = pd.concat(tables, ignore_index=True)
+        judged = [segmented_verdicts(build_verdicts(index.data, replays.data, ceiling.data, fits, end, model, config,
+                                                    config.prices, templates, replay_model.targets_for),
+                                     index.data, replays.data, ceiling.data, end, model,
+                                     partial(build_verdicts, model=model, config=config, prices=config.prices,
+                                             targets_for=replay_model.targets_for), config.min_segment_artifacts)
+                  for model, replays in zip(models, per_model)]
+        table, shifts = pd.concat([t for t, _ in judged], ignore_index=True), [s for _, ss in judged for s in ss]
         store.write_parquet(verdicts_key(store, end), table)
+        store.write_parquet(version_shifts_key(store, end), shifts_frame(shifts))
         report = report_markdown(table, end)
         store.put_bytes(verdicts_key(store, end, "report.md"), report.encode(), "text/markdown")
-        context.add_asset_metadata(_metadata(table, index, report, store.uri(verdicts_key(store, end, "report.md"))),
-                                   partition_key=key)
+        context.add_asset_metadata(_metadata(table, index, report, store.uri(verdicts_key(store, end, "report.md")))
+                                   | segments_metadata(table, shifts), partition_key=key)
     return dg.MaterializeResult()
 
 
@@ -75,8 +97,9 @@ def agent_verdicts(context: dg.AssetExecutionContext, config: VerdictConfig, sto
 # numbers, which the columns carry; the whole reason is in `report` and the Parquet), and the numbers.
 # Readable at 1600 px: the agent, its call and why (short) first, then the numbers, the target and
 # the scorer last.
-TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "n_paired": "int",
-                 "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float", "rule_heldout": "float",
+TABLE_COLUMNS = {"agent_id_base": "string", "status": "string", "why": "string", "segment": "string",
+                 "n_paired": "int", "cheap_agreement": "float", "ceiling_agreement": "float", "kappa": "float",
+                 "rule_heldout": "float",
                  "usd_per_week_now": "float", "usd_saving_per_week": "float", "target_model": "string",
                  "scorer": "string"}
 
@@ -89,7 +112,7 @@ def _cell(value, kind: str):
 
 def verdict_table(table: pd.DataFrame) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(
-        records=[dg.TableRecord({c: _cell(row[c], kind) for c, kind in TABLE_COLUMNS.items()})
+        records=[dg.TableRecord({c: _cell(row.get(c), kind) for c, kind in TABLE_COLUMNS.items()})
                  for row in table.assign(why=table["reason"].str.split(": ", n=1).str[0]).to_dict("records")],
         schema=dg.TableSchema(columns=[dg.TableColumn(c, kind) for c, kind in TABLE_COLUMNS.items()]),
     )

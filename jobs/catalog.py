@@ -2,6 +2,7 @@
 
 from alpha_replay_assets.checks.capture import CAPTURE_CHECKS
 from alpha_replay_assets.checks.freshness import FRESHNESS_CHECKS
+from alpha_replay_assets.checks.layout import LAYOUT_CHECKS
 from alpha_replay_assets.checks.listing import index_matches_listing
 from alpha_replay_assets.checks.prices import PRICE_CHECKS
 from alpha_replay_assets.checks.rationales import RATIONALE_CHECKS
@@ -20,6 +21,6 @@ from alpha_replay_assets.verdicts import agent_verdicts
 ALL_ASSETS = [artifact_index, concordance, noise_ceiling, concordance_summary, counterfactual_fits, rationale_templates,
               agent_verdicts, spend_ledger]
 # Checks evaluated with the partitions a run materialises (freshness checks evaluate "now").
-PARTITION_CHECKS = [*CAPTURE_CHECKS, index_matches_listing, *PRICE_CHECKS, *REPLAY_CHECKS, *WINDOW_CHECKS,
-                    *RATIONALE_CHECKS, *VERDICT_CHECKS]
+PARTITION_CHECKS = [*CAPTURE_CHECKS, index_matches_listing, *LAYOUT_CHECKS, *PRICE_CHECKS, *REPLAY_CHECKS,
+                    *WINDOW_CHECKS, *RATIONALE_CHECKS, *VERDICT_CHECKS]
 ALL_CHECKS = [*PARTITION_CHECKS, *FRESHNESS_CHECKS]

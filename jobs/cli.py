@@ -25,7 +25,16 @@ import pandas as pd
 
 from alpha_replay_assets.cli_args import check_window, partition_day, positive_int
 from alpha_replay_assets.index import read_day_index
-from alpha_replay_assets.paths import ceiling_key, concordance_key, fits_key, ledger_key, summary_key, verdicts_key
+from alpha_replay_assets.paths import (
+    ceiling_key,
+    concordance_key,
+    fits_key,
+    ledger_key,
+    replay_cache_prefix,
+    summary_key,
+    verdicts_key,
+    version_shifts_key,
+)
 from alpha_replay_assets.sample import corpus, local_s3
 from alpha_replay_assets.sample.model_server import ModelServer
 from alpha_replay_assets.verdict_rules import RULE_THRESHOLD
@@ -39,12 +48,12 @@ from resources.environment import (
     ENV_OPENAI_COMPAT_API_KEY,
     ENV_OPENAI_COMPAT_BASE_URL,
     ENV_S3_ENDPOINT,
+    resources_from_env,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BUCKET = "alpha-replay-demo"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-CACHE_PREFIX = "decision_artifacts/_alpha_replay/replay_cache/"
 
 
 def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
@@ -60,18 +69,18 @@ def _environment(s3_endpoint: str, dagster_home: str) -> dict[str, str]:
     }
 
 
-def _restore_cache(client, state_dir: Path) -> int:
+def _restore_cache(client, state_dir: Path, prefix: str) -> int:
     files = [p for p in state_dir.rglob("*.json")]
     for path in files:
-        client.put_object(Bucket=DEMO_BUCKET, Key=CACHE_PREFIX + path.relative_to(state_dir).as_posix(),
+        client.put_object(Bucket=DEMO_BUCKET, Key=prefix + path.relative_to(state_dir).as_posix(),
                           Body=path.read_bytes())
     return len(files)
 
 
-def _save_cache(client, state_dir: Path) -> None:
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=DEMO_BUCKET, Prefix=CACHE_PREFIX):
+def _save_cache(client, state_dir: Path, prefix: str) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=DEMO_BUCKET, Prefix=prefix):
         for obj in page.get("Contents", []):
-            target = state_dir / obj["Key"][len(CACHE_PREFIX):]
+            target = state_dir / obj["Key"][len(prefix):]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(client.get_object(Bucket=DEMO_BUCKET, Key=obj["Key"])["Body"].read())
 
@@ -138,6 +147,9 @@ def _print_fits(store, end: dt.date, rule_threshold: float = RULE_THRESHOLD) -> 
 def _print_verdicts(store, end: dt.date) -> None:
     print(f"\nagent verdicts, window ending {end} (report: {store.uri(verdicts_key(store, end, 'report.md'))})")
     print(verdict_text(store.read_parquet(verdicts_key(store, end))))
+    shifts = store.read_parquet(version_shifts_key(store, end))
+    for row in shifts.itertuples() if shifts is not None else ():
+        print(f"{'VERSION SHIFT' if row.significant else 'version change, same agent'}: {row.description}")
 
 
 def _paid_this_run(store, days: list[dt.date], models: list[str]) -> tuple[int, float]:
@@ -246,11 +258,13 @@ def demo(args: argparse.Namespace) -> None:
         print(f"S3: moto server on {server.endpoint_url} (bucket {DEMO_BUCKET}); DAGSTER_HOME={dagster_home}")
         client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name="us-east-1")
         client.create_bucket(Bucket=DEMO_BUCKET)
+        shift = days[len(days) // 2] if args.version_shift else None
         n = corpus.seed(client, DEMO_BUCKET, days, corpus.CorpusSpec(per_day=args.per_day, mix=args.mix,
-                                                                     sizes=args.sizes))
+                                                                     sizes=args.sizes, version_shift_from=shift))
         print(f"seeded {n} artifacts ({args.mix} mix, {args.sizes} sizes): {args.days} days, ending {end}")
         state_dir = Path(args.state_dir).expanduser()
-        print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir)} replies")
+        cache_prefix = replay_cache_prefix(resources_from_env()["store"])  # the store the runs below use
+        print(f"replay cache restored from {state_dir}: {_restore_cache(client, state_dir, cache_prefix)} replies")
 
         from jobs.definitions import defs  # after the environment above: resources read it
 
@@ -259,7 +273,7 @@ def demo(args: argparse.Namespace) -> None:
             _confirm_spend(defs, days, args.real_model, args.yes)
         result = _run(defs, "weekly_job", days) if indexed.success else indexed
         print(f"materialised weekly_job for {days[0]}..{days[-1]}: {'SUCCESS' if result.success else 'FAILURE'}")
-        _save_cache(client, state_dir)
+        _save_cache(client, state_dir, cache_prefix)
         if model_server is not None:
             counts = model_server.counts()
             print(f"model calls this run: {counts['messages'] + counts['chat_completions']} interactive "
@@ -318,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
     demo_parser.add_argument("--sizes", choices=corpus.SIZES, default=corpus.CorpusSpec.sizes,
                              help="small (default): a few KB an artifact; production: each family's production "
                                   "sizes (sector_qual 300-400 KB, ...): ~50 MB a legacy day, slower")
+    demo_parser.add_argument("--version-shift", action=argparse.BooleanOptionalAction, default=True,
+                             help="mid-window, sector_qual gets a new prompt that changes its behaviour and "
+                                  "sector_quant a cosmetic one: the verdicts judge the new versions and the "
+                                  "first is flagged as a version shift (default: on)")
     demo_parser.add_argument("--end", type=partition_day,
                              default=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
                              help="the newest capture day (default: yesterday, UTC)")

@@ -1,4 +1,5 @@
-"""Sensors: new artifacts trigger re-indexing; check failures, recoveries and run failures alert."""
+"""Sensors: new artifacts trigger re-indexing (and replays of what the replays never saw); check
+failures, recoveries and run failures alert."""
 
 import datetime as dt
 import json
@@ -10,9 +11,11 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from alpha_replay_assets.index import indexed_fingerprint, list_day, listing_fingerprint
 from alpha_replay_assets.partitions import FIRST_DAY, day_of
-from jobs.asset_jobs import index_job
+from alpha_replay_assets.replay_currency import unreplayed_on
+from jobs.asset_jobs import daily_job, index_job
 from resources.artifact_store import ArtifactStore
 from resources.notifier import Notifier
+from resources.replay_model import ReplayModel
 
 CODE_LOCATION = "alpha_replay"  # as workspace.yaml and pyproject's [tool.dg.project] name it
 WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run when run retries are enabled
@@ -37,10 +40,25 @@ def _index_run_in_flight(instance: dg.DagsterInstance, day: str) -> bool:
     return bool(runs)
 
 
-@dg.sensor(job=index_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+def _replays_follow(context, store: ArtifactStore, replay_model: ReplayModel, day: str, listing: str):
+    """A run of the day's replay assets when its current index has eligible artifacts its replay
+    files have no row for (indexed after the replays ran: late weekend runs); once per listing."""
+    late = unreplayed_on(store, day_of(day), replay_model.all_targets, replay_model.targets_for)
+    in_flight = context.instance.get_runs(dg.RunsFilter(job_name=daily_job.name, tags={"dagster/partition": day},
+                                                        statuses=IN_FLIGHT), limit=1)
+    if not late or in_flight:
+        return None
+    context.log.info(f"{day}: " + ", ".join(f"{len(rows)} artifacts not replayed under {model}"
+                                            for model, rows in late.items()) + "; requesting its replays")
+    return dg.RunRequest(job_name=daily_job.name, partition_key=day, run_key=f"replay:{day}:{listing[:16]}")
+
+
+@dg.sensor(jobs=[index_job, daily_job], minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Re-index a recent day until its index was built from the folder's current listing "
-                       "(keys + ETags); the cursor advances only when such an index has landed.")
-def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactStore) -> dg.SensorResult:
+                       "(keys + ETags); the cursor advances only when such an index has landed. A day whose "
+                       "index then has artifacts its replays never saw is replayed again (`daily_job`).")
+def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactStore,
+                         replay_model: ReplayModel) -> dg.SensorResult:
     """Compares each watched day's listing with the fingerprint recorded on its index object, so
     a run that failed, or lost a race to a stale writer, is noticed and asked for again — a
     cursor that moved on when the run was *requested* would have forgotten the day."""
@@ -51,6 +69,8 @@ def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactSto
         known = state.get(day, {})
         if indexed_fingerprint(store, day_of(day)) == listing:
             cursor[day] = {"indexed": listing}
+            if follow := _replays_follow(context, store, replay_model, day, listing):
+                requests.append(follow)
             continue
         attempts = known.get("attempts", 0) if known.get("requested") == listing else 0
         cursor[day] = known
@@ -59,7 +79,8 @@ def new_artifacts_sensor(context: dg.SensorEvaluationContext, store: ArtifactSto
         if attempts >= MAX_REQUESTS_PER_LISTING:
             stuck.append(f"{day}: {attempts} index runs for its current listing did not land")
             continue
-        requests.append(dg.RunRequest(partition_key=day, run_key=f"index:{day}:{listing[:16]}:{attempts + 1}"))
+        requests.append(dg.RunRequest(job_name=index_job.name, partition_key=day,
+                                      run_key=f"index:{day}:{listing[:16]}:{attempts + 1}"))
         cursor[day] = {"indexed": known.get("indexed"), "requested": listing, "attempts": attempts + 1}
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True),
                            skip_reason=None if requests

@@ -132,6 +132,15 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 yield from page.get("Contents", [])
 
+    def list_level(self, prefix: str) -> tuple[list[str], list[str]]:
+        """One level under `prefix` (S3's `/` delimiter): (sub-folder prefixes, object keys)."""
+        paginator, folders, keys = self.client.get_paginator("list_objects_v2"), [], []
+        with naming(f"S3 listing of {self.uri(prefix)}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+                keys += [o["Key"] for o in page.get("Contents", [])]
+        return folders, keys
+
     def fetch_many(self, keys: Iterable[str], then: Callable[[str, bytes], Any] = lambda key, body: body
                    ) -> Iterator[tuple[str, Any]]:
         """(key, then(key, body)) for every key in order, fetched by a bounded thread pool; S3

@@ -16,7 +16,9 @@ One `Governor` per provider route, shared by a step's workers, reads them:
 - a dimension running low (no more calls left in it than could be in flight) spaces the starts
   of calls at the bucket's refill rate (one call's cost / refill rate), so the limit sets the
   pace instead of 429s; once the bucket has refilled the spacing is 0 again (speeds back up);
-- a 429 pauses every worker for `retry-after` and halves the allowed concurrency;
+- a 429 (or a 529: overloaded) pauses every worker for `retry-after` and halves the allowed
+  concurrency; the pause is waited out in slices (`resources.waits.Waits`: announced, bounded,
+  cancellable), and the SDK itself never sleeps on it (`ReplayModel.create` retries);
 - each success grows it back additively (+1 per `allowed` successes) up to `max_concurrency`.
 
 `GovernorMiddleware` puts it in the `anthropic` SDK's middleware chain and `GovernedTransport`
@@ -38,8 +40,11 @@ from typing import TypeVar
 import anthropic
 import httpx2
 
+from resources.waits import SLICE_S, Waits
+
 DIMENSIONS = ("requests", "input-tokens", "output-tokens", "tokens")
 DEFAULT_PAUSE_S = 0.5  # a 429 without retry-after: the SDK's own first backoff
+PAUSING = (429, 529)  # rate-limited, overloaded: every worker of the route waits
 COST_SMOOTHING = 0.2  # weight of the newest call in the per-call token cost
 Response = TypeVar("Response")  # an SDK's response wrapper or an HTTP response: status_code and headers
 
@@ -122,8 +127,8 @@ def retry_after_s(headers: Mapping[str, str], now: dt.datetime) -> float | None:
 
 class Governor:
     def __init__(self, max_concurrency: int, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
-        self.max_concurrency, self.clock, self.wall = max_concurrency, clock, wall
+                 wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC), waits: Waits | None = None):
+        self.max_concurrency, self.clock, self.wall, self.waits = max_concurrency, clock, wall, waits
         self.allowed = float(max_concurrency)
         self.in_flight = 0
         self.spacing = 0.0  # seconds between starts; 0 = as fast as the slots allow
@@ -147,8 +152,8 @@ class Governor:
     def finished(self, now: float, status: int | None, limits: dict[str, Limit], retry_after: float | None) -> None:
         """An attempt ended: `status` None when no response came (a connection failure)."""
         self.in_flight -= 1
-        if status == 429:
-            self.rate_limited += 1
+        if status in PAUSING:
+            self.rate_limited += status == 429
             self.paused_until = max(self.paused_until, now + (retry_after if retry_after is not None
                                                               else DEFAULT_PAUSE_S))
             self.allowed = max(1.0, self.allowed / 2)
@@ -181,17 +186,25 @@ class Governor:
     # -- blocking ---------------------------------------------------------------------------
 
     def acquire(self) -> None:
+        """Wait for a slot, never more than `SLICE_S` between checks whether to stop (`Waits.check`)."""
         with self.cond:
             while (wait := self.delay(self.clock())) is None or wait > 0:
-                self.cond.wait(wait)
+                if self.waits is not None:
+                    self.waits.check()
+                self.cond.wait(SLICE_S if wait is None else min(wait, SLICE_S))
             self.started(self.clock())
 
     def release(self, status: int | None, headers: Mapping[str, str] | None) -> None:
+        """An attempt ended; a pause it started or extended is reported to `waits` (announced, counted)."""
         headers, now = headers or {}, self.wall()
         limits, retry_after = read_limits(headers, now), retry_after_s(headers, now)
         with self.cond:
-            self.finished(self.clock(), status, limits, retry_after)
+            before, clock = self.paused_until, self.clock()
+            self.finished(clock, status, limits, retry_after)
+            added, until = max(0.0, self.paused_until - max(before, clock)), self.paused_until - clock
             self.cond.notify_all()
+        if added > 0 and self.waits is not None:
+            self.waits.paused(added, until)
 
     def attempt(self, send: Callable[[], Response]) -> Response:
         """One HTTP attempt: wait for a slot, send, report its status and headers (none when no

@@ -10,13 +10,16 @@ replays the same way whatever the route, and a noise ceiling replays whichever o
 an artifact names; the route is a detail of `create`. Each route has its own client and rate
 governor (a 429 from one provider never slows the other), built on first use.
 
-Transport failures (429, 5xx, timeouts, connection errors) are retried by the SDK with backoff
-(`max_retries`, honouring `retry-after`); what still fails raises `ProviderFailure`. A 200 whose
+Transport failures (429, 5xx, timeouts, connection errors) are retried here, not by the SDK
+(`max_retries`, with backoff; a 429's `retry-after` is the rate governor's pause): every wait goes
+through `resources.waits.Waits`, so it is logged, bounded by `max_wait_s` and stops within a second
+of a SIGINT or `dagster run terminate`. What still fails raises `ProviderFailure`. A 200 whose
 body is not a reply (not JSON, or JSON of another shape) raises `BadResponse`: a row for the
 caller, never a crash. Nothing here logs an API key.
 """
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import threading
 import time
@@ -33,14 +36,18 @@ from pydantic import Field, PrivateAttr, field_validator
 from resources import router_client
 from resources.fieldwise import FieldwiseResource
 from resources.prompt_cache import system_param
-from resources.rate_governor import Governor, GovernorMiddleware
-from resources.replies import BadResponse, Reply, count, provider_failures
+from resources.rate_governor import PAUSING, Governor, GovernorMiddleware
+from resources.replies import BadResponse, ProviderFailure, Reply, count, provider_failures
 from resources.run_mode import DryRunGuard
 from resources.run_worker import RunWorkerWatch
+from resources.waits import Waits
 
 ANTHROPIC = "anthropic"
 ROUTER = "openai_compat"
 ANTHROPIC_DEFAULT_URL = "https://api.anthropic.com"
+# Run tags while rate-limited: when the route's pause ends, and the run's waiting so far (read by later steps).
+TAG_RATE_LIMITED_UNTIL, TAG_WAITED_S = "alpha_replay/rate_limited_until", "alpha_replay/rate_limited_s"
+RETRY_DELAY_S = (0.5, 8.0)  # the SDKs' backoff before a retry: first, longest (doubling)
 SIMULATED = "~simulated"  # appended to a simulated endpoint's route in the replay cache address
 
 
@@ -113,7 +120,9 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         "`target_models` (a family whose original is a low-cost model needs a cheaper one: the think tank's).")
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
-    max_retries: int = Field(default=4, ge=0, description="SDK retries for 429/5xx/timeouts.")
+    max_retries: int = Field(default=4, ge=0, description="Retries for 429/5xx/timeouts.")
+    max_wait_s: float = Field(default=600.0, ge=0, description="Most seconds a run may wait on the provider's "
+                              "rate limits (429/529 pauses) in all; beyond it the replay step fails with its counts.")
     max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
                                  "the rate governor allows; it halves on a 429 and grows back).")
     use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async; "
@@ -133,6 +142,8 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     _governors: dict[str, Governor] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)  # one client and governor per route and step
     _watch: RunWorkerWatch | None = PrivateAttr(default=None)
+    _waits: Waits | None = PrivateAttr(default=None)
+    _interactive: dict[str, Any] = PrivateAttr(default_factory=dict)  # per route: one attempt a call, retried here
 
     @field_validator("target_models", "target_models_by_family")
     @classmethod
@@ -156,6 +167,25 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
         self._watch = RunWorkerWatch(context.instance, context.run)
+        waited = float((context.run.tags if context.run else {}).get(TAG_WAITED_S, 0.0))
+
+        def announce(until_s: float, total_s: float) -> None:
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=until_s)
+            context.log.warning(f"rate-limited by the provider: retrying in {until_s:.0f} s (at {until:%H:%M:%S} UTC); "
+                                f"{total_s:.0f} s of waiting in this run so far, at most {self.max_wait_s:g} s "
+                                "(replay_model.max_wait_s)")
+            if context.instance is not None and context.run is not None:
+                context.instance.add_run_tags(context.run.run_id, {
+                    TAG_RATE_LIMITED_UNTIL: until.isoformat(timespec="seconds"), TAG_WAITED_S: f"{total_s:.1f}"})
+
+        self._waits = Waits(self.max_wait_s, waited, self._watch.cancelled, announce)
+
+    @property
+    def waits(self) -> Waits:
+        """This step's waits (`stop` them to stop every replay worker within a second)."""
+        if self._waits is None:
+            self._waits = Waits(self.max_wait_s)
+        return self._waits
 
     def provider(self, model: str) -> str:
         """Which client carries `model`, decided by its id."""
@@ -227,12 +257,13 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
             self._watch.check()
         with self._lock:  # the replay workers ask at once: they must share one governor per route
             if provider not in self._clients:
-                governor = self._governors[provider] = Governor(self.max_concurrency)
+                governor = self._governors[provider] = Governor(self.max_concurrency, waits=self.waits)
                 self._clients[provider] = anthropic.Anthropic(
                     api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s,
                     max_retries=self.max_retries, middleware=[GovernorMiddleware(governor)],
                 ) if provider == ANTHROPIC else router_client.build_client(
                     self.openai_compat_api_key, self.openai_compat_base_url, self.timeout_s, self.max_retries, governor)
+                self._interactive[provider] = self._clients[provider].with_options(max_retries=0)
         return self._clients[provider]
 
     @property
@@ -257,12 +288,25 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
                 "messages": [{"role": "user", "content": user}]}
 
     def create(self, model: str, system: str, user: str, cache_system: bool = False) -> Reply:
-        """One replay, through the route `model` takes."""
+        """One replay, through the route `model` takes, retried on transient failures (after a backoff
+        waited in slices; a 429's pause is the governor's, waited before the next attempt starts)."""
         if problem := self.route_problem(model):
             raise Unroutable(problem)
+        attempt, (first, longest) = 0, RETRY_DELAY_S
+        while True:
+            try:
+                return self._attempt(model, system, user, cache_system)
+            except ProviderFailure as exc:
+                if not exc.transient or attempt == self.max_retries:
+                    raise
+                self.waits.sleep(0.0 if exc.status in PAUSING else min(first * 2 ** attempt, longest))
+                attempt += 1
+
+    def _attempt(self, model: str, system: str, user: str, cache_system: bool) -> Reply:
         provider = self.provider(model)
         started = time.monotonic()
-        client = self._client_for(provider)
+        self._client_for(provider)
+        client = self._interactive[provider]
         if provider == ANTHROPIC:
             with provider_failures(anthropic, "Message"):
                 message = client.messages.create(**self._params(model, system, user, cache_system))

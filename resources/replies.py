@@ -26,12 +26,12 @@ class BadResponse(RuntimeError):
 
 
 class ProviderFailure(RuntimeError):
-    """The provider failed the call after the SDK's retries: `transient` (429/5xx/timeout/connection)
+    """The provider failed the call after the retries: `transient` (429/5xx/timeout/connection)
     or not (a request the provider refuses, e.g. 400/401/404)."""
 
-    def __init__(self, message: str, transient: bool):
+    def __init__(self, message: str, transient: bool, status: int | None = None):
         super().__init__(message)
-        self.transient = transient
+        self.transient, self.status = transient, status  # status: the HTTP status, None when no response came
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def provider_failures(sdk: ModuleType, shape: str) -> Iterator[None]:
         yield
     except sdk.APIStatusError as exc:
         transient = exc.status_code in TRANSIENT_STATUS or exc.status_code >= 500
-        raise ProviderFailure(f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200], transient) from exc
+        raise ProviderFailure(f"{type(exc).__name__} {exc.status_code}: {exc.message}"[:200], transient,
+                              exc.status_code) from exc
     except sdk.APIConnectionError as exc:  # includes timeouts
         raise ProviderFailure(f"{type(exc).__name__}: {exc}"[:200], transient=True) from exc
     except (ValueError, sdk.APIResponseValidationError) as exc:

@@ -5,7 +5,8 @@ process, or the worker a run launcher started). If that worker dies (SIGKILL, OO
 will finish the run: the child keeps replaying and paying, and the run stays STARTED forever.
 Open-source run monitoring cannot see it with the default run launcher (it has no worker health
 check), so the child looks at its parent before every paid call, marks the run failed once, and
-refuses further calls.
+refuses further calls. While it waits (`resources.waits`), it also looks at the run's status: a run
+being terminated (`dagster run terminate` marks it CANCELING) stops replaying.
 """
 
 import multiprocessing
@@ -16,6 +17,9 @@ import dagster as dg
 
 class RunWorkerGone(RuntimeError):
     """The run worker that started this step process is dead."""
+
+
+STOPPING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE)
 
 
 class RunWorkerWatch:
@@ -37,3 +41,14 @@ class RunWorkerWatch:
                                                                    dg.DagsterRunStatus.CANCELED):
                     self.instance.report_run_failed(current, message)
         raise RunWorkerGone(message)
+
+    def cancelled(self) -> str | None:
+        """Why to stop replaying now: the run worker died (raises, as `check`), or the run is being
+        terminated (`dagster run terminate` marks it CANCELING), else None."""
+        self.check()
+        if self.instance is None or self.run is None:
+            return None
+        current = self.instance.get_run_by_id(self.run.run_id)
+        if current is not None and current.status in STOPPING:
+            return f"the run is {current.status.value.lower()}: this step stopped replaying"
+        return None

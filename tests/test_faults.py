@@ -16,6 +16,7 @@ from alpha_replay_assets.checks.replay import replay_failure_rate
 from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.index import artifact_index, list_day, read_day_index
 from alpha_replay_assets.paths import concordance_key
+from alpha_replay_assets.replay.planning import eligible_rows
 from alpha_replay_assets.replay.rows import day_summary
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.fault_proxy import FaultProxy
@@ -153,7 +154,7 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
         cached = len(list(store.list_prefix(store.analytics_key("replay_cache"))))
         fault_matrix.append({
             "fault": f"{scenario.name} ({scenario.rule.kind}, rate 1)", "where": scenario.where,
-            "outcome": "step fails loudly after the SDK's retries (provider failures above `max_failure_rate`), "
+            "outcome": "step fails loudly after the retries (provider failures above `max_failure_rate`), "
                        "no step retry",
             "data": f"no concordance partition written; {cached} replies received before were cached",
             "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d; "
@@ -175,7 +176,7 @@ def test_model_fault_becomes_a_retry_a_row_or_a_loud_failure(scenario, s3_server
         outcome = f"{len(bad)} rows `bad_response` with the reason (not retried: the provider did answer)"
     else:
         assert summary["bad_responses"] == 0 and summary["transport_errors"] <= eligible // 4
-        outcome = (f"retried by the SDK ({faults} faults injected); {summary['transport_errors']} still failing "
+        outcome = (f"retried ({faults} faults injected); {summary['transport_errors']} still failing "
                    "after its retries became `transport_error` rows")
     data = (f"{summary['replayed']}/{eligible} replayed and cached; failed rows not cached (the next run asks "
             "again)")
@@ -437,4 +438,127 @@ def test_a_paid_reply_that_cannot_be_stored_stops_the_paid_calls(s3_server, buck
                    "failed PUT",
         "data": "no concordance partition written; the unstored replies are the only ones a re-run pays again",
         "user_sees": f"run FAILURE: \u201c{failure.split(' <- ')[0][:110]}\u2026\u201d",
+    })
+
+
+def test_a_retry_after_beyond_the_runs_max_wait_fails_at_once_with_counts(bucket, s3_client, replay_resources,
+                                                                          model_server, fault_matrix):
+    """Found by an attacker: a 429 with `retry-after: 3600` kept the run STARTED without a word."""
+    from resources.replay_model import TAG_RATE_LIMITED_UNTIL
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    model_server.state.retry_after_s = 3600
+    model_server.inject(*["429"] * 500)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index, concordance], resources=replay_resources, instance=instance,
+                                partition_key=DAY.isoformat(), raise_on_error=False)
+        run = instance.get_run_by_id(result.run_id)
+        warnings = [e.user_message for e in instance.all_logs(result.run_id) if "rate-limited by" in e.user_message]
+    failure = result.get_step_failure_events()[0].event_specific_data.error.message
+    calls = model_server.counts()["messages"]
+    assert "beyond replay_model.max_wait_s = 600 s" in failure and "0 replayed" in failure
+    assert run.tags.get(TAG_RATE_LIMITED_UNTIL) and warnings and "retrying in 3600 s" in warnings[0]
+    assert calls <= replay_resources["replay_model"].max_concurrency  # the first attempts in flight, no more
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    fault_matrix.append({
+        "fault": "429 with `retry-after: 3600` on every call", "where": "Messages API",
+        "outcome": f"a WARN log line with the time until retry and the run tag `{TAG_RATE_LIMITED_UNTIL}`; the "
+                   f"step fails at once (3600 s > `replay_model.max_wait_s`), no retry; {calls} calls",
+        "data": "no concordance partition written; nothing paid",
+        "user_sees": f"run FAILURE: \u201c{failure.split(': ', 1)[-1][:110]}\u2026\u201d",
+    })
+
+
+def test_replies_slower_than_the_timeout_fail_the_day_without_sending_every_replay(bucket, s3_client, store,
+                                                                                  replay_resources, make_replay_model,
+                                                                                  model_server, fault_matrix):
+    """Found by an attacker: with every reply past the timeout, a shared-prompt family's warm-up retried
+    its calls one at a time (1,333 s, 120 billable requests to fail)."""
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    model_server.state.latency_ms = 2500
+    replay_model = make_replay_model(timeout_s=0.5, max_retries=1)
+    result, _ = _run([artifact_index, concordance], replay_resources | {"replay_model": replay_model})
+    eligible = len(read_day_index(store, DAY).query("status == 'ok' and is_llm and not is_placeholder"))
+    calls = model_server.counts()["messages"]
+    assert not result.success and "failed at the provider" in _failure(result)
+    assert calls < eligible and calls <= 2 * 3 * replay_model.max_concurrency
+    fault_matrix.append({
+        "fault": "every reply slower than `timeout_s` (0.5 s timeout, 2.5 s replies)", "where": "Messages API",
+        "outcome": f"warm-ups end at their first failed call; after {replay_model.max_concurrency} failures in a "
+                   f"row the rest are not sent (`transport_error` rows saying so): {calls} requests for "
+                   f"{eligible} replays",
+        "data": "no concordance partition written",
+        "user_sees": f"run FAILURE: \u201c{_failure(result).split(': ', 1)[-1][:90]}\u2026\u201d",
+    })
+
+
+def test_late_weekend_runs_are_reported_missing_until_replayed(bucket, s3_client, store, all_resources, model_server,
+                                                              fault_matrix):
+    """Found by an attacker: weekend runs re-indexed into Friday stayed unreplayed and the next window's
+    summary reported every candidate replayed."""
+    from test_checks import run_checks
+
+    from alpha_replay_assets.checks.replay import replay_complete
+    from alpha_replay_assets.concordance_summary import concordance_summary
+    from alpha_replay_assets.paths import summary_key
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    with dg.instance_for_test() as instance:
+        def run(*assets):
+            return dg.materialize(list(assets), resources=all_resources, instance=instance,
+                                  partition_key=DAY.isoformat(), raise_on_error=False)
+        assert run(artifact_index, concordance).success
+        known = set(read_day_index(store, DAY)["key"])
+        late = [(k, b) for k, b in corpus.day_objects(DAY, "decision_artifacts", pinned(mix="today", seed=99,
+                                                                                        bad_fraction=0))
+                if k not in known][:4]
+        for key, body in late:
+            s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+        assert run(artifact_index).success  # the sensor's re-index
+        index = read_day_index(store, DAY)
+        n = len(eligible_rows(index[index["key"].isin([k for k, _ in late])]))
+        assert run(concordance_summary).success
+        [check] = run_checks(all_resources, instance, [replay_complete]).get_asset_check_evaluations()
+    summary = store.read_json(summary_key(store, DAY, MODEL))
+    assert n and not check.passed and f"{n} indexed after the replays ran" in check.description
+    assert summary["n_artifacts_not_replayed_yet"] == n and not summary["complete"]
+    fault_matrix.append({
+        "fault": f"4 think-tank runs ({n} eligible) land in a replayed day's folder (late weekend runs)",
+        "where": "S3 capture folder, after the day's replays",
+        "outcome": "the sensor re-indexes the day, then requests `daily_job` for it (run key `replay:<day>:...`)",
+        "data": f"until replayed: summary `complete: false`, `n_artifacts_not_replayed_yet: {n}`, "
+                f"{summary['n_artifacts_replayed']}/{summary['n_artifacts_candidate']} replayed",
+        "user_sees": f"`replay_complete` FAILED: \u201c{check.description[:90]}\u2026\u201d",
+    })
+
+
+def test_off_layout_objects_and_far_timestamps_are_named(bucket, s3_client, store, replay_resources, fault_matrix):
+    """Found by an attacker: objects outside the day layout and timestamps far from their day were silent."""
+    from alpha_replay_assets.checks.layout import capture_layout, timestamps_in_range
+
+    corpus.seed(s3_client, bucket, [DAY], SPEC)
+    key, body = next((k, b) for k, b in corpus.day_objects(DAY, "decision_artifacts", SPEC)
+                     if json.loads(b).get("model_metadata"))
+    doc = json.loads(body)
+    for path in (f"{DAY:%Y-%m-%d}/x/a.json", f"{DAY:%Y/%m}/{doc['agent_id']}/a.json"):
+        s3_client.put_object(Bucket=bucket, Key=f"decision_artifacts/{path}", Body=body)
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).isoformat()
+    s3_client.put_object(Bucket=bucket, Key=key.replace(".json", "-future.json"),
+                         Body=json.dumps(doc | {"timestamp": future}).encode())
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([artifact_index, capture_layout, timestamps_in_range], resources=replay_resources,
+                                instance=instance, partition_key=DAY.isoformat())
+        checks = {e.check_name: e for e in check_evaluations(instance, result.run_id)}
+    layout, stamps = checks["capture_layout"], checks["timestamps_in_range"]
+    assert not layout.passed and layout.metadata["off_layout_objects"].value == 2
+    assert not stamps.passed and stamps.metadata["by_flag"].value == {"future": 1}
+    assert len(read_day_index(store, DAY).query("timestamp_flag == 'future' and status == 'ok'")) == 1
+    fault_matrix.append({
+        "fault": "objects outside the day layout (`YYYY-MM-DD/`, a day folder missing a segment); a timestamp a "
+                 "year in the future", "where": "S3 capture prefix",
+        "outcome": "WARN `capture_layout` counts and names them; the artifact is indexed, its row flagged "
+                   "`timestamp_flag: future`",
+        "data": "index unchanged otherwise; off-layout objects in no index",
+        "user_sees": f"WARN `capture_layout`: \u201c{layout.description[:80]}\u2026\u201d; WARN "
+                     "`timestamps_in_range`",
     })

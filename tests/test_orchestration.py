@@ -58,7 +58,8 @@ def test_sensor_advances_a_day_only_once_an_index_of_its_current_listing_landed(
     defs = definitions(all_resources)
     with dg.instance_for_test() as instance:
         def tick(cursor):
-            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store},
+            resources = {"store": store, "replay_model": all_resources["replay_model"]}
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
                                          definitions=defs) as context:
                 result = new_artifacts_sensor.evaluate_tick(context)
             return {r.partition_key: r for r in result.run_requests}, result.cursor
@@ -93,7 +94,8 @@ def test_sensor_stops_asking_after_repeated_failures_and_says_why(all_resources,
     defs = definitions(all_resources)
     with dg.instance_for_test() as instance:
         def tick(cursor):
-            with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store},
+            resources = {"store": store, "replay_model": all_resources["replay_model"]}
+            with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
                                          definitions=defs) as context:
                 return new_artifacts_sensor.evaluate_tick(context)
 

@@ -10,6 +10,7 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.paths import concordance_key
 from alpha_replay_assets.replay.rows import STRUCTURED, day_summary, mismatched_models
+from alpha_replay_assets.replay_currency import unreplayed_on
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -68,18 +69,23 @@ def replay_failure_rate(context: dg.AssetCheckExecutionContext, config: ReplayCh
 
 
 @dg.asset_check(asset=concordance, partitions_def=DAILY,
-                description="Every eligible artifact was replayed (a budget stop fails this).")
+                description="Every eligible artifact of the day's current index was replayed (a budget stop, or "
+                            "artifacts indexed after the replays ran, fail this).")
 def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore, replay_model: ReplayModel,
                     run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         problems, done = {}, {}
+        late = unreplayed_on(store, day_of(key), replay_model.all_targets, replay_model.targets_for)
         for model, summary in _summaries(store, replay_model, key, problems):
-            done[model] = f"{summary['replayed']}/{summary['eligible']}"
-            if not summary["complete"]:
+            missing = list(late.get(model, {"key": []})["key"])
+            done[model] = f"{summary['replayed']}/{summary['eligible'] + len(missing)}"
+            if not summary["complete"] or missing:
                 problems[model] = (f"replayed {done[model]} ({summary['budget_skipped']} stopped by budget, "
                                    f"{summary['transport_errors']} transport errors, "
-                                   f"{summary['bad_responses']} bad responses)")
-        return problems, {"replayed/eligible": dg.MetadataValue.json(done)}
+                                   f"{summary['bad_responses']} bad responses, {len(missing)} indexed after the "
+                                   "replays ran" + (f", e.g. {missing[0]}" if missing else "") + ")")
+        return problems, {"replayed/eligible": dg.MetadataValue.json(done),
+                          "not_replayed_yet": dg.MetadataValue.json({m: len(k) for m, k in late.items()})}
     evaluate_partitions(context, run_mode, judge)
 
 

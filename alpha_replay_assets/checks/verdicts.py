@@ -1,6 +1,8 @@
-"""Checks on `agent_verdicts`: no family is ever missing, and a flipped verdict is flagged."""
+"""Checks on `agent_verdicts`: no family is ever missing, and a flipped verdict or a shift
+between a family's prompt versions is flagged."""
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pandas as pd
@@ -8,7 +10,7 @@ import pandas as pd
 from alpha_replay_assets.checks.common import Judgement, evaluate_partitions
 from alpha_replay_assets.families import judged_families
 from alpha_replay_assets.partitions import DAILY, day_of
-from alpha_replay_assets.paths import verdicts_key
+from alpha_replay_assets.paths import verdicts_key, version_shifts_key
 from alpha_replay_assets.verdicts import agent_verdicts
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -55,4 +57,20 @@ def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore, 
     evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 
-VERDICT_CHECKS = [every_family_has_a_row, verdict_flips]
+@dg.asset_check(asset=agent_verdicts, partitions_def=DAILY,
+                description="A family's consecutive prompt-version / model segments that differ significantly "
+                            "(cheap agreement CI excludes 0, rule held-out accuracy or template concentration moved "
+                            "past its threshold): named with both versions, their dates and the numbers.")
+def no_unflagged_version_shift(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
+                               run_mode: RunMode) -> None:
+    def judge(key: str) -> Judgement:
+        table = store.read_parquet(version_shifts_key(store, day_of(key)))
+        if table is None:
+            return {key: "no version shift table written"}, {}
+        shifted = table[table["significant"]]
+        return ({f"{r.agent_id_base}/{r.target_model}": r.description for r in shifted.itertuples()},
+                {"compared": len(table), "shifts": dg.MetadataValue.json([json.loads(d) for d in shifted["details"]])})
+    evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
+
+
+VERDICT_CHECKS = [every_family_has_a_row, verdict_flips, no_unflagged_version_shift]

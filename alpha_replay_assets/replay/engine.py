@@ -34,6 +34,7 @@ from alpha_replay_assets.replay.planning import Task, admit_within, shared_prefi
 from alpha_replay_assets.replay.rate_card import PRICES_HELP, UnpricedModel, card_id, price_for, today
 from alpha_replay_assets.replay.rows import SCHEMA_ERROR, STRUCTURED
 from alpha_replay_assets.replay.step import InFlight, Ledger, ReplayHalted
+from alpha_replay_assets.replay.stops import FailureStreak, stopping
 from resources.artifact_store import ArtifactStore, WriteConflict, naming
 from resources.replay_model import ReplayModel
 from resources.replies import BadResponse, ProviderFailure, Reply
@@ -104,6 +105,7 @@ class DayReplay:
         self.price = price_for(model, config.prices, self.priced_on)
         self.cache = ReplyCache(store, model, model_res.is_simulated(model))
         self.shared: set[str] = set()
+        self.streak = FailureStreak(model_res.max_concurrency)
 
     def _cost(self, reply: Reply) -> float:
         """What the provider billed when it says (a router's `usage.cost`), else the price of its tokens."""
@@ -130,6 +132,8 @@ class DayReplay:
         failure row."""
         if self.in_flight.halted:
             raise ReplayHalted(self.in_flight.halted)
+        if unsent := self.streak.broken():
+            return unsent
         if not ledger.may_call():
             return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
@@ -143,10 +147,12 @@ class DayReplay:
             try:
                 reply = self.model_res.create(self.model, task.system, task.user,
                                               cache_system=task.system in self.shared)
-            except ProviderFailure as exc:  # after the SDK's retries, whichever provider
+            except ProviderFailure as exc:  # after the retries, whichever provider
+                self.streak.record(failed=True)
                 return {"outcome": "transport_error" if exc.transient else "request_error", "error": str(exc)[:200]}
             except BadResponse as exc:
                 return {"outcome": "bad_response", "error": str(exc)[:200]}
+            self.streak.record(failed=False)
             cost = self._cost(reply)
             ledger.settle(cost)
             try:
@@ -191,12 +197,13 @@ class DayReplay:
         }
 
     def warm(self, group: list[Task], ledger: "Ledger") -> list[dict]:
-        """Replay a shared prefix's tasks in order until one is a paid call: that call writes the
-        provider's prompt cache, and the prefix's other calls, started after it, read it."""
+        """Replay a shared prefix's tasks in order until one is a call: a paid one writes the
+        provider's prompt cache, and the prefix's other calls, started after it, read it; a failed
+        one ends the warm-up too (the rest run in parallel, never one failing call after another)."""
         rows = []
         for task in group:
             rows.append(self.replay(task, ledger))
-            if rows[-1].get("cache_hit") is False:
+            if rows[-1].get("cache_hit") is not True:
                 break
         return rows
 
@@ -209,7 +216,9 @@ class DayReplay:
         for task in admitted:
             groups.setdefault(task.system, []).append(task)
         ledger = Ledger(self.config.budget_usd * HARD_STOP_FACTOR, len(admitted))
-        with ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool:
+        with (ThreadPoolExecutor(self.model_res.max_concurrency, thread_name_prefix="replay") as pool,
+              stopping(pool, self.model_res, f"{self.day} {self.model}",
+                       lambda: (ledger.done, len(admitted), len(over_budget)))):
             leaders = [system for system in groups if system in self.shared]
             warmed = dict(zip(leaders, pool.map(lambda system: self.warm(groups[system], ledger), leaders)))
             rest = [t for system, group in groups.items() for t in group[len(warmed.get(system, [])):]]

@@ -38,7 +38,7 @@ from alpha_replay_assets.families import REGISTRY
 from alpha_replay_assets.family_spec.rule import Run
 from alpha_replay_assets.family_spec.synthetic import CODE_SHA, filler, iso
 from alpha_replay_assets.paths import day_prefix
-from alpha_replay_assets.sample import rules, schedule, unregistered
+from alpha_replay_assets.sample import rules, schedule, unregistered, version_shift
 from alpha_replay_assets.sample.schedule import Slot
 from alpha_replay_assets.stub_prompts import PLACEHOLDER_MARKER
 from resources.bounded import ordered_map
@@ -74,6 +74,9 @@ class CorpusSpec:
     # and a rendered user prompt on every graph artifact, for tests that replay graph families.
     graph_prompts: str = "stub"
     think_tank_scale: int = 1  # weekly producers' (the think tank's) volume times this (1 = their measured volume)
+    # From this run day on, one family's new prompt changes its behaviour and another's is cosmetic
+    # (`version_shift`); None (default): one prompt version per family throughout.
+    version_shift_from: dt.date | None = None
 
     def draw_day(self, day: dt.date) -> dt.date:
         """The day whose random draws make `day`'s folder."""
@@ -126,6 +129,9 @@ def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> 
         return doc | {"model_metadata": None, "full_prompt_context": None, "input_data_snapshot": snapshot,
                       "agent_output": rule.decide(snapshot, rng, 0.0)} | tail
     raw = rule.decide(snapshot, rng, spec.noise)
+    revision = version_shift.revision(family, slot.day, spec.version_shift_from)
+    if revision:
+        raw = version_shift.behave(family, raw, snapshot)
     sent = rules.prompts(family, snapshot, agent_id, "rendered")  # what the call really sent
     system, user = rules.prompts(family, snapshot, agent_id, spec.graph_prompts)  # what was captured
     metadata = model_metadata(rule.model, *sent, raw, rule.graph, agent_id)
@@ -139,9 +145,10 @@ def _artifact(family: str, slot: Slot, rng: random.Random, spec: CorpusSpec) -> 
         field = max(snapshot, key=lambda k: len(json.dumps(snapshot[k])))  # the producer truncates the largest
         snapshot[field] = {"_truncated": True, "original_field": field, "original_size_bytes": 1_200_000}
         tail["input_data_truncated_at"] = 1_000_000
+    version_hash = hashlib.sha256((rule.template + revision).encode()).hexdigest()
     return doc | {"model_metadata": metadata,
                   "full_prompt_context": {"system_prompt": system, "user_prompt": user, "tool_definitions": [],
-                                          "prompt_version_hash": hashlib.sha256(rule.template.encode()).hexdigest()},
+                                          "prompt_version_hash": version_hash},
                   "input_data_snapshot": snapshot, "agent_output": output} | tail
 
 

@@ -111,6 +111,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.faults.extend(f for f in body.get("faults", []) if f in FAULTS)
                 if "latency_ms" in body:
                     state.latency_ms = float(body["latency_ms"])
+                if "retry_after_s" in body:
+                    state.retry_after_s = body["retry_after_s"]
             if "rate_limit" in body:
                 state.set_rate_limit(**(body["rate_limit"] or {}))
             return self._send(200, {"ok": True})
@@ -136,7 +138,9 @@ class Handler(BaseHTTPRequestHandler):
             state.counts[endpoint] += 1
             state.counts["fault_" + fault if fault else "ok"] += 1
         if fault in ERROR_KINDS:
-            return self._send(int(fault), error(ERROR_KINDS[fault], "injected"), headers={"retry-after-ms": "20"})
+            wait = ({"retry-after-ms": "20"} if state.retry_after_s is None
+                    else {"retry-after": str(state.retry_after_s)})
+            return self._send(int(fault), error(ERROR_KINDS[fault], "injected"), headers=wait)
         limit_headers, wait = state.admit(view, router=endpoint == "chat_completions")
         if wait:  # the API's retry-after is whole seconds
             return self._send(429, error("rate_limit_error", "scripted rate limit reached"),

@@ -107,6 +107,7 @@ class ModelServerState:
         self.cache_ttl_s = CACHE_TTL_S
         self.limits: dict[str, TokenBucket] = {}  # dimension -> bucket, when a rate limit is scripted
         self.admitted: list[float] = []  # when each request under a rate limit was let through
+        self.retry_after_s: int | None = None  # what an injected 429/529 asks for (None: 20 ms, the SDK's pace)
 
     def _cache_entry(self, model: str, prefix: str) -> str | None:
         """The cache key of a marked prefix long enough for `model`; None when nothing is cached."""

@@ -1,0 +1,71 @@
+"""Late weekend runs are replayed and never over-reported: think-tank runs that land in a day's
+folder after its replays ran are re-indexed by the sensor; until they are replayed the
+`replay_complete` check and the window summary say how many are missing, and the sensor's next
+tick asks for the day's replays (`daily_job`), after which the day is complete again."""
+
+import dagster as dg
+from test_checks import run_checks
+from test_orchestration import definitions
+
+from alpha_replay_assets.checks.replay import replay_complete
+from alpha_replay_assets.concordance import concordance
+from alpha_replay_assets.concordance_summary import concordance_summary
+from alpha_replay_assets.index import artifact_index, read_day_index
+from alpha_replay_assets.paths import concordance_key, summary_key
+from alpha_replay_assets.sample import corpus
+from helpers import DAY, pinned
+from jobs.sensors import new_artifacts_sensor
+
+MODEL = "claude-haiku-4-5"
+WEEKEND_RUNS = pinned(mix="today", seed=99, bad_fraction=0)  # think-tank runs: a new key per run
+
+
+def _land_weekend_runs(s3_client, bucket, known: set[str], n: int = 3) -> list[str]:
+    late = [(k, b) for k, b in corpus.day_objects(DAY, "decision_artifacts", WEEKEND_RUNS) if k not in known][:n]
+    for key, body in late:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+    return [k for k, _ in late]
+
+
+def test_late_weekend_runs_are_counted_missing_then_replayed_by_the_sensors_follow_up(all_resources, store, s3_client,
+                                                                                     bucket, seeded):
+    seeded()
+    resources = all_resources
+    defs = definitions(resources)
+    day = DAY.isoformat()
+    with dg.instance_for_test() as instance:
+        def materialize(*assets):
+            assert dg.materialize(list(assets), resources=resources, instance=instance, partition_key=day).success
+
+        def complete():
+            [evaluation] = run_checks(resources, instance, [replay_complete]).get_asset_check_evaluations()
+            return evaluation
+
+        def tick():
+            with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
+                return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests
+                        if r.partition_key == day]
+
+        materialize(artifact_index, concordance)
+        assert complete().passed
+        late = _land_weekend_runs(s3_client, bucket, set(read_day_index(store, DAY)["key"]))
+        [reindex] = tick()
+        assert reindex.job_name == "index_job"
+        materialize(artifact_index)  # the sensor's re-index: the index gained the weekend runs
+
+        evaluation = complete()
+        assert not evaluation.passed and "3 indexed after the replays ran" in evaluation.description
+        assert evaluation.metadata["not_replayed_yet"].value == {MODEL: 3}
+        materialize(concordance_summary)
+        summary = store.read_json(summary_key(store, DAY, MODEL))
+        assert summary["n_artifacts_not_replayed_yet"] == 3 and not summary["complete"]
+        assert summary["n_artifacts_replayed"] <= summary["n_artifacts_candidate"] - 3  # never over-reported
+
+        [follow_up] = tick()
+        assert follow_up.job_name == "daily_job" and follow_up.run_key.startswith(f"replay:{day}:")
+        assert defs.resolve_job_def("daily_job").execute_in_process(instance=instance, partition_key=day,
+                                                                    tags=follow_up.tags).success
+        assert complete().passed
+        replayed = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
+        assert set(late) <= replayed
+        assert tick() == []  # current: nothing more to ask for
