@@ -73,7 +73,7 @@ def main(argv=None) -> None:
 
     server = start_server("moto")
     try:
-        client, sizes = seed_corpus(server, BUCKET, [DAY], 585 * args.factor, "production")
+        _, sizes = seed_corpus(server, BUCKET, [DAY], 585 * args.factor, "production")
         store = _resources(server.endpoint_url, BUCKET)["store"]
         keys = [o.key for o in list_day(store, DAY)]
         builder = GroupBuilder(store)
