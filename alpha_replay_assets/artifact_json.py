@@ -17,7 +17,10 @@ import orjson
 # A JSON escape of a lone UTF-16 surrogate (\ud800-\udfff) parses into a string no UTF-8 writer accepts.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # An integer literal orjson may not keep exact (2**63 has 19 digits); digits in strings only cost speed.
-LONG_DIGITS = re.compile(rb"\d{19}")
+# Found as a substring of the body with every ASCII digit made "0" and every other byte "x": C speed,
+# where the regex `\d{19}` (the same set of bodies) tried a match at every digit (~0.6 ms an artifact).
+LONG_DIGITS = b"0" * 19
+DIGITS_AS_ZERO = bytes(ord("0") if chr(byte) in "0123456789" else ord("x") for byte in range(256))
 # Nesting depth cannot exceed the bracket count; this many is far below `json`'s recursion limit.
 FAST_MAX_BRACKETS = 400
 
@@ -27,7 +30,7 @@ class Malformed(ValueError):
 
 
 def _fast_path(body: bytes) -> bool:
-    return body.count(b"[") + body.count(b"{") < FAST_MAX_BRACKETS and LONG_DIGITS.search(body) is None
+    return body.count(b"[") + body.count(b"{") < FAST_MAX_BRACKETS and LONG_DIGITS not in body.translate(DIGITS_AS_ZERO)
 
 
 def _has_lone_surrogate(text: str, doc: Any) -> bool:

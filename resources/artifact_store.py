@@ -25,7 +25,7 @@ from botocore.exceptions import (
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
-from resources import parquet_ranges
+from resources import parquet_ranges, s3_timestamps
 from resources.bounded import ordered_map
 from resources.fieldwise import FieldwiseResource
 from resources.run_mode import DryRunGuard
@@ -102,7 +102,9 @@ class ArtifactStore(FieldwiseResource, DryRunGuard):
         self.refuse_in_dry_run("build an S3 client")
         if self._client is None:
             s3 = self.s3
-            session = boto3.session.Session(profile_name=s3.profile_name)
+            # timestamps read without dateutil (resources.s3_timestamps: the same datetimes, ~8% of a GET's CPU)
+            session = boto3.session.Session(botocore_session=s3_timestamps.botocore_session(),
+                                            profile_name=s3.profile_name)
             self._client = session.client(
                 "s3",
                 region_name=s3.region_name,

@@ -3,6 +3,7 @@ adversarial texts and on a day of real-shaped artifacts: same documents, same ba
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -75,6 +76,13 @@ def test_real_shaped_artifacts_take_the_fast_path_and_read_the_same():
     assert len(fast) >= 0.85 * len(bodies)  # the speed is real: nearly every artifact is read by orjson
     for body in decodable:
         assert outcome(artifact_json.loads, body, body.decode()) == outcome(artifact_json.loads_stdlib, body.decode())
+
+
+@pytest.mark.parametrize("body", [b"1" * 18, b"1" * 19, b"x" + b"9" * 19 + b"x", b"123456789 1234567890123",
+                                  b"\xd9\xa3" * 30, b'"' + b"0" * 18 + b'"' + b"1" * 18, b"", b"\x00" * 40])
+def test_long_digit_runs_are_found_as_the_regex_finds_them(body):
+    """The translated substring search refuses exactly the bodies `\\d{19}` (on bytes: ASCII digits) matches."""
+    assert artifact_json._fast_path(body) == (re.search(rb"\d{19}", body) is None)
 
 
 def test_rows_of_undecodable_and_bom_bodies_keep_their_reasons():
