@@ -36,7 +36,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from resources import router_client
 from resources.fieldwise import FieldwiseResource
 from resources.prompt_cache import system_param
-from resources.rate_governor import PAUSING, Governor, GovernorMiddleware
+from resources.rate_governor import MAX_RETRY_AFTER_S, PAUSING, Governor, GovernorMiddleware
 from resources.replies import BadResponse, ProviderFailure, Reply, count, provider_failures
 from resources.run_mode import DryRunGuard
 from resources.run_worker import RunWorkerWatch
@@ -61,6 +61,11 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+def retry_at(until_s: float) -> dt.datetime:
+    """When a pause of `until_s` ends, bounded so that an absurd pause cannot overflow the date."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=min(max(until_s, 0.0), MAX_RETRY_AFTER_S))
+
 
 # The cheap targets (docs/domain.md §1.4: cheaper than the family's original, from either provider). The
 # default list serves every family without an entry of its own. The think tank's originals are
@@ -121,7 +126,7 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="Retries for 429/5xx/timeouts.")
-    max_wait_s: float = Field(default=600.0, ge=0, description="Most seconds a run may wait on the provider's "
+    max_wait_s: float = Field(default=600.0, ge=0, le=MAX_RETRY_AFTER_S, description="Most seconds a run may wait on the provider's "
                               "rate limits (429/529 pauses) in all; beyond it the replay step fails with its counts.")
     max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
                                  "the rate governor allows; it halves on a 429 and grows back).")
@@ -170,7 +175,7 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         waited = float((context.run.tags if context.run else {}).get(TAG_WAITED_S, 0.0))
 
         def announce(until_s: float, total_s: float) -> None:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=until_s)
+            until = retry_at(until_s)
             context.log.warning(f"rate-limited by the provider: retrying in {until_s:.0f} s (at {until:%H:%M:%S} UTC); "
                                 f"{total_s:.0f} s of waiting in this run so far, at most {self.max_wait_s:g} s "
                                 "(replay_model.max_wait_s)")
