@@ -126,8 +126,9 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="Retries for 429/5xx/timeouts.")
-    max_wait_s: float = Field(default=600.0, ge=0, le=MAX_RETRY_AFTER_S, description="Most seconds a run may wait on the provider's "
-                              "rate limits (429/529 pauses) in all; beyond it the replay step fails with its counts.")
+    max_wait_s: float = Field(default=600.0, ge=0, le=MAX_RETRY_AFTER_S, description="Most seconds a run may "
+                              "wait on the provider's rate limits (429/529 pauses) in all; beyond it the replay step "
+                              "fails with its counts.")
     max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
                                  "the rate governor allows; it halves on a 429 and grows back).")
     use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async; "
