@@ -20,7 +20,9 @@ caller, never a crash. Nothing here logs an API key.
 
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -45,22 +47,36 @@ from resources.waits import Waits
 ANTHROPIC = "anthropic"
 ROUTER = "openai_compat"
 ANTHROPIC_DEFAULT_URL = "https://api.anthropic.com"
+LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+REAL_HOSTS = ("api.anthropic.com", urlsplit(router_client.DEFAULT_BASE_URL).hostname)
 # Run tags while rate-limited: when the route's pause ends, and the run's waiting so far (read by later steps).
 TAG_RATE_LIMITED_UNTIL, TAG_WAITED_S = "alpha_replay/rate_limited_until", "alpha_replay/rate_limited_s"
 RETRY_DELAY_S = (0.5, 8.0)  # the SDKs' backoff before a retry: first, longest (doubling)
 SIMULATED = "~simulated"  # appended to a simulated endpoint's route in the replay cache address
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 or localhost: a model server on this machine is never the provider."""
-    if host in (None, ""):
+    """Whether `host` is this machine (a model server here is never the provider): every address it
+    resolves to is loopback or unspecified (127.1, 2130706433, 0.0.0.0, ::ffff:127.0.0.1, localhost.,
+    ip6-localhost). A name that does not resolve is not this machine; the real APIs' hosts are not
+    looked up (a dry run makes no external call)."""
+    name = (host or "").strip("[]").rstrip(".").lower()
+    if not name or name in REAL_HOSTS:
         return False
-    if host == "localhost":
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):  # RFC 6761, Debian's hosts: even where unresolved
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        found = {info[4][0].split("%")[0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError, ValueError):
         return False
+    return bool(found) and all(_this_machine(ipaddress.ip_address(address)) for address in found)
+
+
+def _this_machine(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return _this_machine(mapped) if mapped else address.is_loopback or address.is_unspecified
+
 
 def retry_at(until_s: float) -> dt.datetime:
     """When a pause of `until_s` ends, bounded so that an absurd pause cannot overflow the date."""
@@ -214,10 +230,16 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         return None
 
     def route(self, model: str) -> str:
-        """The route part of a replay's content address: `anthropic`, or the router with its host
-        (another router serving the same slug may answer from another upstream)."""
-        provider = self.provider(model)
-        return provider if provider == ANTHROPIC else f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+        """The route part of a replay's content address: `anthropic` (the real API, or a stand-in on
+        this machine), `anthropic@host[:port]` for any other Anthropic endpoint (a proxy or a mock never
+        writes into the real API's address), or the router with its host (another router serving the
+        same slug may answer from another upstream)."""
+        if self.provider(model) == ROUTER:
+            return f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+        url = urlsplit(self.base_url or ANTHROPIC_DEFAULT_URL)
+        if (url.hostname or "").rstrip(".") == REAL_HOSTS[0] or self.is_simulated(model):
+            return ANTHROPIC
+        return f"{ANTHROPIC}@{url.hostname}" + (f":{url.port}" if url.port else "")
 
     def endpoint(self, model: str) -> str:
         """host[:port] of the endpoint that answers `model`."""
