@@ -17,7 +17,7 @@ from alpha_replay_assets.index import artifact_index, read_day_index
 from alpha_replay_assets.partitions import DAILY, OWNERS, WEEKLY_DEADLINE, day_of, freshness_policy
 from alpha_replay_assets.paths import concordance_key, summary_key, summary_latest_key, target_slug
 from alpha_replay_assets.replay.rows import FAILED, REPLAYED, STRUCTURED, replay_frame
-from alpha_replay_assets.replay_currency import NOT_REPLAYED, pending_rows
+from alpha_replay_assets.replay_currency import NOT_REPLAYED, currency_on, current_rows
 from alpha_replay_assets.segment_verdicts import SPLIT_COLUMNS, segment_scores
 from alpha_replay_assets.stats import bootstrap_mean_ci
 from alpha_replay_assets.stubs import stub_result
@@ -164,13 +164,13 @@ def concordance_summary(
 
     targets = replay_model.all_targets
 
-    def read_day(day):  # with a row per artifact indexed after the day's replays ran (`replay_currency`)
-        frames = [f for m in targets
-                  if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None]
+    def read_day(day):  # as the day's current index sees them (`replay_currency`)
+        frames = {m: f for m in targets
+                  if (f := store.read_parquet(concordance_key(store, day, m), columns=READ_COLUMNS)) is not None}
         if not frames:
             return None
-        pending = pending_rows(store, day, targets, replay_model.targets_for)
-        return pd.concat(frames + ([pending.reindex(columns=READ_COLUMNS)] if len(pending) else []), ignore_index=True)
+        currencies = currency_on(store, day, targets, replay_model.targets_for)
+        return pd.concat([current_rows(f, currencies.get(m)) for m, f in frames.items()], ignore_index=True)
 
     ends = [day_of(k) for k in context.partition_keys]
     windows = load_windows(ends, config.window_days, read_day, concat_days(replay_frame([], "")[READ_COLUMNS]))

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from alpha_replay_assets.partitions import FIRST_DAY, day_of
 from resources.artifact_store import ArtifactStore
 
 MAX_DAYS_OFF = 2  # think-tank weekend runs are filed under Friday: 1-2 days off is the layout
@@ -44,10 +45,17 @@ class OffLayout:
     day: dt.date | None
 
 
+def plausible_year(name: str, now: dt.date) -> bool:
+    """A year folder (`YYYY/`) from the first partition's year to next year: a mistyped year (`2062/`)
+    is off the layout, its objects in no index."""
+    return bool(re.fullmatch(r"\d{4}/", name)) and day_of(FIRST_DAY).year <= int(name[:4]) <= now.year + 1
+
+
 def off_layout_near(store: ArtifactStore, day: dt.date) -> list[OffLayout]:
-    """Objects and folders outside the day layout at the levels above `day`, naming it or no day."""
-    root = store.capture_prefix.rstrip("/") + "/"
-    levels = [(root, lambda n: bool(re.fullmatch(r"\d{4}/", n)) or n.startswith("_")),
+    """Objects and folders outside the day layout at the levels above `day`, naming it or no day.
+    `_`-prefixed folders are the pipeline's meta-prefixes (docs/domain.md §1.1), never reported."""
+    root, now = store.capture_prefix.rstrip("/") + "/", dt.datetime.now(dt.UTC).date()
+    levels = [(root, lambda n: plausible_year(n, now) or n.startswith("_")),
               (f"{root}{day:%Y}/", lambda n: bool(re.fullmatch(r"(0[1-9]|1[0-2])/", n))),
               (f"{root}{day:%Y/%m}/", lambda n: _is_day(day.year, day.month, n))]
     found = []

@@ -44,6 +44,7 @@ from resources.waits import SLICE_S, Waits
 
 DIMENSIONS = ("requests", "input-tokens", "output-tokens", "tokens")
 DEFAULT_PAUSE_S = 0.5  # a 429 without retry-after: the SDK's own first backoff
+MAX_RETRY_AFTER_S = 366 * 86400.0  # a longer, non-finite or unreadable-as-time retry-after: beyond any max_wait_s
 PAUSING = (429, 529)  # rate-limited, overloaded: every worker of the route waits
 COST_SMOOTHING = 0.2  # weight of the newest call in the per-call token cost
 Response = TypeVar("Response")  # an SDK's response wrapper or an HTTP response: status_code and headers
@@ -109,20 +110,24 @@ def read_limits(headers: Mapping[str, str], now: dt.datetime) -> dict[str, Limit
 
 
 def retry_after_s(headers: Mapping[str, str], now: dt.datetime) -> float | None:
-    """`retry-after-ms`, else `retry-after` (seconds or an HTTP date), as the SDK reads them."""
+    """`retry-after-ms`, else `retry-after` (seconds or an HTTP date), as the SDK reads them; an absurd
+    or non-finite value (`1e30`, `inf`, `nan`, year 9999) is `MAX_RETRY_AFTER_S`: longer than any run
+    may wait (so the step stops at once), and still a time that can be added to a date."""
     values = {k.lower(): v for k, v in headers.items()}
     try:
         if "retry-after-ms" in values:
-            return float(values["retry-after-ms"]) / 1000
-        if "retry-after" in values:
+            seconds = float(values["retry-after-ms"]) / 1000
+        elif "retry-after" in values:
             text = values["retry-after"]
             try:
-                return float(text)
+                seconds = float(text)
             except ValueError:
-                return (email.utils.parsedate_to_datetime(text) - now).total_seconds()
-    except (ValueError, TypeError):
+                seconds = (email.utils.parsedate_to_datetime(text) - now).total_seconds()
+        else:
+            return None
+    except (ValueError, TypeError, OverflowError):
         return None
-    return None
+    return seconds if math.isfinite(seconds) and seconds <= MAX_RETRY_AFTER_S else MAX_RETRY_AFTER_S
 
 
 class Governor:

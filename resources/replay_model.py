@@ -20,7 +20,9 @@ caller, never a crash. Nothing here logs an API key.
 
 import dataclasses
 import datetime as dt
+import functools
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +38,7 @@ from pydantic import Field, PrivateAttr, field_validator
 from resources import router_client
 from resources.fieldwise import FieldwiseResource
 from resources.prompt_cache import system_param
-from resources.rate_governor import PAUSING, Governor, GovernorMiddleware
+from resources.rate_governor import MAX_RETRY_AFTER_S, PAUSING, Governor, GovernorMiddleware
 from resources.replies import BadResponse, ProviderFailure, Reply, count, provider_failures
 from resources.run_mode import DryRunGuard
 from resources.run_worker import RunWorkerWatch
@@ -45,22 +47,41 @@ from resources.waits import Waits
 ANTHROPIC = "anthropic"
 ROUTER = "openai_compat"
 ANTHROPIC_DEFAULT_URL = "https://api.anthropic.com"
+LOOPBACK_NAMES = ("localhost", "ip6-localhost", "ip6-loopback")
+REAL_HOSTS = ("api.anthropic.com", urlsplit(router_client.DEFAULT_BASE_URL).hostname)
 # Run tags while rate-limited: when the route's pause ends, and the run's waiting so far (read by later steps).
 TAG_RATE_LIMITED_UNTIL, TAG_WAITED_S = "alpha_replay/rate_limited_until", "alpha_replay/rate_limited_s"
 RETRY_DELAY_S = (0.5, 8.0)  # the SDKs' backoff before a retry: first, longest (doubling)
 SIMULATED = "~simulated"  # appended to a simulated endpoint's route in the replay cache address
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 or localhost: a model server on this machine is never the provider."""
-    if host in (None, ""):
+    """Whether `host` is this machine (a model server here is never the provider): every address it
+    resolves to is loopback or unspecified (127.1, 2130706433, 0.0.0.0, ::ffff:127.0.0.1, localhost.,
+    ip6-localhost). A name that does not resolve is not this machine; the real APIs' hosts are not
+    looked up (a dry run makes no external call)."""
+    name = (host or "").strip("[]").rstrip(".").lower()
+    if not name or name in REAL_HOSTS:
         return False
-    if host == "localhost":
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):  # RFC 6761, Debian's hosts: even where unresolved
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        found = {info[4][0].split("%")[0] for info in socket.getaddrinfo(name, None)}
+    except (OSError, UnicodeError, ValueError):
         return False
+    return bool(found) and all(_this_machine(ipaddress.ip_address(address)) for address in found)
+
+
+def _this_machine(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    return _this_machine(mapped) if mapped else address.is_loopback or address.is_unspecified
+
+
+def retry_at(until_s: float) -> dt.datetime:
+    """When a pause of `until_s` ends, bounded so that an absurd pause cannot overflow the date."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=min(max(until_s, 0.0), MAX_RETRY_AFTER_S))
+
 
 # The cheap targets (docs/domain.md §1.4: cheaper than the family's original, from either provider). The
 # default list serves every family without an entry of its own. The think tank's originals are
@@ -121,8 +142,9 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="Retries for 429/5xx/timeouts.")
-    max_wait_s: float = Field(default=600.0, ge=0, description="Most seconds a run may wait on the provider's "
-                              "rate limits (429/529 pauses) in all; beyond it the replay step fails with its counts.")
+    max_wait_s: float = Field(default=600.0, ge=0, le=MAX_RETRY_AFTER_S, description="Most seconds a run may "
+                              "wait on the provider's rate limits (429/529 pauses) in all; beyond it the replay step "
+                              "fails with its counts.")
     max_concurrency: int = Field(default=8, ge=1, le=256, description="Replays in flight per step (the most "
                                  "the rate governor allows; it halves on a 429 and grows back).")
     use_batches: bool = Field(default=False, description="Always use the Message Batches API (half price, async; "
@@ -170,7 +192,7 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         waited = float((context.run.tags if context.run else {}).get(TAG_WAITED_S, 0.0))
 
         def announce(until_s: float, total_s: float) -> None:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=until_s)
+            until = retry_at(until_s)
             context.log.warning(f"rate-limited by the provider: retrying in {until_s:.0f} s (at {until:%H:%M:%S} UTC); "
                                 f"{total_s:.0f} s of waiting in this run so far, at most {self.max_wait_s:g} s "
                                 "(replay_model.max_wait_s)")
@@ -208,10 +230,16 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
         return None
 
     def route(self, model: str) -> str:
-        """The route part of a replay's content address: `anthropic`, or the router with its host
-        (another router serving the same slug may answer from another upstream)."""
-        provider = self.provider(model)
-        return provider if provider == ANTHROPIC else f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+        """The route part of a replay's content address: `anthropic` (the real API, or a stand-in on
+        this machine), `anthropic@host[:port]` for any other Anthropic endpoint (a proxy or a mock never
+        writes into the real API's address), or the router with its host (another router serving the
+        same slug may answer from another upstream)."""
+        if self.provider(model) == ROUTER:
+            return f"{ROUTER}@{urlsplit(self.openai_compat_base_url).hostname}"
+        url = urlsplit(self.base_url or ANTHROPIC_DEFAULT_URL)
+        if (url.hostname or "").rstrip(".") == REAL_HOSTS[0] or self.is_simulated(model):
+            return ANTHROPIC
+        return f"{ANTHROPIC}@{url.hostname}" + (f":{url.port}" if url.port else "")
 
     def endpoint(self, model: str) -> str:
         """host[:port] of the endpoint that answers `model`."""

@@ -69,3 +69,55 @@ def test_late_weekend_runs_are_counted_missing_then_replayed_by_the_sensors_foll
         replayed = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
         assert set(late) <= replayed
         assert tick() == []  # current: nothing more to ask for
+
+
+def test_artifacts_rewritten_or_deleted_after_their_replay_are_not_reported_replayed(all_resources, store, s3_client,
+                                                                                    bucket, seeded):
+    """Compared by content, not by key alone: a rewritten artifact (another etag) is replayed again by the
+    sensor's follow-up, and one deleted after its replay is no longer counted replayed."""
+    seeded()
+    resources = all_resources
+    defs = definitions(resources)
+    day = DAY.isoformat()
+    with dg.instance_for_test() as instance:
+        def materialize(*assets):
+            assert dg.materialize(list(assets), resources=resources, instance=instance, partition_key=day).success
+
+        def complete():
+            [evaluation] = run_checks(resources, instance, [replay_complete]).get_asset_check_evaluations()
+            return evaluation
+
+        def tick():
+            with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
+                return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests if r.partition_key == day]
+
+        materialize(artifact_index, concordance)
+        assert complete().passed
+        replayed = store.read_parquet(concordance_key(store, DAY, MODEL))
+        rewritten, deleted = sorted(replayed[replayed["outcome"] == "structured"]["key"])[:2]
+        body = s3_client.get_object(Bucket=bucket, Key=rewritten)["Body"].read()
+        s3_client.put_object(Bucket=bucket, Key=rewritten, Body=body + b"\n")  # same key, new content (etag)
+        s3_client.delete_object(Bucket=bucket, Key=deleted)
+        [reindex] = tick()
+        assert reindex.job_name == "index_job"
+        materialize(artifact_index)
+
+        evaluation = complete()
+        assert not evaluation.passed, evaluation.description
+        assert "1 rewritten since their replay" in evaluation.description
+        assert "1 replayed but gone from the index since" in evaluation.description
+        assert evaluation.metadata["not_replayed_yet"].value == {MODEL: 1}
+        assert evaluation.metadata["not_current"].value == {MODEL: {"rewritten": 1, "gone": 1}}
+        materialize(concordance_summary)
+        summary = store.read_json(summary_key(store, DAY, MODEL))
+        assert summary["n_artifacts_not_replayed_yet"] == 1 and not summary["complete"]
+        assert summary["n_artifacts_replayed"] == summary["n_artifacts_candidate"] - 1  # the deleted one not counted
+
+        [follow_up] = tick()  # the rewritten artifact is asked for again
+        assert follow_up.job_name == "daily_job"
+        assert defs.resolve_job_def("daily_job").execute_in_process(instance=instance, partition_key=day,
+                                                                    tags=follow_up.tags).success
+        assert complete().passed
+        keys = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
+        assert rewritten in keys and deleted not in keys
+        assert tick() == []

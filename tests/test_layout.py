@@ -63,3 +63,14 @@ def test_dg_launch_of_an_index_names_off_layout_objects_and_flags_far_timestamps
     assert flagged[f"{folder}/{agent}/past.json"] == "far_from_day"
     assert (index.loc[index["key"].str.endswith(("future.json", "past.json")), "status"] == "ok").all()  # kept
     assert index["timestamp_flag"].isna().sum() == len(index) - 2
+
+
+def test_a_mistyped_year_folder_is_named_and_meta_prefixes_are_not(store, s3_client, bucket, seeded):
+    from alpha_replay_assets.layout import off_layout_near
+
+    seeded()
+    for key in (f"{CAPTURE}/2062/12/02/thinktank_thesis/r.json", f"{CAPTURE}/1999/12/02/thinktank_thesis/r.json",
+                f"{CAPTURE}/_inbox/2026-12-02/thinktank_thesis/r.json"):
+        s3_client.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    named = {found.path: found.objects for found in off_layout_near(store, DAY)}
+    assert named == {"2062/": 1, "1999/": 1}, named  # `_inbox/`: a meta-prefix by contract, never reported

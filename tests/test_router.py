@@ -237,3 +237,22 @@ def test_a_per_run_router_base_url_keeps_the_env_bound_key(monkeypatch, model_se
         reply = built.replay_model.create(SLUG, "system", "user")  # reaches the loopback router with the key
     assert after == before | {"openai_compat_base_url": model_server.router_url}
     assert reply.message_id and model_server.counts()["chat_completions"] == 1
+
+
+def test_every_spelling_of_this_machine_is_a_stand_in_and_another_anthropic_host_has_its_own_address():
+    """127.1, 0.0.0.0, 2130706433, `localhost.`, ip6-localhost, [::ffff:127.0.0.1] are this machine: a
+    stand-in, never cached as the real API's replies; a proxy in front of the API gets its own address."""
+    from resources.replay_model import is_loopback
+
+    for host in ("127.1", "0.0.0.0", "2130706433", "localhost.", "ip6-localhost", "::ffff:127.0.0.1", "[::1]",
+                 "localhost", "127.0.0.1", "::"):
+        assert is_loopback(host), host
+        model = ReplayModel(base_url=f"http://{host if ':' not in host or host.startswith('[') else f'[{host}]'}:9")
+        assert model.is_simulated(CLAUDE) and model.address(CLAUDE).endswith("~simulated"), host
+    for host in ("api.anthropic.com", "10.1.2.3", "no-such-host.invalid", "", None):
+        assert not is_loopback(host), host
+    assert ReplayModel().address(CLAUDE) == "anthropic"  # the real API's cached replies keep their address
+    assert ReplayModel(base_url="https://api.anthropic.com").address(CLAUDE) == "anthropic"
+    proxy = ReplayModel(base_url="https://llm-proxy.example.com/v1", simulated=False)
+    assert proxy.address(CLAUDE) == "anthropic@llm-proxy.example.com"
+    assert ReplayModel(base_url="http://10.0.0.5:8080", simulated=False).address(CLAUDE) == "anthropic@10.0.0.5:8080"

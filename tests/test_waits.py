@@ -138,3 +138,26 @@ def test_terminating_a_rate_limited_run_stops_it_within_seconds(launch_env, dags
             os.killpg(launcher.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_an_absurd_retry_after_stops_at_once_instead_of_overflowing():
+    """`retry-after: 1e30` / `inf` / `nan` (or in ms) used to overflow the announcement's timedelta
+    before the max_wait_s stop ran: the step hung. Now it counts as longer than any max_wait_s."""
+    import datetime as dt
+
+    from resources.rate_governor import Governor
+    from resources.replay_model import retry_at
+
+    for header in ({"retry-after": "1e30"}, {"retry-after": "inf"}, {"retry-after": "nan"},
+                   {"retry-after-ms": "1e30"}, {"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}):
+        announced = []
+        waits = Waits(max_wait_s=600, announce=lambda until, total: announced.append(retry_at(until)))
+        governor = Governor(8, waits=waits)
+        governor.acquire()
+        governor.release(429, header)
+        assert len(announced) == 1 and announced[0] > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=600), header
+        try:
+            waits.check()
+            raise AssertionError(f"{header}: a retry-after beyond max_wait_s must stop the replays at once")
+        except Stopped as exc:
+            assert "max_wait_s = 600" in str(exc), header

@@ -10,7 +10,7 @@ from alpha_replay_assets.concordance import concordance
 from alpha_replay_assets.partitions import DAILY, day_of
 from alpha_replay_assets.paths import concordance_key
 from alpha_replay_assets.replay.rows import STRUCTURED, day_summary, mismatched_models
-from alpha_replay_assets.replay_currency import unreplayed_on
+from alpha_replay_assets.replay_currency import currency_on, current_rows
 from alpha_replay_assets.unusable_replies import REPLIES_UNUSABLE, UnusableRepliesConfig, unusable_families
 from resources.artifact_store import ArtifactStore
 from resources.replay_model import ReplayModel
@@ -26,8 +26,8 @@ class ReplayCheckConfig(dg.Config):
 
 
 # What these checks read of a day's concordance: outcomes, scores, spend.
-COLUMNS = ["key", "agent_id_base", "target_model", "outcome", "agreement_score", "cache_hit", "cost_usd", "error",
-           "reply_model", "model_mismatch"]
+COLUMNS = ["key", "etag", "agent_id_base", "target_model", "outcome", "agreement_score", "cache_hit", "cost_usd",
+           "error", "reply_model", "model_mismatch"]
 
 
 def _frames(store: ArtifactStore, replay_model: ReplayModel, key: str):
@@ -75,17 +75,29 @@ def replay_complete(context: dg.AssetCheckExecutionContext, store: ArtifactStore
                     run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
         problems, done = {}, {}
-        late = unreplayed_on(store, day_of(key), replay_model.all_targets, replay_model.targets_for)
-        for model, summary in _summaries(store, replay_model, key, problems):
-            missing = list(late.get(model, {"key": []})["key"])
-            done[model] = f"{summary['replayed']}/{summary['eligible'] + len(missing)}"
-            if not summary["complete"] or missing:
+        currencies = currency_on(store, day_of(key), replay_model.all_targets, replay_model.targets_for)
+        for model, frame in _frames(store, replay_model, key):
+            if frame is None:
+                problems[model] = "no concordance file"
+                continue
+            current = currencies.get(model)
+            summary = day_summary(current_rows(frame, current))  # never more replayed than the index holds
+            rewritten, gone = (sorted(current.rewritten), sorted(current.gone)) if current else ([], [])
+            late = [k for k in (current.late["key"] if current else []) if k not in current.rewritten]
+            done[model] = f"{summary['replayed']}/{summary['eligible']}"
+            if not summary["complete"] or gone:
                 problems[model] = (f"replayed {done[model]} ({summary['budget_skipped']} stopped by budget, "
                                    f"{summary['transport_errors']} transport errors, "
-                                   f"{summary['bad_responses']} bad responses, {len(missing)} indexed after the "
-                                   "replays ran" + (f", e.g. {missing[0]}" if missing else "") + ")")
+                                   f"{summary['bad_responses']} bad responses, "
+                                   + ", ".join(f"{len(keys)} {what}" + (f" (e.g. {keys[0]})" if keys else "")
+                                               for keys, what in ((late, "indexed after the replays ran"),
+                                                                  (rewritten, "rewritten since their replay"),
+                                                                  (gone, "replayed but gone from the index since")))
+                                   + ")")
         return problems, {"replayed/eligible": dg.MetadataValue.json(done),
-                          "not_replayed_yet": dg.MetadataValue.json({m: len(k) for m, k in late.items()})}
+                          "not_replayed_yet": dg.MetadataValue.json({m: len(c.late) for m, c in currencies.items()}),
+                          "not_current": dg.MetadataValue.json({m: {"rewritten": len(c.rewritten), "gone": len(c.gone)}
+                                                                for m, c in currencies.items() if c.outdated})}
     evaluate_partitions(context, run_mode, judge)
 
 

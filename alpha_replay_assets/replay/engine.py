@@ -124,7 +124,7 @@ class DayReplay:
 
     def _row(self, task: Task) -> dict:
         return {"key": task.key, "agent_id": task.agent_id, "agent_id_base": task.family,
-                "target_model": self.model, "sample": task.sample, "request_digest": task.digest}
+                "target_model": self.model, "sample": task.sample, "request_digest": task.digest, "etag": task.etag}
 
     def _ask(self, task: Task, ledger: "Ledger") -> tuple[Reply, str] | dict:
         """One paid call under this run's claim, journalled the moment it returns: (reply, how it was

@@ -16,7 +16,7 @@ from resources.prompt_cache import reaches_minimum
 
 # What planning reads of a day's index.
 PLAN_COLUMNS = ["key", "agent_id", "agent_id_base", "status", "is_llm", "is_placeholder", "is_truncated",
-                "system_prompt", "user_prompt", "agent_output", "input_tokens", "output_tokens"]
+                "system_prompt", "user_prompt", "agent_output", "input_tokens", "output_tokens", "etag"]
 
 
 def skip_reason(row: dict) -> str | None:
@@ -59,6 +59,7 @@ class Task:
     digest: str
     sample: int
     expected_tokens: tuple[int, int]  # (input, output): what the budget plans with
+    etag: str = ""  # the artifact's as indexed: a rewrite after the replay shows as another etag
 
 
 def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
@@ -69,14 +70,14 @@ def plan(index: pd.DataFrame, model: str, max_tokens: int, *, route: str,
     for row in index.to_dict("records"):
         if reason := skip_reason(row):
             skipped.append({"key": row["key"], "agent_id": row["agent_id"], "agent_id_base": row["agent_id_base"],
-                            "target_model": model, "outcome": reason})
+                            "target_model": model, "outcome": reason, "etag": row["etag"]})
             continue
         tokens = expected_tokens(row["system_prompt"], row["user_prompt"], row["input_tokens"], row["output_tokens"])
         for sample in range(samples):
             tasks.append(Task(row["key"], row["agent_id"], row["agent_id_base"], row["system_prompt"],
                               row["user_prompt"], json.loads(row["agent_output"]),
                               request_hash(model, row["system_prompt"], row["user_prompt"], max_tokens, sample, route),
-                              sample, tokens))
+                              sample, tokens, row["etag"]))
     return skipped, sorted(tasks, key=lambda t: (t.key, t.sample))
 
 

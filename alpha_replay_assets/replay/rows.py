@@ -18,7 +18,7 @@ REPLAY_ROW_COLUMNS = {
     "cache_create_tokens": "Int64", "cost_usd": "float64", "latency_ms": "float64", "cache_hit": "boolean",
     "batch": "boolean", "error": "str", "label_pairs": "str", "sample": "int64", "scorer": "str",
     "request_digest": "str", "priced_on": "str", "reply_model": "str", "model_mismatch": "boolean",
-    "paid_twice": "boolean",
+    "paid_twice": "boolean", "etag": "str",  # the artifact's etag as replayed (`replay_currency`)
 }
 
 
