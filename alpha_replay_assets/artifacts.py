@@ -34,12 +34,13 @@ BAD_STATUSES = (
     "key_mismatch",
 )
 # Bump when a row of the same artifact would come out differently: older indexes get rebuilt.
-PARSER_VERSION = 7
+PARSER_VERSION = 8
 # 2: huge ints and deep nesting, lone surrogates, out-of-range counts and costs, wrong family shapes are
 # bad rows; ids outside a registered pattern are their own agent; 3: provider_reported_cost_usd and total_cost_usd;
 # 4: the graph's stub prompts (cost-tracker placeholders, unrendered user templates) are placeholders;
 # 5: `rationales`, the prose at the family's declared rationale paths (docs/domain.md §3b); 6: `prompt_version`
-# and `input_hash` (versions are series boundaries, docs/domain.md §3c); 7: `timestamp_flag`
+# and `input_hash` (versions are series boundaries, docs/domain.md §3c); 7: `timestamp_flag`; 8: a `prompt_version`
+# over 64 characters is a prefix and a hash of the whole (was cut at 200)
 
 # The order is the storage layout. Windows read a few small columns of each day with range GETs
 # (the footer, then their column chunks; `resources.parquet_ranges`), so the big columns only

@@ -226,6 +226,6 @@ def _segment_metadata(per_segment: pd.DataFrame) -> dict:
         return {}
     metadata = {"segments": dg.MetadataValue.md(per_segment.round(4).to_markdown(index=False))}
     for row in per_segment.itertuples():
-        series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}/{row.prompt_version[:12]}"
+        series = f"concordance/{row.agent_id_base}/{target_slug(row.target_model)}/{row.segment}"
         metadata |= {f"{series}/mean": float(row.mean), f"{series}/n": int(row.n)}
     return metadata

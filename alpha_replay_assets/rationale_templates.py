@@ -121,14 +121,14 @@ def templates_window(frame: pd.DataFrame, end: dt.date, config: TemplatesConfig)
 
 def segment_results(family: str, rows: pd.DataFrame, end: dt.date, config: TemplatesConfig) -> list[tuple[dict, dict]]:
     """A family whose window holds several prompt versions / models: one result per segment
-    (`scope = segment`, agent id `family@version`), an older one judged as of its own last day."""
+    (`scope = segment`, agent id `family@<segment tag>`), an older one judged as of its own last day."""
     if "prompt_version" not in rows:
         return []
     segments = split(rows[rows["is_llm"].fillna(False).astype(bool)])
     results = []
     for s in segments if len(segments) > 1 else ():
         day = end if s is segments[-1] else dt.date.fromisoformat(s.end)
-        row, analysis = judge(family, f"{family}@{s.prompt_version[:12]}", "segment", rows[rows["key"].isin(s.keys)],
+        row, analysis = judge(family, f"{family}@{s.tag}", "segment", rows[rows["key"].isin(s.keys)],
                               day, config)
         results.append((row | {"prompt_version": s.prompt_version, "original_model": s.original_model,
                                "segment_start": s.start, "segment_end": s.end}, analysis))

@@ -31,11 +31,12 @@ Judge = Callable[..., pd.DataFrame]
 SEGMENT_INDEX_COLUMNS = ["key", "agent_id", "prompt_version", "input_hash", "decision_features", "rationales"]
 SEGMENT_COLUMNS = ["segment", "prompt_version", "original_model", "segment_start", "segment_end", "n_segments",
                    "older_segments"]
-SEGMENT_SCORE_COLUMNS = ["agent_id_base", "target_model", "prompt_version", "original_model", "segment_start",
-                         "segment_end", "n", "mean", "ci_low", "ci_high"]
+SEGMENT_SCORE_COLUMNS = ["agent_id_base", "target_model", "segment", "prompt_version", "original_model",
+                         "segment_start", "segment_end", "n", "mean", "ci_low", "ci_high"]
 # What splitting a window into segments reads of each index day.
 SPLIT_COLUMNS = ["key", "agent_id_base", "status", "is_llm", "prompt_version", "model_name", "timestamp"]
-SHIFT_COLUMNS = ["agent_id_base", "target_model", "before", "after", "significant", "description", "details"]
+SHIFT_COLUMNS = ["agent_id_base", "target_model", "before", "after", "significant", "compared", "description",
+                 "details"]
 STABILITY_LAG = dt.timedelta(days=7)  # as the fits asset: the rule vs the one of a week earlier
 
 
@@ -89,7 +90,7 @@ def segment_verdict(family: str, index: pd.DataFrame, cheap: pd.DataFrame, ceili
 
 def _older(segment: seg.Segment, row: dict) -> dict:
     """An older segment as the verdict row lists it: which, when, its call and its numbers."""
-    return {"prompt_version": segment.prompt_version, "original_model": segment.original_model,
+    return {"segment": segment.tag, "prompt_version": segment.prompt_version, "original_model": segment.original_model,
             "start": segment.start, "end": segment.end, "n_artifacts": segment.n, "status": row.get("status"),
             **{k: None if pd.isna(v := row.get(k)) else round(float(v), 4)
                for k in ("cheap_agreement", "rule_heldout", "template_concentration")}}
@@ -105,7 +106,8 @@ def segment_scores(replays: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
             mine = structured[(structured["agent_id_base"] == family) & structured["key"].isin(s.keys)]
             for model, group in mine.groupby("target_model"):
                 ci = bootstrap_mean_ci(group["agreement_score"])
-                rows.append({"agent_id_base": family, "target_model": model, "prompt_version": s.prompt_version,
+                rows.append({"agent_id_base": family, "target_model": model, "segment": s.tag,
+                             "prompt_version": s.prompt_version,
                              "original_model": s.original_model, "segment_start": s.start, "segment_end": s.end,
                              "n": len(group), "mean": float(group["agreement_score"].mean()),
                              "ci_low": ci[0] if ci else None, "ci_high": ci[1] if ci else None})
@@ -136,10 +138,10 @@ def segmented_verdicts(table: pd.DataFrame, index: pd.DataFrame, cheap: pd.DataF
                 results.append(segment_verdict(family, index[index["key"].isin(s.keys)], cheap, ceiling, day,
                                                judge_rows))
             rows[family] = results[segments.index(chosen)][0]
-            rows[family]["reason"] += f"; judged on its latest version {chosen.label()}, " + ", ".join(
-                f"earlier {s.label()}: {r.get('status')}" for s, (r, _) in zip(segments, results) if s is not chosen)
+            rows[family]["reason"] += "; " + seg.judged_reason(segments, chosen, [r.get("status") for r, _ in results],
+                                                               min_artifacts)
             shifts += _shifts(family, model, segments, [e for _, e in results], min_artifacts)
-        rows[family] |= {"segment": f"{chosen.prompt_version[:8]} {chosen.start}..{chosen.end}",
+        rows[family] |= {"segment": f"{chosen.tag} {chosen.start}..{chosen.end}",
                          "prompt_version": chosen.prompt_version, "original_model": chosen.original_model,
                          "segment_start": chosen.start, "segment_end": chosen.end, "n_segments": len(segments),
                          "older_segments": json.dumps([_older(s, r) for s, (r, _) in zip(segments, results)
@@ -149,23 +151,27 @@ def segmented_verdicts(table: pd.DataFrame, index: pd.DataFrame, cheap: pd.DataF
 
 
 def _shifts(family: str, model: str, segments: list[seg.Segment], evidence: list[dict], min_artifacts: int) -> list:
-    shifts = []
-    for (a, ea), (b, eb) in zip(zip(segments, evidence), zip(segments[1:], evidence[1:])):
-        if a.n < min_artifacts or b.n < min_artifacts:
-            continue
-        result = seg.compare(family, a, b, seg.agreement_shift(ea["scores"], eb["scores"]),
-                             seg.rule_shift(ea["fit"], eb["fit"]),
-                             seg.concentration_shift(ea["templates"], eb["templates"]))
-        shifts.append({"agent_id_base": family, "target_model": model, "before": result["before"],
-                       "after": result["after"], "significant": bool(result["significant"]),
-                       "description": f"{result['description']} (target {model})",
-                       "details": json.dumps({k: result[k] for k in ("agreement", "rule", "templates", "significant")},
-                                             default=str)})
-    return shifts
+    """Each segment with enough evidence against the previous one with enough, and the thin
+    segments no comparison spans (named as not compared)."""
+    pairs, outside = seg.comparisons(segments, min_artifacts)
+    found = {s: e for s, e in zip(segments, evidence)}
+    results = [seg.compare(family, a, b, seg.agreement_shift(found[a]["scores"], found[b]["scores"]),
+                           seg.rule_shift(found[a]["fit"], found[b]["fit"]),
+                           seg.concentration_shift(found[a]["templates"], found[b]["templates"]), thin)
+               for a, b, thin in pairs] + [seg.not_compared(family, s, min_artifacts) for s in outside]
+    return [{"agent_id_base": family, "target_model": model, "before": r["before"], "after": r["after"],
+             "significant": bool(r["significant"]), "compared": r["compared"],
+             "description": f"{r['description']} (target {model})",
+             "details": json.dumps({k: r[k] for k in ("agreement", "rule", "templates", "significant", "why")},
+                                   default=str)} for r in results]
 
 
 def shifts_frame(shifts: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(shifts, columns=SHIFT_COLUMNS).astype({"significant": bool})
+    return pd.DataFrame(shifts, columns=SHIFT_COLUMNS).astype({"significant": bool, "compared": bool})
+
+
+def _marker(shift: dict) -> str:
+    return "**shift** " if shift["significant"] else "" if shift["compared"] else "not compared: "
 
 
 def segments_metadata(table: pd.DataFrame, shifts: list[dict]) -> dict:
@@ -176,22 +182,24 @@ def segments_metadata(table: pd.DataFrame, shifts: list[dict]) -> dict:
     for row in table.dropna(subset=["segment"]).itertuples():
         older = json.loads(row.older_segments) if isinstance(row.older_segments, str) else []
         boundaries += [{"agent_id_base": row.agent_id_base, "target_model": row.target_model, "judged": False,
-                        "prompt_version": o["prompt_version"][:12], "original_model": o["original_model"],
+                        "segment": o.get("segment"), "prompt_version": o["prompt_version"][:12],
+                        "original_model": o["original_model"],
                         "start": o["start"], "end": o["end"], "n_artifacts": o["n_artifacts"], "status": o["status"]}
                        for o in older]
         boundaries.append({"agent_id_base": row.agent_id_base, "target_model": row.target_model, "judged": True,
-                           "prompt_version": row.prompt_version[:12], "original_model": row.original_model,
+                           "segment": row.segment.split(" ")[0], "prompt_version": row.prompt_version[:12],
+                           "original_model": row.original_model,
                            "start": row.segment_start, "end": row.segment_end, "n_artifacts": row.n_artifacts,
                            "status": row.status})
     metadata = {
         "version_segments": dg.MetadataValue.md(pd.DataFrame(boundaries).to_markdown(index=False)
                                                 if boundaries else "(no LLM artifacts)"),
         "version_shifts": dg.MetadataValue.md("\n".join(
-            f"- {'**shift** ' if s['significant'] else ''}{s['description']}" for s in shifts) or "(one segment each)"),
+            f"- {_marker(s)}{s['description']}" for s in shifts) or "(one segment each)"),
     }
     for row in table.dropna(subset=["segment"]).itertuples():
         series = f"{row.agent_id_base}/{target_slug(row.target_model)}"
         metadata[f"segments/{series}"] = int(row.n_segments)
         if pd.notna(row.cheap_agreement):
-            metadata[f"cheap_agreement/{series}/{row.prompt_version[:12]}"] = float(row.cheap_agreement)
+            metadata[f"cheap_agreement/{series}/{row.segment.split(' ')[0]}"] = float(row.cheap_agreement)
     return metadata

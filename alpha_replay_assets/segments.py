@@ -9,11 +9,14 @@ the agreement CI excludes 0, or the rule's accuracy or the concentration moves b
 stated threshold (neither has a CI the two segments share).
 """
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from alpha_replay_assets.replay.rate_card import card_id
 from alpha_replay_assets.stats import paired_bootstrap_diff
 
 MIN_SEGMENT_ARTIFACTS = 10  # LLM artifacts a segment needs to be judged or compared
@@ -21,6 +24,8 @@ MIN_PAIRS = 10  # same-input pairs needed for the paired comparison
 RULE_SHIFT = 0.10  # held-out accuracy change that counts as a different agent
 CONCENTRATION_SHIFT = 0.20  # template concentration change that counts
 UNKNOWN_VERSION = "unknown"
+MAX_VERSION_CHARS = 64  # longer versions are stored as a prefix and a hash of the whole
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def prompt_version(metadata: dict | None, prompt_context: dict | None, output: dict) -> str:
@@ -30,8 +35,16 @@ def prompt_version(metadata: dict | None, prompt_context: dict | None, output: d
     for value in ((prompt_context or {}).get("prompt_version_hash"), (metadata or {}).get("prompt_version"),
                   output.get("prompt_version")):
         if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
+            return _bounded(value.strip())
     return UNKNOWN_VERSION
+
+
+def _bounded(version: str) -> str:
+    """A long version as its first 48 characters and a hash of the whole: two versions that differ
+    only late stay two versions (a plain cut would pool them)."""
+    if len(version) <= MAX_VERSION_CHARS:
+        return version
+    return f"{version[:48]}#{hashlib.sha256(version.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -42,42 +55,74 @@ class Segment:
     start: str  # ISO day of its first artifact in the window
     end: str  # ISO day of its last
     keys: frozenset = field(repr=False)
+    number: int = 0  # its place in the family's window, from 1
 
     @property
     def n(self) -> int:
         return len(self.keys)
 
+    @property
+    def tag(self) -> str:
+        """A short id unique within the family's window (series keys, template agent ids): two segments
+        may share a version prefix (a model-only change) or a version and model (a rollback)."""
+        return "-".join([f"s{self.number}", _UNSAFE.sub("-", self.prompt_version[:12]),
+                         _UNSAFE.sub("-", self.original_model)[:32]])
+
     def label(self) -> str:
-        return f"{self.prompt_version[:12]} on {self.original_model} ({self.start}..{self.end})"
+        return f"#{self.number} {self.prompt_version[:12]} on {self.original_model} ({self.start}..{self.end})"
 
 
 def split(rows: pd.DataFrame) -> list[Segment]:
     """A family's LLM artifacts (key, day, timestamp, prompt_version, model_name) as consecutive
-    segments. Versions in use at the same time (their first-to-last capture times overlap: the
-    think tank's macro and sector theme templates, an A/B test, a version that comes back) are one
-    agent and one segment, named by all of them joined with `+`; a change is a version whose
-    first artifact comes after the last of the one before."""
+    segments. Models are compared as the rate card prices them (a dated snapshot id is its model).
+    Versions in use at the same time (their first-to-last capture times overlap) are one agent when
+    they run side by side (the think tank's macro and sector theme templates: a day shares a version
+    with the segment so far), named by all of them joined with `+`; a day running none of the segment's
+    versions starts a new one (a rollback A, B, A is three segments), as does a version whose first
+    artifact comes after the last of the one before."""
     if not len(rows):
         return []
     rows = rows.assign(prompt_version=rows["prompt_version"].fillna(UNKNOWN_VERSION),
-                       model_name=rows["model_name"].fillna(UNKNOWN_VERSION),
+                       model_name=rows["model_name"].fillna(UNKNOWN_VERSION).astype(str).map(card_id),
                        at=pd.to_datetime(rows["timestamp"], utc=True, format="ISO8601", errors="coerce"))
     rows["at"] = rows["at"].fillna(pd.to_datetime(rows["day"], utc=True))
-    spans = sorted((g["at"].min(), g["at"].max(), version, model, g)
-                   for (version, model), g in rows.groupby(["prompt_version", "model_name"], sort=False))
-    merged: list[list] = []
-    for first, last, version, model, group in spans:
-        if merged and first <= merged[-1][0]:  # overlaps the segment so far: the same agent
-            merged[-1][0] = max(merged[-1][0], last)
-            merged[-1][1].append((version, model, group))
+    rows["part"] = list(zip(rows["prompt_version"], rows["model_name"]))
+    spans = sorted((g["at"].min(), g["at"].max(), part) for part, g in rows.groupby("part", sort=False))
+    groups: list[list] = []
+    for first, last, part in spans:
+        if groups and first <= groups[-1][0]:  # overlaps the group so far
+            groups[-1][0] = max(groups[-1][0], last)
+            groups[-1][1].add(part)
         else:
-            merged.append([last, [(version, model, group)]])
+            groups.append([last, {part}])
+    runs: list[list] = []  # [parts, days]
+    for _, parts in groups:
+        mine = rows[rows["part"].isin(parts)]
+        fresh = True
+        for _, g in mine.groupby("day"):
+            present = set(g["part"])
+            if fresh or not present & runs[-1][0]:
+                runs.append([set(), []])
+            runs[-1][0] |= present
+            runs[-1][1].append(g)
+            fresh = False
     segments = []
-    for _, parts in merged:
-        frame = pd.concat([g for _, _, g in parts])
-        segments.append(Segment("+".join(sorted({v for v, _, _ in parts})), "+".join(sorted({m for _, m, _ in parts})),
-                                frame["day"].min(), frame["day"].max(), frozenset(frame["key"])))
+    for number, (parts, frames) in enumerate(runs, 1):
+        frame = pd.concat(frames)
+        segments.append(Segment("+".join(sorted({v for v, _ in parts})), "+".join(sorted({m for _, m in parts})),
+                                frame["day"].min(), frame["day"].max(), frozenset(frame["key"]), number))
     return segments
+
+
+def comparisons(segments: list[Segment], min_artifacts: int = MIN_SEGMENT_ARTIFACTS
+                ) -> tuple[list[tuple[Segment, Segment, list[Segment]]], list[Segment]]:
+    """Which segments are compared: each with enough evidence against the previous one with enough
+    (with the thin ones between, named in the comparison: a thin segment must not hide a change),
+    and the thin segments no comparison spans (before the first or after the last with enough)."""
+    enough = [i for i, s in enumerate(segments) if s.n >= min_artifacts]
+    pairs = [(segments[a], segments[b], segments[a + 1:b]) for a, b in zip(enough, enough[1:])]
+    outside = [s for i, s in enumerate(segments) if s.n < min_artifacts and not (enough and enough[0] < i < enough[-1])]
+    return pairs, outside
 
 
 def judged(segments: list[Segment], min_artifacts: int = MIN_SEGMENT_ARTIFACTS) -> Segment | None:
@@ -85,6 +130,18 @@ def judged(segments: list[Segment], min_artifacts: int = MIN_SEGMENT_ARTIFACTS) 
     evidence the verdict then says)."""
     enough = [s for s in segments if s.n >= min_artifacts]
     return (enough or segments or [None])[-1]
+
+
+def judged_reason(segments: list[Segment], chosen: Segment, statuses: list, min_artifacts: int = MIN_SEGMENT_ARTIFACTS
+                  ) -> str:
+    """What the verdict's reason adds: which segment it judged and why, the newer thin ones (the
+    latest is not always the judged one) and the earlier ones, each with its status."""
+    at = segments.index(chosen)
+    newer = [f"newer thin {s.label()} (n={s.n}): {status}" for s, status in zip(segments[at + 1:], statuses[at + 1:])]
+    earlier = [f"earlier {s.label()}: {status}" for s, status in zip(segments[:at], statuses[:at])]
+    head = (f"judged on its latest version {chosen.label()}" if not newer else
+            f"judged on its latest segment with enough evidence (>= {min_artifacts} artifacts) {chosen.label()}")
+    return ", ".join([head, *newer, *earlier])
 
 
 def bootstrap_diff(before, after, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -136,10 +193,16 @@ def concentration_shift(before: dict | None, after: dict | None, threshold: floa
             "significant": abs(diff) >= threshold}
 
 
+NOT_COMPARED = {"agreement": "cheap agreement needs 2 scored inputs a side",
+                "rule": "the rule needs a fit with a held-out score on both sides",
+                "templates": "template concentration needs a measure on both sides"}
+
+
 def compare(family: str, before: Segment, after: Segment, agreement: dict | None, rule: dict | None,
-            templates: dict | None) -> dict:
-    """The shift between two consecutive segments: each signal's change, whether any is
-    significant, and one line naming the family, both versions, their dates and the numbers."""
+            templates: dict | None, thin: list[Segment] = ()) -> dict:
+    """The shift between two segments with enough evidence (and the thin ones between, named): each
+    signal's change, whether any is significant, and one line naming the family, both versions,
+    their dates and the numbers; `compared` is False, with why, when no signal is on both sides."""
     parts = []
     if agreement:
         a = agreement
@@ -152,9 +215,18 @@ def compare(family: str, before: Segment, after: Segment, agreement: dict | None
     if templates:
         parts.append(f"template concentration {templates['before']:.3f} -> {templates['after']:.3f} "
                      f"(diff {templates['diff']:+.3f}, threshold {templates['threshold']:g})")
-    significant = [name for name, s in (("agreement", agreement), ("rule", rule), ("templates", templates))
-                   if s and s["significant"]]
-    return {"family": family, "before": before.label(), "after": after.label(),
-            "agreement": agreement, "rule": rule, "templates": templates, "significant": significant,
-            "description": f"{family}: {before.label()} -> {after.label()}: "
-                           + ("; ".join(parts) or "no shared signal")}
+    signals = {"agreement": agreement, "rule": rule, "templates": templates}
+    significant = [name for name, s in signals.items() if s and s["significant"]]
+    between = f" (skipping thin {', '.join(f'{s.label()} n={s.n}' for s in thin)})" if thin else ""
+    why = None if parts else "no shared signal: " + "; ".join(NOT_COMPARED.values())
+    return {"family": family, "before": before.label(), "after": after.label(), **signals,
+            "significant": significant, "compared": bool(parts), "why": why,
+            "description": f"{family}: {before.label()} -> {after.label()}{between}: " + ("; ".join(parts) or why)}
+
+
+def not_compared(family: str, segment: Segment, min_artifacts: int = MIN_SEGMENT_ARTIFACTS) -> dict:
+    """A thin segment no comparison spans: named, with why it is not compared."""
+    why = f"{segment.n} artifacts < {min_artifacts}"
+    return {"family": family, "before": None, "after": segment.label(), "agreement": None, "rule": None,
+            "templates": None, "significant": [], "compared": False, "why": why,
+            "description": f"{family}: {segment.label()}: {why}"}

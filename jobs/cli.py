@@ -149,7 +149,9 @@ def _print_verdicts(store, end: dt.date) -> None:
     print(verdict_text(store.read_parquet(verdicts_key(store, end))))
     shifts = store.read_parquet(version_shifts_key(store, end))
     for row in shifts.itertuples() if shifts is not None else ():
-        print(f"{'VERSION SHIFT' if row.significant else 'version change, same agent'}: {row.description}")
+        kind = ("VERSION SHIFT" if row.significant else "version change, same agent"
+                if getattr(row, "compared", True) else "version change, not compared")
+        print(f"{kind}: {row.description}")
 
 
 def _paid_this_run(store, days: list[dt.date], models: list[str]) -> tuple[int, float]:

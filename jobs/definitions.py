@@ -3,6 +3,7 @@ resources they run with (bound from the environment, see `resources.environment`
 
 import dagster as dg
 
+from alpha_replay_assets.families import declared_targets
 from jobs.asset_jobs import ALL_JOBS
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS
 from jobs.schedules import freshness_schedule, preflight_schedule, weekly_schedule
@@ -22,6 +23,6 @@ defs = dg.Definitions(
     jobs=ALL_JOBS,
     schedules=[weekly_schedule, preflight_schedule, freshness_schedule],
     sensors=[new_artifacts_sensor, check_alert_sensor, run_failure_alert_sensor],
-    resources=resources_from_env(),
+    resources=resources_from_env(declared_targets()),
     executor=EXECUTOR,
 )

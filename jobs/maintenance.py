@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from alpha_replay_assets.cli_args import partition_day
+from alpha_replay_assets.families import declared_targets
 from alpha_replay_assets.forget import CACHED_OUTCOMES, forget, plan_forget, relaunch_commands
 from alpha_replay_assets.index import read_day_index
 from alpha_replay_assets.noise_ceiling import CeilingConfig
@@ -69,8 +70,13 @@ def print_estimate(table: pd.DataFrame, missing: list[dt.date], prices: dict | N
         print(f"not indexed yet (not estimated): {', '.join(d.isoformat() for d in missing)}")
 
 
+def _store_and_model() -> dict:
+    """The store and the replay model as the definitions build them (the families' cheap targets in)."""
+    return {k: resources_from_env(declared_targets())[k] for k in ("store", "replay_model")}
+
+
 def estimate(args: argparse.Namespace) -> None:
-    with dg.build_resources({k: resources_from_env()[k] for k in ("store", "replay_model")}) as resources:
+    with dg.build_resources(_store_and_model()) as resources:
         table, missing = estimate_frame(resources.store, resources.replay_model, _days(args.start, args.end),
                                         args.prices)
     print(f"estimated model spend to replay {args.start}..{args.end}:")
@@ -88,7 +94,7 @@ def price_overrides(text: str) -> dict:
 
 
 def replays_forget(args: argparse.Namespace) -> None:
-    with dg.build_resources({k: resources_from_env()[k] for k in ("store", "replay_model")}) as resources:
+    with dg.build_resources(_store_and_model()) as resources:
         store = resources.store
         _days(args.start, args.end)
         plan = plan_forget(store, args.start, args.end, args.target, args.outcome,

@@ -14,7 +14,7 @@ from dagster_aws.s3 import S3Resource
 from resources.artifact_store import ArtifactStore
 from resources.metrics import CloudWatchMetrics
 from resources.notifier import Notifier
-from resources.replay_model import DEFAULT_TARGET_MODELS, DEFAULT_TARGETS_BY_FAMILY, ReplayModel
+from resources.replay_model import DEFAULT_TARGET_MODELS, ReplayModel
 from resources.router_client import DEFAULT_BASE_URL as ROUTER_DEFAULT_BASE_URL
 from resources.run_mode import RunMode
 
@@ -69,7 +69,9 @@ def aws_settings() -> dict:
     }
 
 
-def resources_from_env() -> dict:
+def resources_from_env(declared_targets: dict[str, list[str]] | None = None) -> dict:
+    """The resources as the environment configures them; `declared_targets` (the families' own cheap
+    targets, from the registry this package cannot import) is the per-family default the env replaces."""
     return {
         "store": ArtifactStore(
             s3=S3Resource(endpoint_url=os.environ.get(ENV_S3_ENDPOINT) or None, **aws_settings()),
@@ -82,7 +84,7 @@ def resources_from_env() -> dict:
             openai_compat_base_url=os.environ.get(ENV_OPENAI_COMPAT_BASE_URL) or ROUTER_DEFAULT_BASE_URL,
             openai_compat_api_key=env_secret(ENV_OPENAI_COMPAT_API_KEY),
             target_models=env_list(ENV_TARGET_MODELS, ",".join(DEFAULT_TARGET_MODELS)),
-            target_models_by_family=env_targets_by_family(ENV_TARGET_MODELS_BY_FAMILY, DEFAULT_TARGETS_BY_FAMILY),
+            target_models_by_family=env_targets_by_family(ENV_TARGET_MODELS_BY_FAMILY, declared_targets or {}),
         ),
         "notifier": Notifier(
             sns_topic_arn=os.environ.get(ENV_ALERT_TOPIC) or None,

@@ -84,13 +84,9 @@ def retry_at(until_s: float) -> dt.datetime:
 
 
 # The cheap targets (docs/domain.md §1.4: cheaper than the family's original, from either provider). The
-# default list serves every family without an entry of its own. The think tank's originals are
-# low-cost router models (deepseek-chat-v3.1 at $0.60/$1.70 per MTok, qwen3-235b-a22b at
-# $0.50/$3.00), which Haiku ($1/$5) costs more than: they get a cheaper router model of their own,
-# qwen3-30b-a3b-instruct ($0.08/$0.33, a tenth of either; `alpha_replay_assets.replay.rate_card.RATE_CARD`).
+# default list serves every family without an entry of its own; a family whose original is cheaper
+# declares its own (`Family.cheap_target`), passed in as `target_models_by_family` by the definitions.
 DEFAULT_TARGET_MODELS = ("claude-haiku-4-5",)
-THINK_TANK_TARGET = "qwen/qwen3-30b-a3b-instruct-2507"
-DEFAULT_TARGETS_BY_FAMILY = {"thinktank_thesis": [THINK_TANK_TARGET], "thinktank_theme": [THINK_TANK_TARGET]}
 
 
 class Unroutable(RuntimeError):
@@ -137,8 +133,9 @@ class ReplayModel(FieldwiseResource, DryRunGuard):
     target_models: list[str] = Field(default=list(DEFAULT_TARGET_MODELS), description="Cheap models every "
                                      "family without an entry in `target_models_by_family` is replayed under.")
     target_models_by_family: dict[str, list[str]] = Field(
-        default=DEFAULT_TARGETS_BY_FAMILY, description="agent_id_base -> its cheap models, instead of "
-        "`target_models` (a family whose original is a low-cost model needs a cheaper one: the think tank's).")
+        default_factory=dict, description="agent_id_base -> its cheap models, instead of `target_models` (a "
+        "family whose original is a low-cost model needs a cheaper one: the families' `cheap_target` declarations, "
+        "or EnvVar ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY, which replaces them).")
     max_tokens: int = Field(default=4096, ge=1)
     timeout_s: float = Field(default=300.0, gt=0, description="Per request.")
     max_retries: int = Field(default=4, ge=0, description="Retries for 429/5xx/timeouts.")

@@ -9,6 +9,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from alpha_replay_assets.families import declared_targets
+from alpha_replay_assets.families.thinktank_thesis import CHEAP_TARGET as THINK_TANK_TARGET
 from alpha_replay_assets.paths import ceiling_key, concordance_key, summary_key, verdicts_key
 from alpha_replay_assets.replay.rate_card import RateCard
 from alpha_replay_assets.sample import corpus
@@ -17,7 +19,7 @@ from alpha_replay_assets.verdict_rules import VerdictConfig, decide
 from helpers import DAY, pinned
 from jobs.catalog import ALL_ASSETS, ALL_CHECKS, PARTITION_CHECKS
 from jobs.schedules import range_tags
-from resources.replay_model import DEFAULT_TARGETS_BY_FAMILY, THINK_TANK_TARGET, ReplayModel
+from resources.replay_model import ReplayModel
 
 HAIKU = "claude-haiku-4-5"
 THINK_TANK = ("thinktank_thesis", "thinktank_theme")
@@ -25,7 +27,7 @@ WEEK = [DAY - dt.timedelta(days=n) for n in reversed(range(7))]
 
 
 def test_each_family_has_its_targets_and_the_think_tank_defaults_are_cheaper_than_its_originals():
-    model = ReplayModel()
+    model = ReplayModel(target_models_by_family=declared_targets())  # as the definitions build it
     assert model.targets_for("ic_cio") == [HAIKU] and model.targets_for("mystery_agent") == [HAIKU]
     assert all(model.targets_for(f) == [THINK_TANK_TARGET] for f in THINK_TANK)
     assert model.all_targets == [HAIKU, THINK_TANK_TARGET]
@@ -36,6 +38,21 @@ def test_each_family_has_its_targets_and_the_think_tank_defaults_are_cheaper_tha
         assert target_cost_ratio(calls, HAIKU, card, today)[0] > 1  # what the one global list judged it with
     with pytest.raises(ValueError, match="at least one model id"):
         ReplayModel(target_models_by_family={"ic_cio": []})
+
+
+def test_a_family_module_declares_its_cheap_target_so_a_copy_keeps_it_and_the_env_map_replaces_it(monkeypatch):
+    from alpha_replay_assets.families import REGISTRY
+    from resources.environment import resources_from_env
+
+    assert declared_targets() == {f: [THINK_TANK_TARGET] for f in THINK_TANK}  # the resource names no family
+    assert all(REGISTRY[f].cheap_target == THINK_TANK_TARGET for f in THINK_TANK)
+    copy = {"thinktank_copy": [THINK_TANK_TARGET]}  # what a copied module's declaration adds to the map
+    assert ReplayModel(target_models_by_family=declared_targets() | copy).targets_for("thinktank_copy") == [
+        THINK_TANK_TARGET]
+    monkeypatch.setenv("ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY", '{"ic_cio": ["claude-haiku-4-5"]}')
+    assert resources_from_env(declared_targets())["replay_model"].target_models_by_family == {"ic_cio": [HAIKU]}
+    monkeypatch.delenv("ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY")
+    assert resources_from_env(declared_targets())["replay_model"].target_models_by_family == declared_targets()
 
 
 def test_no_cheaper_target_sits_after_the_stable_rule_and_before_any_call_on_paired_replays():
@@ -64,7 +81,7 @@ def test_the_ceiling_skips_are_named_with_their_count_and_reason():
 @pytest.fixture
 def default_targets(make_replay_model, model_server):
     """The shipped targets (the think tank under its router target) with both loopback routes."""
-    return make_replay_model(target_models_by_family=DEFAULT_TARGETS_BY_FAMILY,
+    return make_replay_model(target_models_by_family=declared_targets(),
                              openai_compat_base_url=model_server.router_url, openai_compat_api_key="router-test-key")
 
 

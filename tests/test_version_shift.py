@@ -124,7 +124,8 @@ def test_rationale_templates_judge_each_segment_of_a_family_with_several_and_pub
     quant = [r for r in segments if r["agent_id_base"] == "sector_quant"]
     assert [(r["segment_start"], r["status"]) for r in quant] == [(corpus.window(DAY, WINDOW)[0].isoformat(), "ok"),
                                                                   (SHIFT.isoformat(), "ok")]
-    assert quant[1]["agent_id"] == f"sector_quant@{quant[1]['prompt_version'][:12]}"
+    assert [r["agent_id"] for r in quant] == [f"sector_quant@s{n}-{r['prompt_version'][:12]}-{r['original_model']}"
+                                              for n, r in enumerate(quant, 1)]  # unique per version and model
     assert sum(r["n_artifacts"] for r in quant) == next(
         r["n_artifacts"] for r in results if r["agent_id"] == "sector_quant" and r["scope"] == "family")
     assert not [dp for dp in templates_datapoints(results, DAY) if "@" in dp.dimensions["judged_agent_id"]]

@@ -60,7 +60,8 @@ def verdict_flips(context: dg.AssetCheckExecutionContext, store: ArtifactStore, 
 @dg.asset_check(asset=agent_verdicts, partitions_def=DAILY,
                 description="A family's consecutive prompt-version / model segments that differ significantly "
                             "(cheap agreement CI excludes 0, rule held-out accuracy or template concentration moved "
-                            "past its threshold): named with both versions, their dates and the numbers.")
+                            "past its threshold): named with both versions, their dates and the numbers; a change "
+                            "no signal could compare stays green and is named in `not_compared`.")
 def no_unflagged_version_shift(context: dg.AssetCheckExecutionContext, store: ArtifactStore,
                                run_mode: RunMode) -> None:
     def judge(key: str) -> Judgement:
@@ -68,8 +69,12 @@ def no_unflagged_version_shift(context: dg.AssetCheckExecutionContext, store: Ar
         if table is None:
             return {key: "no version shift table written"}, {}
         shifted = table[table["significant"]]
+        uncompared = table[~table["compared"]] if "compared" in table else table.iloc[:0]
         return ({f"{r.agent_id_base}/{r.target_model}": r.description for r in shifted.itertuples()},
-                {"compared": len(table), "shifts": dg.MetadataValue.json([json.loads(d) for d in shifted["details"]])})
+                {"compared": len(table) - len(uncompared),
+                 "shifts": dg.MetadataValue.json([json.loads(d) for d in shifted["details"]]),
+                 "not_compared": dg.MetadataValue.md("\n".join(f"- version change, not compared: {d}"
+                                                               for d in uncompared["description"]) or "(none)")})
     evaluate_partitions(context, run_mode, judge, severity=dg.AssetCheckSeverity.WARN)
 
 

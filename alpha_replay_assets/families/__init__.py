@@ -35,6 +35,12 @@ def lookup(agent_id: str) -> Family | None:
     return family if family is not None and family.matches(agent_id) else None
 
 
+def declared_targets() -> dict[str, list[str]]:
+    """agent_id_base -> [its declared cheap target], for the families that declare one: the replay
+    resource's per-family default (resources cannot import the families, so the definitions pass it in)."""
+    return {name: [family.cheap_target] for name, family in REGISTRY.items() if family.cheap_target}
+
+
 def judged_families() -> list[str]:
     """Registered families that are replayed, scored and get a keep/demote verdict (LLM with a decision)."""
     return [name for name, family in REGISTRY.items() if family.judged]

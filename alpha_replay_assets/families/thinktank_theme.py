@@ -21,6 +21,7 @@ import datetime as dt
 import random
 import re
 
+from alpha_replay_assets.families.thinktank_thesis import CHEAP_TARGET
 from alpha_replay_assets.family_spec.comparators import Categorical, Part, Same, Scorer, Tokens
 from alpha_replay_assets.family_spec.family import Family, named_after
 from alpha_replay_assets.family_spec.fields import Flag, OfType, StrList
@@ -153,6 +154,7 @@ Inputs:
 
 FAMILY = Family(
     name=NAME,
+    cheap_target=CHEAP_TARGET,
     rationales=("theme.narrative", "theme.change_summary"),
     agent_ids=rf"{NAME}",
     decision=(OfType("stance", str), Flag("material_change"), StrList("drivers"), StrList("watch_items", False),

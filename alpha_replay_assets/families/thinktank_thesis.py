@@ -22,6 +22,10 @@ from alpha_replay_assets.family_spec.fitting import feature_row, read_path
 from alpha_replay_assets.family_spec.rule import HiddenRule, Run, Volume
 from alpha_replay_assets.family_spec.synthetic import SECTORS, TICKERS, clip, filler, phrases, pick_words
 
+# The think tank's originals are low-cost router models (deepseek-chat-v3.1 at $0.60/$1.70 per MTok,
+# qwen3-235b-a22b at $0.50/$3.00), which Haiku ($1/$5) costs more than: its cheap target is
+# qwen3-30b-a3b-instruct ($0.08/$0.33, a tenth of either; `replay.rate_card.RATE_CARD`).
+CHEAP_TARGET = "qwen/qwen3-30b-a3b-instruct-2507"
 NAME = named_after(__name__)
 
 STANCES = ("attractive", "neutral", "avoid")
@@ -249,6 +253,7 @@ Evidence:
 
 FAMILY = Family(
     name=NAME,
+    cheap_target=CHEAP_TARGET,
     rationales=("thesis.summary", "thesis.rating_rationale"),
     agent_ids=rf"{NAME}",
     decision=(Choice("stance", STANCES), Number("rating", 0, 100, required=True), Number("conviction", 0, 100),

@@ -92,6 +92,9 @@ class Family:
     # Where its prose rationales live in agent_output (docs/domain.md §3b): dotted paths, `[]` for every
     # item of a list (`ranked_picks[].rationale`). Indexed per artifact, clustered for templates.
     rationales: tuple[str, ...] = ()
+    # Its default cheap model, when the default list (`ReplayModel.target_models`) costs more than its
+    # original (the think tank's low-cost router originals); ALPHA_REPLAY_TARGET_MODELS_BY_FAMILY wins.
+    cheap_target: str | None = None
 
     def rationale_texts(self, output: dict) -> list[str]:
         """The non-blank strings at the declared rationale paths of a stored agent_output."""
