@@ -52,7 +52,8 @@ def compare(index: pd.DataFrame, replayed: pd.DataFrame, model: str, targets_for
     rewritten = frozenset(k for k, etag in recorded.items()
                           if k in indexed and _known(etag) and _known(indexed[k]) and etag != indexed[k])
     expected = eligible_rows(rows_for_target(index, model, targets_for))
-    late = expected[[k not in recorded or k in rewritten for k in expected["key"]]].sort_values("key")
+    stale = expected["key"].map(lambda k: k not in recorded or k in rewritten).astype(bool)
+    late = expected[stale].sort_values("key")  # a boolean Series: an empty list would select no columns
     return Currency(model, late, rewritten, frozenset(recorded) - set(indexed))
 
 

@@ -121,3 +121,18 @@ def test_artifacts_rewritten_or_deleted_after_their_replay_are_not_reported_repl
         keys = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
         assert rewritten in keys and deleted not in keys
         assert tick() == []
+
+
+def test_a_target_with_no_eligible_artifact_that_day_has_nothing_late():
+    """A replay file under a target none of the day's families is replayed under: nothing late, no crash
+    (an empty list as a row mask would have selected no columns)."""
+    import pandas as pd
+
+    from alpha_replay_assets.replay_currency import INDEX_COLUMNS, compare
+
+    index = pd.DataFrame([{"key": "k1", "etag": "e1", "agent_id_base": "ic_cio", "status": "ok", "is_llm": True,
+                           "is_placeholder": False, "is_truncated": False}], columns=INDEX_COLUMNS)
+    replayed = pd.DataFrame({"key": ["k0"], "etag": ["e0"]})
+    currency = compare(index, replayed, "qwen/qwen3-30b-a3b-instruct-2507", lambda family: ["claude-haiku-4-5"])
+    assert currency.late.empty and "key" in currency.late.columns
+    assert currency.gone == frozenset({"k0"})
