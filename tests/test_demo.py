@@ -53,7 +53,7 @@ def test_quick_start_runs_end_to_end_and_the_second_run_makes_no_model_calls(tmp
                         r"demote_candidate: its rationales are one template", verdict), verdict
     assert verdicts["executor"].startswith("unsupported: deterministic executor")
     # the demo's mid-window prompt changes: sector_qual's changed its behaviour (flagged), sector_quant's is cosmetic
-    shift = r"^VERSION SHIFT: sector_qual: \w+ on claude-haiku\S+ \(\S+\) -> .*rule held-out"
+    shift = r"^VERSION SHIFT: sector_qual: #\d+ \S+ on claude-haiku\S+ \(\S+\) -> .*rule held-out"
     assert re.search(shift, first.stdout, re.M)
     assert "version change, same agent: sector_quant: " in first.stdout and "SHIFT: sector_quant" not in first.stdout
     for heading in ("artifact_index: artifacts per day and family", "cheap-model concordance vs",

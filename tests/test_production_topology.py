@@ -19,11 +19,13 @@ import requests
 from alpha_replay_assets.sample import corpus
 from alpha_replay_assets.sample.model_server import ModelServer
 from helpers import ROOT, free_port, pinned, server_env, wait_for
+from jobs.schedules import weekly_range
 
 DEPLOY = Path(ROOT) / "deploy"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:{port}/dagster"
 TODAY = dt.datetime.now(dt.UTC).date()
 WEEK = [TODAY - dt.timedelta(days=n) for n in range(7, 0, -1)]  # what the tick's range covers
+SEEDED = WEEK + [TODAY]  # a tick after midnight UTC covers one day later: both ranges are seeded
 SENSOR = "query ($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor { id } } }"
 STOP_SENSOR = "mutation ($id: String) { stopSensor(id: $id) { __typename } }"
 SCHEDULE = "query ($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { id } } }"
@@ -43,7 +45,7 @@ def _wait(predicate, timeout: float, what: str, logs: list[Path]):
 @pytest.mark.e2e
 def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server, s3_client, bucket, tmp_path,
                                                             monkeypatch):
-    corpus.seed(s3_client, bucket, WEEK, pinned(per_day=15, bad_fraction=0))
+    corpus.seed(s3_client, bucket, SEEDED, pinned(per_day=15, bad_fraction=0))
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
@@ -106,14 +108,17 @@ def test_weekly_tick_through_daemon_code_server_and_postgres(postgres, s3_server
             run = _wait(weekly_run, 1200, "the weekly tick's run to finish", list(logs.values()))
             assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
             assert run.tags["dagster/schedule_name"] == "weekly_schedule"
-            assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) \
-                == (WEEK[0].isoformat(), WEEK[-1].isoformat())
+            # the 7 days before the tick: yesterday's week, or today's when the test crosses midnight UTC
+            start, end = run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]
+            assert (start, end) in (weekly_range(dt.datetime.combine(d, dt.time(2), dt.UTC))
+                                    for d in (TODAY, TODAY + dt.timedelta(days=1)))
+            days = [dt.date.fromisoformat(start) + dt.timedelta(days=n) for n in range(7)]
 
             # one evaluation per day of the range, from this run, in Postgres
             key = dg.AssetCheckKey(dg.AssetKey("concordance"), "replay_complete")
             records = instance.event_log_storage.get_asset_check_execution_history(key, limit=50)
             mine = {r.partition: r.status.value for r in records if r.run_id == run.run_id}
-            assert mine == {d.isoformat(): "SUCCEEDED" for d in WEEK}
+            assert mine == {d.isoformat(): "SUCCEEDED" for d in days}
 
             newest = max(r.id for r in records if r.run_id == run.run_id)
 
