@@ -27,24 +27,35 @@ def _land_weekend_runs(s3_client, bucket, known: set[str], n: int = 3) -> list[s
     return [k for k, _ in late]
 
 
+class _Day:
+    """One day of a test instance: materialise assets, evaluate `replay_complete`, tick the sensor."""
+
+    def __init__(self, resources, instance, day: str):
+        self.resources, self.instance, self.day = resources, instance, day
+        self.defs = definitions(resources)
+
+    def materialize(self, *assets):
+        assert dg.materialize(list(assets), resources=self.resources, instance=self.instance,
+                              partition_key=self.day).success
+
+    def complete(self):
+        [evaluation] = run_checks(self.resources, self.instance, [replay_complete]).get_asset_check_evaluations()
+        return evaluation
+
+    def tick(self):
+        with dg.build_sensor_context(instance=self.instance, resources=self.resources,
+                                     definitions=self.defs) as context:
+            return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests
+                    if r.partition_key == self.day]
+
+
 def test_late_weekend_runs_are_counted_missing_then_replayed_by_the_sensors_follow_up(all_resources, store, s3_client,
                                                                                      bucket, seeded):
     seeded()
-    resources = all_resources
-    defs = definitions(resources)
-    day = DAY.isoformat()
+    resources, day = all_resources, DAY.isoformat()
     with dg.instance_for_test() as instance:
-        def materialize(*assets):
-            assert dg.materialize(list(assets), resources=resources, instance=instance, partition_key=day).success
-
-        def complete():
-            [evaluation] = run_checks(resources, instance, [replay_complete]).get_asset_check_evaluations()
-            return evaluation
-
-        def tick():
-            with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
-                return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests
-                        if r.partition_key == day]
+        harness = _Day(resources, instance, day)
+        materialize, complete, tick, defs = harness.materialize, harness.complete, harness.tick, harness.defs
 
         materialize(artifact_index, concordance)
         assert complete().passed
@@ -76,20 +87,10 @@ def test_artifacts_rewritten_or_deleted_after_their_replay_are_not_reported_repl
     """Compared by content, not by key alone: a rewritten artifact (another etag) is replayed again by the
     sensor's follow-up, and one deleted after its replay is no longer counted replayed."""
     seeded()
-    resources = all_resources
-    defs = definitions(resources)
-    day = DAY.isoformat()
+    resources, day = all_resources, DAY.isoformat()
     with dg.instance_for_test() as instance:
-        def materialize(*assets):
-            assert dg.materialize(list(assets), resources=resources, instance=instance, partition_key=day).success
-
-        def complete():
-            [evaluation] = run_checks(resources, instance, [replay_complete]).get_asset_check_evaluations()
-            return evaluation
-
-        def tick():
-            with dg.build_sensor_context(instance=instance, resources=resources, definitions=defs) as context:
-                return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests if r.partition_key == day]
+        harness = _Day(resources, instance, day)
+        materialize, complete, tick, defs = harness.materialize, harness.complete, harness.tick, harness.defs
 
         materialize(artifact_index, concordance)
         assert complete().passed
