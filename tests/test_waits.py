@@ -72,12 +72,17 @@ def test_a_retry_after_beyond_the_max_wait_fails_at_once_naming_the_counts(dg_la
     assert model_server.counts()["messages"] <= 2 * 8  # the first attempts in flight, no more
 
 
-def test_sigint_to_dg_launch_stops_a_rate_limited_run_within_seconds(launch_env, dagster_home, model_server, seeded):
-    seeded()
+def _launch_rate_limited(launch_env, model_server) -> subprocess.Popen:
+    """`dg launch` of a replay against a model that answers 429 with retry-after 300 s (a 1 h wait budget)."""
     model_server.state.retry_after_s = 300
     model_server.inject(*["429"] * 2000)
-    launcher = subprocess.Popen(["dg", "launch", *ASSETS, *_config(max_wait_s=3600)], cwd=ROOT, env=launch_env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(["dg", "launch", *ASSETS, *_config(max_wait_s=3600)], cwd=ROOT, env=launch_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def test_sigint_to_dg_launch_stops_a_rate_limited_run_within_seconds(launch_env, dagster_home, model_server, seeded):
+    seeded()
+    launcher = _launch_rate_limited(launch_env, model_server)
     try:
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
             def rate_limited():
@@ -115,10 +120,7 @@ def test_terminating_a_rate_limited_run_stops_it_within_seconds(launch_env, dags
     """The UI's Terminate (GraphQL `terminateRun`: the run launcher marks the run CANCELING; a `dg launch`
     run has no gRPC server to interrupt) stops the replays: the waits poll the run's status."""
     seeded()
-    model_server.state.retry_after_s = 300
-    model_server.inject(*["429"] * 2000)
-    launcher = subprocess.Popen(["dg", "launch", *ASSETS, *_config(max_wait_s=3600)], cwd=ROOT, env=launch_env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    launcher = _launch_rate_limited(launch_env, model_server)
     try:
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
             def rate_limited():
