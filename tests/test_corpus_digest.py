@@ -37,3 +37,12 @@ def digest(spec: corpus.CorpusSpec, days: list[dt.date]) -> str:
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_the_corpus_is_byte_identical_to_the_recorded_one(name):
     assert digest(*SPECS[name]) == DIGESTS[name]
+
+
+def test_a_16x_day_holds_each_ticker_once_per_team_and_every_key_once():
+    """At 16x volume (9,360 a day) the holding families need more team:ticker agent ids than there
+    are tickers: later rounds are new tickers, never a second artifact under one key."""
+    keys = [key for key, _ in corpus.day_objects(PINNED_DAY, "decision_artifacts", corpus.CorpusSpec(
+        per_day=9360, mix="legacy", unregistered_per_day=0, bad_fraction=0))]
+    assert len(keys) == 9360 and len(set(keys)) == len(keys)
+    assert any(":" in k and k.split("/")[-2].endswith("2") for k in keys if "thesis_update" in k)

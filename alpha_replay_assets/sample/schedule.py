@@ -44,20 +44,22 @@ def filing_day(run_day: dt.date, trading_day_filing: bool) -> dt.date:
 def legacy_slots(n: int, rng: random.Random) -> Iterator[tuple[str, str | None]]:
     """The first `n` (family, scope) of a graph run day, one artifact per agent id: the `per_day`
     families, then every sector team's block (its `per_team` artifacts), team after team (the six
-    real teams, then `technology_2`, ... when `n` asks for more volume)."""
+    real teams, then `technology_2`, ... when `n` asks for more volume); a holding family's ticker is
+    held once a day."""
     legacy = volumes("legacy")
     slots: list[tuple[str, str | None]] = [(family, None) for family, v in legacy for _ in range(v.per_day)]
     block = [(family, v) for family, v in legacy for _ in range(v.per_team)]
-    held: set[str] = set()
+    free: list[str] = []  # tickers not yet held today (an agent id is team:ticker, `technology_2` is `technology`)
+    rounds = 0
     team_names = sorted(TEAMS)
     k = 0
     while block and len(slots) < n:
         team = team_names[k % len(team_names)] + (f"_{k // len(team_names) + 1}" if k >= len(team_names) else "")
         for family, v in block:
             if v.holding:
-                ticker = rng.choice([t for t in TICKERS if t not in held])
-                held.add(ticker)
-                slots.append((family, f"{team}:{ticker}"))
+                if not free:  # every ticker held (from 4x volume): the next round is `ABX2`, `ABX3`, ...
+                    free, rounds = [t + (str(rounds + 1) if rounds else "") for t in TICKERS], rounds + 1
+                slots.append((family, f"{team}:{free.pop(rng.randrange(len(free)))}"))
             else:
                 slots.append((family, v.kinds[k % len(v.kinds)] if v.kinds else team))
         k += 1
