@@ -17,6 +17,7 @@ from collections import Counter
 
 import dagster as dg
 import numpy as np
+import orjson
 import pandas as pd
 from pydantic import Field
 
@@ -67,10 +68,27 @@ PRESENT = "present:"  # prefix of its presence columns: was the feature read, no
 DECISION_COLUMNS = ["agent_id", "label", "error"]  # and the features and their presence
 
 
-def _present(row: dict, name: str) -> bool:
-    """Was `name` read from the input? (An index row of extractor v3 and older only says whether
-    all its features were defaulted.)"""
-    return name in row.get("features", ()) and not row.get("all_default") and name not in row.get("defaulted", ())
+def _decoded(cell: str) -> list[dict]:
+    """A decision_features cell: the index writer's `json.dumps`, read by orjson (3x faster)
+    unless it holds what only `json` reads (NaN, Infinity: a feature of 1e400)."""
+    try:
+        return orjson.loads(cell)
+    except orjson.JSONDecodeError:
+        return json.loads(cell)
+
+
+def _presence(rows: list[dict], names: dict[str, None]) -> dict[str, np.ndarray]:
+    """Per feature, was it read (not defaulted) in each row? (An index row of extractor v3 and
+    older only says whether all its features were defaulted.) One pass over the features each row
+    has, not one lookup per (row, declared feature): a 56-day window has ~600k of those."""
+    present = {name: np.zeros(len(rows), dtype=bool) for name in names}
+    for i, row in enumerate(rows):
+        if not row.get("all_default"):
+            defaulted = row.get("defaulted", ())
+            for name in row.get("features", ()):
+                if name not in defaulted:
+                    present[name][i] = True
+    return present
 
 
 def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Counter]:
@@ -83,16 +101,17 @@ def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Count
     ok = index[index["status"] == OK]
     tables = {}
     for family, group in ok.dropna(subset=["decision_features"]).groupby("agent_id_base"):
-        cells = [json.loads(cell) for cell in group["decision_features"]]
+        cells = [_decoded(cell) for cell in group["decision_features"]]
         rows = [row for decoded in cells for row in decoded]
-        names = dict.fromkeys(name for row in rows for name in row.get("features", ()))
+        values = [row.get("features") or {} for row in rows]
+        names = dict.fromkeys(name for features in values for name in features)
         tables[family] = pd.DataFrame({
             "agent_id": pd.Categorical([agent for agent, decoded in zip(group["agent_id"], cells) for _ in decoded]),
             "label": pd.Categorical([row["label"] for row in rows]),
             "error": pd.Categorical([row.get("error") for row in rows]),
-            **{FEATURE + name: np.array([row.get("features", {}).get(name, math.nan) for row in rows], dtype=float)
+            **{FEATURE + name: np.array([features.get(name, math.nan) for features in values], dtype=float)
                for name in names},
-            **{PRESENT + name: np.array([_present(row, name) for row in rows], dtype=bool) for name in names},
+            **{PRESENT + name: present for name, present in _presence(rows, names).items()},
         })
     return tables, Counter(ok["agent_id_base"].dropna())
 

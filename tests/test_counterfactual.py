@@ -235,3 +235,32 @@ def test_constant_features_are_not_evidence_and_old_rows_read_as_all_or_nothing(
     assert results["ic_cio"]["status"] == "no_features"
     assert results["ic_cio"]["coverage_by_feature"] == {"vix": pytest.approx(1 / 3)}
     assert fit_rule(["A", "B"] * 10, [{"x": 1.0}] * 20)["status"] == "constant_features"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_out_of_fold_predictions_are_sklearns_cross_val_predict(seed):
+    """The held-out score's own fold loop gives exactly what `cross_val_predict` gives."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.tree import DecisionTreeClassifier
+
+    from alpha_replay_assets.rule_fit import out_of_fold
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(97, 4)).round(1)
+    y = (x[:, 0] + rng.normal(scale=0.7, size=97) > 0).astype(int) + (x[:, 1] > 1)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    expected = cross_val_predict(DecisionTreeClassifier(max_depth=3, random_state=0), x, y, cv=folds)
+    assert (out_of_fold(x, y, 5) == expected).all() and len(set(y)) == 3
+
+
+def test_decision_tables_read_what_only_json_writes():
+    """A feature of 1e400 is inf once parsed; the index writer's `json.dumps` keeps it as
+    `Infinity`, which orjson refuses: the cell is still read, not lost."""
+    cell = json.dumps([{"label": "buy", "features": {"a": float("inf"), "b": 1.0}, "defaulted": ["b"]}])
+    index = pd.DataFrame({"agent_id": ["macro_economist"], "agent_id_base": ["macro_economist"],
+                          "status": ["ok"], "decision_features": [cell]})
+    tables, seen = counterfactual.decision_tables(index)
+    table = tables["macro_economist"]
+    assert table["feature:a"].tolist() == [float("inf")] and table["present:a"].tolist() == [True]
+    assert table["present:b"].tolist() == [False] and seen["macro_economist"] == 1
