@@ -17,10 +17,10 @@ from collections import Counter
 
 import dagster as dg
 import numpy as np
-import orjson
 import pandas as pd
 from pydantic import Field
 
+from alpha_replay_assets import artifact_json
 from alpha_replay_assets.artifacts import OK
 from alpha_replay_assets.families import REGISTRY, judged_families
 from alpha_replay_assets.family_spec.fitting import EXTRACTOR_VERSION
@@ -68,15 +68,6 @@ PRESENT = "present:"  # prefix of its presence columns: was the feature read, no
 DECISION_COLUMNS = ["agent_id", "label", "error"]  # and the features and their presence
 
 
-def _decoded(cell: str) -> list[dict]:
-    """A decision_features cell: the index writer's `json.dumps`, read by orjson (3x faster)
-    unless it holds what only `json` reads (NaN, Infinity: a feature of 1e400)."""
-    try:
-        return orjson.loads(cell)
-    except orjson.JSONDecodeError:
-        return json.loads(cell)
-
-
 def _presence(rows: list[dict], names: dict[str, None]) -> dict[str, np.ndarray]:
     """Per feature, was it read (not defaulted) in each row? (An index row of extractor v3 and
     older only says whether all its features were defaulted.) One pass over the features each row
@@ -101,7 +92,7 @@ def decision_tables(index: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], Count
     ok = index[index["status"] == OK]
     tables = {}
     for family, group in ok.dropna(subset=["decision_features"]).groupby("agent_id_base"):
-        cells = [_decoded(cell) for cell in group["decision_features"]]
+        cells = [artifact_json.loads_written(cell) for cell in group["decision_features"]]
         rows = [row for decoded in cells for row in decoded]
         values = [row.get("features") or {} for row in rows]
         names = dict.fromkeys(name for features in values for name in features)
