@@ -12,7 +12,8 @@ peak RSS is the scenario's own) under the same latency for every S3 request:
 2. cold: backfill `artifact_index` for the whole window + `counterfactual_fits` for its last day;
 3. weekly: the steady state: the last 7 days indexed + the fits for the window end;
 4. concordance: re-materialising a replayed day (model calls must be 0), and replay throughput
-   against the loopback model server with a fixed reply latency.
+   against the loopback model server with a fixed reply latency, on two days before the window
+   seeded with rendered graph prompts (stub prompts are never replayed).
 
 The latency model: moto adds it in the server, to every request of every client; SeaweedFS has
 none, so each scenario process adds the same delay to every request it sends. Requests and bytes
@@ -305,6 +306,24 @@ def scenario_index_and_fit(args, days: list[str]) -> dict:
     return _measure(run)
 
 
+def replayable_days(args) -> tuple[str, str]:
+    """Two days before the window, seeded for this scenario at the window's volume with rendered
+    graph prompts: the legacy mix's stub prompts are never replayed (docs/domain.md), and the live
+    think tank writes ~12 a day, too few to measure throughput."""
+    import boto3
+
+    from alpha_replay_assets.sample import corpus
+
+    first = dt.date.fromisoformat(args.days[0])
+    days = [first - dt.timedelta(days=2), first - dt.timedelta(days=1)]
+    client = boto3.client("s3", endpoint_url=args.endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+    spec = corpus.CorpusSpec(per_day=args.per_day, mix="legacy", graph_prompts="rendered", unregistered_per_day=0,
+                             bad_fraction=0)
+    corpus.seed(client, args.bucket, days, spec, workers=16)
+    return days[0].isoformat(), days[1].isoformat()
+
+
 def scenario_concordance(args) -> dict:
     from alpha_replay_assets.concordance import concordance
     from alpha_replay_assets.index import artifact_index
@@ -313,7 +332,7 @@ def scenario_concordance(args) -> dict:
     from alpha_replay_assets.sample.model_server import ModelServer
 
     server = ModelServer()
-    day, fresh_day = args.days[-1], args.days[-2]
+    fresh_day, day = replayable_days(args)
     resources = _resources(args.endpoint, args.bucket, server.base_url, concurrency=args.replay_concurrency)
     _materialise([artifact_index], resources, fresh_day, day)
     _materialise([concordance], resources, day, day)  # replay once (untimed), fast replies
@@ -325,6 +344,8 @@ def scenario_concordance(args) -> dict:
     frame = resources["store"].read_parquet(concordance_key(resources["store"], dt.date.fromisoformat(fresh_day),
                                                             "claude-haiku-4-5"))
     replayed = day_summary(frame)["replayed"]
+    if not replayed or not calls:  # a replay scenario that replayed nothing measures nothing: say so loudly
+        raise SystemExit(f"concordance scenario replayed nothing ({calls} calls, {replayed} replays on {fresh_day})")
     return {"rerun_wall_s": rerun["wall_s"], "rerun_model_calls": rerun_calls,
             "throughput_replays": replayed, "throughput_wall_s": throughput["wall_s"],
             "replays_per_s": round(replayed / throughput["wall_s"], 2), "reply_latency_ms": args.reply_latency_ms,
@@ -422,7 +443,8 @@ def run_all(args) -> None:
         days = corpus.window(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1), n_days)
         _, sizes = seed_corpus(server, bucket, days, per_day, args.sizes)
         common = scenario_args(server, args.server, bucket, days, args.latency_ms, args.index_workers) + [
-            "--reply-latency-ms", str(args.reply_latency_ms), "--replay-concurrency", str(args.replay_concurrency)]
+            "--reply-latency-ms", str(args.reply_latency_ms), "--replay-concurrency", str(args.replay_concurrency),
+            "--per-day", str(per_day)]
         results = {}
         for name in ("baseline", "rescan", "cold", "weekly", "concordance"):
             print(f"running {name} ...", flush=True)

@@ -25,7 +25,7 @@ def test_quick_benchmark_runs_and_computes_ratios(tmp_path):
         assert 0 <= result["load_avg_start"] and 0 <= result["load_avg_end"]
     assert report["noisy"] == any(r["load_avg_start"] >= 1.5 for r in results.values())
     assert results["weekly"]["workers"] >= 1 and results["weekly"]["workers_cpu_s"] > 0
-    assert results["concordance"]["rerun_model_calls"] == 0
+    assert results["concordance"]["rerun_model_calls"] == 0 and results["concordance"]["throughput_replays"] > 0
     assert results["weekly"]["fit_step_index_gets"] <= 2 * 7  # per window day: the tail, then the features' range
     assert 0 < results["weekly"]["fit_step_bytes"] < results["weekly"]["s3_bytes"]
     assert "baseline / this" in done.stdout
