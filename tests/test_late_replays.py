@@ -3,6 +3,8 @@ folder after its replays ran are re-indexed by the sensor; until they are replay
 `replay_complete` check and the window summary say how many are missing, and the sensor's next
 tick asks for the day's replays (`daily_job`), after which the day is complete again."""
 
+from contextlib import contextmanager
+
 import dagster as dg
 from test_checks import run_checks
 from test_orchestration import definitions
@@ -48,17 +50,30 @@ class _Day:
             return [r for r in new_artifacts_sensor.evaluate_tick(context).run_requests
                     if r.partition_key == self.day]
 
+    def follow_up(self):
+        """The sensor's next request for the day, run as its `daily_job`; the day is complete after it."""
+        [request] = self.tick()
+        assert request.job_name == "daily_job" and request.run_key.startswith(f"replay:{self.day}:")
+        assert self.defs.resolve_job_def("daily_job").execute_in_process(
+            instance=self.instance, partition_key=self.day, tags=request.tags).success
+        assert self.complete().passed
+
+
+@contextmanager
+def _replayed_day(resources, seeded):
+    """DAY seeded, indexed and replayed (complete) in a test instance."""
+    seeded()
+    with dg.instance_for_test() as instance:
+        harness = _Day(resources, instance, DAY.isoformat())
+        harness.materialize(artifact_index, concordance)
+        assert harness.complete().passed
+        yield harness
+
 
 def test_late_weekend_runs_are_counted_missing_then_replayed_by_the_sensors_follow_up(all_resources, store, s3_client,
                                                                                      bucket, seeded):
-    seeded()
-    resources, day = all_resources, DAY.isoformat()
-    with dg.instance_for_test() as instance:
-        harness = _Day(resources, instance, day)
-        materialize, complete, tick, defs = harness.materialize, harness.complete, harness.tick, harness.defs
-
-        materialize(artifact_index, concordance)
-        assert complete().passed
+    with _replayed_day(all_resources, seeded) as harness:
+        materialize, complete, tick = harness.materialize, harness.complete, harness.tick
         late = _land_weekend_runs(s3_client, bucket, set(read_day_index(store, DAY)["key"]))
         [reindex] = tick()
         assert reindex.job_name == "index_job"
@@ -72,11 +87,7 @@ def test_late_weekend_runs_are_counted_missing_then_replayed_by_the_sensors_foll
         assert summary["n_artifacts_not_replayed_yet"] == 3 and not summary["complete"]
         assert summary["n_artifacts_replayed"] <= summary["n_artifacts_candidate"] - 3  # never over-reported
 
-        [follow_up] = tick()
-        assert follow_up.job_name == "daily_job" and follow_up.run_key.startswith(f"replay:{day}:")
-        assert defs.resolve_job_def("daily_job").execute_in_process(instance=instance, partition_key=day,
-                                                                    tags=follow_up.tags).success
-        assert complete().passed
+        harness.follow_up()
         replayed = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
         assert set(late) <= replayed
         assert tick() == []  # current: nothing more to ask for
@@ -86,14 +97,8 @@ def test_artifacts_rewritten_or_deleted_after_their_replay_are_not_reported_repl
                                                                                     bucket, seeded):
     """Compared by content, not by key alone: a rewritten artifact (another etag) is replayed again by the
     sensor's follow-up, and one deleted after its replay is no longer counted replayed."""
-    seeded()
-    resources, day = all_resources, DAY.isoformat()
-    with dg.instance_for_test() as instance:
-        harness = _Day(resources, instance, day)
-        materialize, complete, tick, defs = harness.materialize, harness.complete, harness.tick, harness.defs
-
-        materialize(artifact_index, concordance)
-        assert complete().passed
+    with _replayed_day(all_resources, seeded) as harness:
+        materialize, complete, tick = harness.materialize, harness.complete, harness.tick
         replayed = store.read_parquet(concordance_key(store, DAY, MODEL))
         rewritten, deleted = sorted(replayed[replayed["outcome"] == "structured"]["key"])[:2]
         body = s3_client.get_object(Bucket=bucket, Key=rewritten)["Body"].read()
@@ -114,11 +119,7 @@ def test_artifacts_rewritten_or_deleted_after_their_replay_are_not_reported_repl
         assert summary["n_artifacts_not_replayed_yet"] == 1 and not summary["complete"]
         assert summary["n_artifacts_replayed"] == summary["n_artifacts_candidate"] - 1  # the deleted one not counted
 
-        [follow_up] = tick()  # the rewritten artifact is asked for again
-        assert follow_up.job_name == "daily_job"
-        assert defs.resolve_job_def("daily_job").execute_in_process(instance=instance, partition_key=day,
-                                                                    tags=follow_up.tags).success
-        assert complete().passed
+        harness.follow_up()  # the rewritten artifact is asked for again
         keys = set(store.read_parquet(concordance_key(store, DAY, MODEL), columns=["key"])["key"])
         assert rewritten in keys and deleted not in keys
         assert tick() == []
