@@ -42,6 +42,12 @@ class Webhook:
         return [a for a in self.received if a.get("status") == "RUN_FAILED"]
 
 
+def _has_cursor(dagster_home, sensor: str) -> bool:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        states = [s for s in instance.all_instigator_state() if s.name == sensor]
+        return bool(states and states[0].instigator_data and states[0].instigator_data.cursor)
+
+
 @pytest.mark.e2e
 def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagster_home, tmp_path, dg_launch):
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nrun_retries:\n  enabled: true\n"
@@ -52,6 +58,10 @@ def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagste
     daemon = subprocess.Popen(["dagster-daemon", "run", "-w", os.path.join(ROOT, "workspace.yaml")], cwd=ROOT, env=env,
                               stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        # a run-status sensor's first tick sets its cursor to the newest event and skips everything before it:
+        # launch only once the daemon has ticked it, or a fast failure would fall before the cursor
+        wait_for(lambda: _has_cursor(dagster_home, "run_failure_alert_sensor"), 240,
+                 "the run-failure sensor's first tick")
         # an index of a bucket that does not exist, and a replay of a day that was never indexed
         missing_bucket = dg_launch("--assets", "artifact_index", "--partition", DAY.isoformat(),
                                    env=env | {"ALPHA_REPLAY_BUCKET": "no-such-bucket-here"})
