@@ -1,4 +1,4 @@
-"""Stub prompts (docs/domain.md §1.2, shapes.md §4): fixed strings producers write where the real prompt was
+"""Stub prompts (docs/domain.md §1.2, docs/real-shapes.md §4): fixed strings producers write where the real prompt was
 never captured. A replay of one cannot reproduce the decision, so it is never sent (nor priced)."""
 
 import re
@@ -24,7 +24,7 @@ def is_unrendered_template(prompt: str) -> bool:
 
 
 def is_placeholder(system_prompt: str, user_prompt: str) -> bool:
-    """Stub prompts (docs/domain.md §1.2, shapes.md §4): both blank, the old capture marker in either, the
+    """Stub prompts (docs/domain.md §1.2, docs/real-shapes.md §4): both blank, the old capture marker in either, the
     cost tracker's placeholder system prompt or missing-user-prompt text, or an unrendered user
     template. Any one makes the pair unreplayable: a prompt without the data the agent saw
     cannot reproduce its decision."""

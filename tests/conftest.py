@@ -146,12 +146,11 @@ def dg_launch(launch_env):
 
 MATRIX_HEADER = ("| fault | where | outcome | data state | what the user sees |\n"
                  "|---|---|---|---|---|\n")
-MATRIX_MARKERS = ("<!-- fault-matrix:start -->", "<!-- fault-matrix:end -->")
 
 
 def pytest_addoption(parser):
     parser.addoption("--fault-matrix", default=None, metavar="PATH",
-                     help="write the fault matrix measured by tests/test_faults.py to PATH and into README.md")
+                     help="write the fault matrix measured by tests/test_faults.py to PATH")
     parser.addoption("--update-graph-snapshot", action="store_true",
                      help="rewrite tests/snapshots/asset_graph.txt from the current definitions")
 
@@ -167,13 +166,6 @@ def fault_matrix(request):
             f"| {r['fault']} | {r['where']} | {r['outcome']} | {r['data']} | {r['user_sees']} |\n" for r in rows)
         with open(path, "w") as out:
             out.write(f"<!-- written by: python -m pytest tests/test_faults.py --fault-matrix {path} -->\n" + table)
-        readme_path = os.path.join(ROOT, "README.md")
-        readme = open(readme_path).read()
-        start, end = MATRIX_MARKERS
-        if start in readme and end in readme:
-            head, rest = readme.split(start, 1)
-            with open(readme_path, "w") as out:
-                out.write(head + start + "\n" + table + end + rest.split(end, 1)[1])
 
 
 @pytest.fixture

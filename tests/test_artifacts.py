@@ -69,7 +69,7 @@ def test_placeholder_and_truncated_flags():
     assert row(doc)["is_truncated"]
 
 
-# Stub prompts as the producers write them (shapes.md §4): the cost tracker's placeholder system
+# Stub prompts as the producers write them (docs/real-shapes.md §4): the cost tracker's placeholder system
 # prompt, its missing-user-prompt text, the capture helper's old marker, unrendered user templates.
 RENDERED_USER = "Run date 2026-07-08. Candidates:\n" + json.dumps(
     [{"ticker": "AAPL", "quant_score": 71.5, "note": "template slot {ticker} quoted in a filing"}], indent=2)

@@ -33,17 +33,35 @@ def test_map_names_no_module_that_is_gone():
     assert len(rows) > 60 and not stale, f"the map names modules that do not exist: {stale}"
 
 
-def test_domain_citations_name_sections_that_exist():
-    """`docs/domain.md §N` in code and docs points at a heading of the repo's own contract (a bare
-    "domain §N" pointed at a document outside the repo)."""
-    sections = set(re.findall(r"^#+ (\d+[a-z]?(?:\.\d+)?)\.? ", (ROOT / "docs" / "domain.md").read_text(), flags=re.M))
-    cited, bare = {}, []
-    for path in [*ROOT.glob("*.md"), *(p for d in (*PACKAGES, "docs", "tests", "bench", "deploy")
-                                       for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md"))]:
-        text, name = path.read_text(), path.relative_to(ROOT).as_posix()
-        for section in re.findall(r"docs/domain\.md §(\d+[a-z]?(?:\.\d+)?)", text):
+def _texts() -> dict[str, str]:
+    """path -> text of every Markdown and Python file of the repo's own code, tests and docs."""
+    paths = [*ROOT.glob("*.md"), *(p for d in (*PACKAGES, "docs", "tests", "bench", "deploy")
+                                   for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md"))]
+    return {path.relative_to(ROOT).as_posix(): path.read_text() for path in paths}
+
+
+def _check_citations(doc: str, bare: str, must_cite: set[str]) -> None:
+    """Every `docs/<doc> §N` names a numbered heading of `docs/<doc>`, and no file cites by the
+    `bare` pattern (a document outside the repo)."""
+    sections = set(re.findall(r"^#+ (\d+[a-z]?(?:\.\d+)?)\.? ", (ROOT / "docs" / doc).read_text(), flags=re.M))
+    cited, bare_in = {}, []
+    for name, text in _texts().items():
+        for section in re.findall(rf"docs/{re.escape(doc)} §(\d+[a-z]?(?:\.\d+)?)", text):
             cited.setdefault(section, name)
-        bare += [name] * (name != "tests/test_docs.py" and bool(re.search(r"(?<!docs/)domain §", text)))
-    assert {"1.4", "3b"} <= set(cited) and {"1.1", "2.2", "3b", "5"} <= sections
+        if name != "tests/test_docs.py" and re.search(bare, text):
+            bare_in.append(name)
+    assert must_cite <= set(cited) and must_cite <= sections
     assert not set(cited) - sections, {s: cited[s] for s in set(cited) - sections}
-    assert not bare, f"cite docs/domain.md §N: {bare}"
+    assert not bare_in, f"cite docs/{doc} §N: {bare_in}"
+
+
+def test_domain_citations_name_sections_that_exist():
+    """`docs/domain.md §N` points at a heading of the repo's own contract (a bare "domain §N"
+    pointed at a document outside the repo)."""
+    _check_citations("domain.md", r"(?<!docs/)domain §", {"1.4", "3b"})
+
+
+def test_real_shape_citations_name_sections_of_the_repos_summary():
+    """`docs/real-shapes.md §N` points at a heading of the repo's own summary of the measured
+    shapes (a bare "shapes.md §N" pointed at ../shared, outside the repo)."""
+    _check_citations("real-shapes.md", r"(?<![-/])shapes\.md §", {"1", "4", "5", "6"})

@@ -1,4 +1,4 @@
-"""Graph-era artifacts as the real producers write them (shapes.md §1, §4, §6), through the real assets
+"""Graph-era artifacts as the real producers write them (docs/real-shapes.md §1, §4, §6), through the real assets
 on moto: stub prompts are never replayed nor priced and are counted per family, and a family whose
 declared features are absent from its snapshots never reaches the verdict table as evidence."""
 

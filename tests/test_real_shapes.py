@@ -1,5 +1,5 @@
 """Each family on artifacts in the producers' real shapes (written here from the facts of
-../shared/real-format/shapes.md, not copied): a raw reply repeating the stored decision scores
+docs/real-shapes.md, not copied): a raw reply repeating the stored decision scores
 1.0, a changed decision lower; every real shape variant indexes `ok`; the synthetic corpus keeps
 the envelope, ids, models and prompts of the real producers; the loopback model's replies
 validate against each family's raw schema."""

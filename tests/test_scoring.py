@@ -1,6 +1,6 @@
 """The six graph families' scorers on hand-built pairs (stored output vs raw reply), both-empty
 agreement, shape normalisation and validation against the raw reply schema. The numbers are those
-of scorer v2; replies are in each producer's raw response schema (shapes.md §5). Per-family
+of scorer v2; replies are in each producer's raw response schema (docs/real-shapes.md §5). Per-family
 examples in the real shapes are in test_real_shapes.py."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""thinktank_theme — the think tank's macro or sector theme (a live producer; shapes.md §5).
+"""thinktank_theme — the think tank's macro or sector theme (a live producer; docs/real-shapes.md §5).
 
 Agent id exactly `thinktank_theme`; run id `{12 hex}-{kind}-{key}-v{version}` (kind macro|sector,
 key `macro` or a snake_case sector); weekend runs are filed in Friday's folder. Model

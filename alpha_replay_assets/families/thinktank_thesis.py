@@ -1,4 +1,4 @@
-"""thinktank_thesis — the think tank's thesis on one ticker (a live producer; shapes.md §5).
+"""thinktank_thesis — the think tank's thesis on one ticker (a live producer; docs/real-shapes.md §5).
 
 Agent id exactly `thinktank_thesis`; run id `{12 hex}-{TICKER}-v{version}`; weekend runs are filed
 in Friday's folder. Model `deepseek/deepseek-chat-v3.1` through an OpenAI-compatible router.

@@ -1,6 +1,6 @@
 """The synthetic world the hidden rules draw from (tickers, sectors, teams, prose) and the prompt
 rendering they share. Only the corpus generator and the loopback model use it (through each
-family's `HiddenRule`); the shapes follow ../shared/real-format/shapes.md, the values are ours.
+family's `HiddenRule`); the shapes follow docs/real-shapes.md, the values are ours.
 """
 
 import datetime as dt
@@ -111,7 +111,7 @@ STUB_AGENT = re.compile(r"^<system prompt for agent_id='([^']+)'>")
 
 
 def stub_system(agent_id: str) -> str:
-    """The graph cost tracker's placeholder system prompt (shapes.md §4), on every graph artifact."""
+    """The graph cost tracker's placeholder system prompt (docs/real-shapes.md §4), on every graph artifact."""
     return STUB_SYSTEM.format(agent_id=agent_id)
 
 

@@ -2,7 +2,7 @@
 
 Deterministic for a seed: the same (seed, day, spec) always yields the same objects, so tests,
 the quick start and the benchmark can all rebuild the corpus they describe. The artifacts are in
-the producers' real shapes (../shared/real-format/shapes.md; README "What real artifacts look
+the producers' real shapes (docs/real-shapes.md; README "What real artifacts look
 like"): the envelope with every field present and 20 model_metadata keys, keys and run ids per
 producer, each family's post-processing, the real models, and the real prompts, i.e. by default
 the research graph's placeholder system prompts and unrendered templates (the producers'
@@ -93,7 +93,7 @@ class CorpusSpec:
 
 def model_metadata(model: str, system: str, user: str, raw: dict, graph: tuple[str, str] | None,
                    agent_id: str) -> dict:
-    """The 20 keys the shared library writes (shapes.md §1); tokens from the prompts the call really sent."""
+    """The 20 keys the shared library writes (docs/real-shapes.md §1); tokens from the prompts the call really sent."""
     input_tokens, output_tokens = len(system + user) // 4, len(json.dumps(raw)) // 4
     price_in, price_out = CALL_PRICES.get(model, (3e-6, 15e-6))
     node, prompt_id = graph or (None, None)

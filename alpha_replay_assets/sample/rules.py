@@ -6,7 +6,7 @@ alpha-replay must not know lives in `sample/unregistered.py`. Both sides apply t
 the same input snapshot with *different* noise, so replay concordance is high but below 1 and the
 counterfactual fit finds real signal.
 
-The prompts are the producers' (shapes.md §4): the think tank's real system prompts and rendered
+The prompts are the producers' (docs/real-shapes.md §4): the think tank's real system prompts and rendered
 user prompts; for the research graph the cost tracker's placeholder system prompt, the unrendered
 user template for the sector families and thesis_update, and a rendered user prompt for
 macro_economist and ic_cio. `graph_prompts="rendered"` (a CorpusSpec knob for tests that need
