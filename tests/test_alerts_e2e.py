@@ -48,6 +48,12 @@ def _has_cursor(dagster_home, sensor: str) -> bool:
         return bool(states and states[0].instigator_data and states[0].instigator_data.cursor)
 
 
+def _ticks(dagster_home, sensor: str) -> int:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        state = next(s for s in instance.all_instigator_state() if s.name == sensor)
+        return len(instance.get_ticks(state.instigator_origin_id, state.selector_id))
+
+
 @pytest.mark.e2e
 def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagster_home, tmp_path, dg_launch):
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nrun_retries:\n  enabled: true\n"
@@ -85,8 +91,10 @@ def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagste
         with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
             for alert in (index, replay):
                 assert instance.get_run_by_id(alert["run_id"]).tags.get("dagster/will_retry") == "false"
-        # once each: two more sensor intervals bring nothing new
-        threading.Event().wait(70)
+        # once each: the sensor evaluates again (a second tick starts only after the first ended) and sends nothing new
+        ticks = _ticks(dagster_home, "run_failure_alert_sensor")
+        wait_for(lambda: _ticks(dagster_home, "run_failure_alert_sensor") >= ticks + 2, 240,
+                 "two more run-failure sensor ticks")
         assert len(hook.runs()) == 2, hook.runs()
     finally:
         os.killpg(daemon.pid, signal.SIGKILL)
