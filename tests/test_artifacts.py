@@ -81,7 +81,7 @@ TEMPLATE = ("You are the quantitative analyst of the {team_id} team. Market regi
 
 @pytest.mark.parametrize("system, user", [
     (STUB_SYSTEM, RENDERED_USER),  # macro_economist / ic_cio: the real user prompt, a stub system prompt
-    (STUB_SYSTEM, TEMPLATE),  # the four sector families and thesis_update: both stubs
+    (STUB_SYSTEM, TEMPLATE),  # the three sector families and thesis_update: both stubs
     ("You are the IC chair.", TEMPLATE),  # an unrendered template alone (its escaped JSON example is no data)
     ("You are the IC chair.", "Rank {ticker} against {peers}."),
     ("You are the IC chair.", "<user prompt for agent_id='ic_cio' not provided>"),
