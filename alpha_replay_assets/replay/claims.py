@@ -5,7 +5,7 @@ step. Two runs replaying the same days *at the same time* (a backfill launched t
 run beside the weekly tick) would still both pay each request before either cached it. Before a
 paid call a run claims the request in the store with a conditional PUT (`If-None-Match: *`, as
 the index does for its day objects): the one whose PUT lands calls the provider; the other waits
-for its reply to appear in the replay cache. A claim names its run and time; one older than
+for its reply to appear in the replay cache. A claim names its holder (run and step) and time; one older than
 `stale_after_s` (its owner died, or hung past every retry) is taken over with `If-Match` on its
 ETag, so only one run takes it. A claim is removed once its reply is cached or its call failed.
 
@@ -29,12 +29,16 @@ POLL_S = 0.25
 class Claims:
     """The claims of one model's requests by one run."""
 
-    def __init__(self, store: ArtifactStore, model: str, run_id: str, stale_after_s: float,
+    def __init__(self, store: ArtifactStore, model: str, run_id: str, stale_after_s: float, step: str = "",
                  clock=lambda: dt.datetime.now(dt.UTC)):
         self.store, self.model, self.run_id, self.stale_after_s, self.clock = store, model, run_id, stale_after_s, clock
+        # the holder is the run's step, not the run: a run's concordance and noise_ceiling steps run side by
+        # side and share requests (a ceiling's first sample is the concordance request when the models agree);
+        # a retry of the step finds its own claim
+        self.holder_id = f"{run_id}/{step}"
 
     def _metadata(self) -> dict[str, str]:
-        return {CLAIMED_BY: self.run_id, CLAIMED_AT: self.clock().isoformat()}
+        return {CLAIMED_BY: self.holder_id, CLAIMED_AT: self.clock().isoformat()}
 
     def take(self, digest: str) -> bool:
         """Claim `digest` for this run: True when this run may call, False while another run's
@@ -49,7 +53,7 @@ class Claims:
         if head is None:  # released meanwhile: claim again
             return self.take(digest)
         etag, metadata = head
-        if metadata.get(CLAIMED_BY) == self.run_id:  # ours (a retried step of this run)
+        if metadata.get(CLAIMED_BY) == self.holder_id:  # ours (a retry of this step)
             return True
         claimed_at = dt.datetime.fromisoformat(metadata.get(CLAIMED_AT, "1970-01-01T00:00:00+00:00"))
         if (self.clock() - claimed_at).total_seconds() < self.stale_after_s:

@@ -99,7 +99,7 @@ class DayReplay:
                  day, model: str, in_flight: InFlight, batch: bool = False, purpose: str = "concordance"):
         self.context, self.store, self.model_res, self.config = context, store, model_res, config
         self.day, self.model, self.in_flight, self.purpose = day, model, in_flight, purpose
-        self.claims = Claims(store, model, context.run_id, model_res.claim_stale_s)
+        self.claims = Claims(store, model, context.run_id, model_res.claim_stale_s, step=purpose)
         self.batch = batch and model_res.has_batches(model)
         self.priced_on = today()
         self.price = price_for(model, config.prices, self.priced_on)
