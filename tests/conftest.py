@@ -124,9 +124,15 @@ def all_resources(replay_resources, metrics):
 
 @pytest.fixture
 def dagster_home(tmp_path):
+    import dagster as dg
+
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the SQLite schema now: a launcher (or daemon) and the test opening an empty home at the same moment both
+    # migrate it, leaving two alembic heads, and the run never starts
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     return home
 
 

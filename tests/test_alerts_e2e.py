@@ -61,8 +61,6 @@ def test_failed_dg_launch_runs_alert_once_through_the_webhook(launch_env, dagste
     hook = Webhook()
     env = launch_env | {"ALPHA_REPLAY_ALERT_WEBHOOK_URL": hook.url, "ALPHA_REPLAY_UI_URL": "http://ui.test"}
     log = tmp_path / "daemon.log"
-    with dg.DagsterInstance.from_config(str(dagster_home)):  # the schema, before the daemon and this test open it
-        pass
     daemon = subprocess.Popen(["dagster-daemon", "run", "-w", os.path.join(ROOT, "workspace.yaml")], cwd=ROOT, env=env,
                               stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -20,8 +20,6 @@ def test_sigkill_of_dg_launch_stops_replaying_and_fails_the_run(launch_env, dags
     seeded()
     model_server.state.latency_ms = REPLY_LATENCY_MS
     config = {"resources": {"replay_model": {"config": {"max_concurrency": 2}}}}
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))):  # the schema, before two processes
-        pass
     launcher = subprocess.Popen(
         ["dg", "launch", "--assets", "artifact_index,concordance", "--partition", DAY.isoformat(),
          "--config-json", json.dumps(config)],

@@ -76,10 +76,6 @@ def _launch_rate_limited(launch_env, model_server) -> subprocess.Popen:
     """`dg launch` of a replay against a model that answers 429 with retry-after 300 s (a 1 h wait budget)."""
     model_server.state.retry_after_s = 300
     model_server.inject(*["429"] * 2000)
-    # create the instance's SQLite schema first: the launcher and the test opening an empty DAGSTER_HOME at the
-    # same moment both ran its migrations (CI: "alembic_version has more than one head", the run never started)
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(launch_env["DAGSTER_HOME"])):
-        pass
     return subprocess.Popen(["dg", "launch", *ASSETS, *_config(max_wait_s=3600)], cwd=ROOT, env=launch_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
