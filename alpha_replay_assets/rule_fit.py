@@ -17,6 +17,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.model_selection import StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, export_text
 
@@ -29,6 +30,22 @@ MIN_FEATURE_COVERAGE = 0.5
 
 def _tree() -> DecisionTreeClassifier:
     return DecisionTreeClassifier(max_depth=3, random_state=0)
+
+
+def _as_tree_input(x: np.ndarray) -> np.ndarray:
+    """`x` as the float32 matrix a tree fits on anyway, checked here once per agent, not by sklearn
+    on every fit and fold: its per-call validation cost more than the trees (bench/README.md).
+    A value float32 cannot hold fails the fit, as sklearn's own check has it."""
+    x32 = x.astype(np.float32)
+    if not np.isfinite(x32).all():
+        raise ValueError("a feature value is too large for float32")
+    return x32
+
+
+def _fit(x32: np.ndarray, y: np.ndarray) -> DecisionTreeClassifier:
+    """A tree on checked input (`_as_tree_input`); the same tree sklearn's checked path gives."""
+    with sklearn.config_context(skip_parameter_validation=True):
+        return _tree().fit(x32, y, check_input=False)
 
 
 def feature_matrix(features) -> tuple[np.ndarray, list[str]]:
@@ -62,11 +79,12 @@ def fit_rule(labels: list[str], features, coverage: dict[str, float] | None = No
     # Fitted on label codes in sorted label order (sklearn's own encoding, so the same trees and
     # folds): sorting millions of label strings on every fit and fold cost more than the trees.
     y, classes = pd.factorize(np.asarray(labels, dtype=object), sort=True)
-    tree = _tree().fit(x, y)
+    x32 = _as_tree_input(x)
+    tree = _fit(x32, y)
     baseline = max(counts.values()) / len(labels)
     result |= {
         "status": "fitted",
-        "match_rate": float((tree.predict(x) == y).mean()),
+        "match_rate": float((tree.predict(x32, check_input=False) == y).mean()),
         "baseline": baseline,
         "tree_text": export_text(tree, feature_names=names, class_names=list(classes)),
         "feature_importances": {n: round(float(v), 4) for n, v in zip(names, tree.feature_importances_) if v > 0},
@@ -76,7 +94,7 @@ def fit_rule(labels: list[str], features, coverage: dict[str, float] | None = No
     folds = min(MAX_FOLDS, min(counts.values()))
     if folds < 2:
         return result | {"heldout_accuracy": None, "heldout_note": "smallest class has one sample: no held-out score"}
-    correct = int((out_of_fold(x, y, folds) == y).sum())
+    correct = int((out_of_fold(x32, y, folds) == y).sum())
     low, high = wilson_ci(correct, len(labels))
     accuracy = correct / len(labels)
     return result | {
@@ -88,13 +106,14 @@ def fit_rule(labels: list[str], features, coverage: dict[str, float] | None = No
     }
 
 
-def out_of_fold(x: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
-    """Each row's prediction by the tree fitted on the other folds: `cross_val_predict` with
-    stratified shuffled folds, without its per-call machinery (validation, cloning, joblib), which
-    cost more than the trees themselves on a window's ~300 fits (same folds, same predictions)."""
+def out_of_fold(x32: np.ndarray, y: np.ndarray, folds: int) -> np.ndarray:
+    """Each row's prediction by the tree fitted on the other folds (`x32` from `_as_tree_input`):
+    `cross_val_predict` with stratified shuffled folds, without its per-call machinery (validation,
+    cloning, joblib), which cost more than the trees themselves on a window's ~300 fits (same
+    folds, same predictions)."""
     predicted = np.empty_like(y)
-    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(x, y):
-        predicted[test] = _tree().fit(x[train], y[train]).predict(x[test])
+    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=0).split(x32, y):
+        predicted[test] = _fit(x32[train], y[train]).predict(x32[test], check_input=False)
     return predicted
 
 

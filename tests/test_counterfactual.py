@@ -244,14 +244,48 @@ def test_out_of_fold_predictions_are_sklearns_cross_val_predict(seed):
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.tree import DecisionTreeClassifier
 
-    from alpha_replay_assets.rule_fit import out_of_fold
+    from alpha_replay_assets.rule_fit import _as_tree_input, out_of_fold
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(97, 4)).round(1)
     y = (x[:, 0] + rng.normal(scale=0.7, size=97) > 0).astype(int) + (x[:, 1] > 1)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     expected = cross_val_predict(DecisionTreeClassifier(max_depth=3, random_state=0), x, y, cv=folds)
-    assert (out_of_fold(x, y, 5) == expected).all() and len(set(y)) == 3
+    assert (out_of_fold(_as_tree_input(x), y, 5) == expected).all() and len(set(y)) == 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_fit_is_the_tree_sklearns_checked_path_gives(seed):
+    """Fits skip sklearn's per-call input checks (their own check runs once): the tree, its rule
+    text and its in-sample score are those of a plain `DecisionTreeClassifier().fit`, on values
+    that float32 rounds (1e-9 apart) and on wide ranges."""
+    import numpy as np
+    from sklearn.tree import DecisionTreeClassifier, export_text
+
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.normal(size=120) * 10.0 ** rng.integers(-3, 6), 1 + rng.integers(0, 3, 120) * 1e-9,
+                         rng.integers(0, 5, 120).astype(float)])
+    labels = np.where(x[:, 0] > 0, "buy", np.where(x[:, 2] > 2, "hold", "sell")).tolist()
+    fit = fit_rule(labels, [dict(zip(["a", "b", "c"], row)) for row in x])
+    plain = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, labels)
+    assert fit["status"] == "fitted"
+    assert fit["tree_text"] == export_text(plain, feature_names=["a", "b", "c"], class_names=list(plain.classes_))
+    assert fit["match_rate"] == (plain.predict(x) == np.array(labels)).mean()
+
+
+@pytest.mark.parametrize("value", [1e39, float("inf")])
+def test_a_value_float32_cannot_hold_fails_the_fit_as_sklearn_does(value):
+    """sklearn refuses such a value (its own check); the fit's one check must too, not fit on inf."""
+    import numpy as np
+    from sklearn.tree import DecisionTreeClassifier
+
+    features = [{"x": float(i % 7)} for i in range(30)]
+    features[3]["x"] = value
+    labels = ["A" if i % 7 > 3 else "B" for i in range(30)]
+    with pytest.raises(ValueError):
+        DecisionTreeClassifier().fit(np.array([[f["x"]] for f in features]), labels)
+    with pytest.raises(ValueError, match="too large for float32"):
+        fit_rule(labels, features)
 
 
 def test_decision_tables_read_what_only_json_writes():
