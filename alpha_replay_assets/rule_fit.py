@@ -38,7 +38,7 @@ def _as_tree_input(x: np.ndarray) -> np.ndarray:
     A value float32 cannot hold fails the fit, as sklearn's own check has it."""
     x32 = x.astype(np.float32)
     if not np.isfinite(x32).all():
-        raise ValueError("a feature value is too large for float32")
+        raise ValueError("a feature value is infinite or too large for float32")
     return x32
 
 

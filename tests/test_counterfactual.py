@@ -273,7 +273,7 @@ def test_a_fit_is_the_tree_sklearns_checked_path_gives(seed):
     assert fit["match_rate"] == (plain.predict(x) == np.array(labels)).mean()
 
 
-@pytest.mark.parametrize("value", [1e39, float("inf")])
+@pytest.mark.parametrize("value", [1e39, float("inf"), -float("inf")])
 def test_a_value_float32_cannot_hold_fails_the_fit_as_sklearn_does(value):
     """sklearn refuses such a value (its own check); the fit's one check must too, not fit on inf."""
     import numpy as np
@@ -284,7 +284,7 @@ def test_a_value_float32_cannot_hold_fails_the_fit_as_sklearn_does(value):
     labels = ["A" if i % 7 > 3 else "B" for i in range(30)]
     with pytest.raises(ValueError):
         DecisionTreeClassifier().fit(np.array([[f["x"]] for f in features]), labels)
-    with pytest.raises(ValueError, match="too large for float32"):
+    with pytest.raises(ValueError, match="infinite or too large for float32"):
         fit_rule(labels, features)
 
 
