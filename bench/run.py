@@ -358,17 +358,19 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_quiet(minutes: float) -> None:
-    """Wait up to `minutes` for the machine's 1-minute load average to fall below QUIET_LOAD."""
+def wait_quiet(minutes: float) -> float:
+    """Wait up to `minutes` for the machine's 1-minute load average to fall below QUIET_LOAD; returns
+    the reading it stopped on (the scenario's start load: a second reading could cross the line)."""
     deadline = time.monotonic() + minutes * 60
-    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() < deadline:
+    while (load := os.getloadavg()[0]) >= QUIET_LOAD and time.monotonic() < deadline:
         time.sleep(5)
+    return load
 
 
 def run_scenario(name: str, common: list[str], server, quiet_minutes: float = 0) -> dict:
-    wait_quiet(quiet_minutes)
+    load_start = wait_quiet(quiet_minutes)
     server.reset_counts()
-    server_cpu, load_start = process_cpu_s(server.process.pid), os.getloadavg()[0]
+    server_cpu = process_cpu_s(server.process.pid)
     done = subprocess.run([sys.executable, "-m", "bench.run", "--scenario", name, *common], env=scenario_env(common),
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
