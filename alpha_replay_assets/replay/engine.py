@@ -137,7 +137,7 @@ class DayReplay:
         if not ledger.may_call():
             return {"outcome": "skipped_budget", "error": f"hard stop: actual spend ${ledger.spent:.4f} passed "
                     f"{HARD_STOP_FACTOR:g}x the day's budget (replies far longer than expected)"}
-        while not self.claims.take(task.digest):  # another run is paying for it: its reply, or its stale claim
+        while not self.claims.take(task.digest):  # another step (of any run) is paying: its reply, or its stale claim
             reply = self.claims.wait(task.digest, lambda: self.cache.get(task.digest), self.claims.stale_after_s)
             if reply is not None:
                 return reply, "another_run"
